@@ -1,0 +1,61 @@
+/**
+ * Shared shapes of the key registry. Pure data: no I/O, no classes.
+ */
+
+/** One cell as the Sheets API returns it under `valueRenderOption=UNFORMATTED_VALUE` (`''` for an empty cell). */
+export type CellValue = string | number | boolean;
+
+/** The whole tab plus what is needed to interpret it. */
+export interface SheetTable {
+  /** IANA zone from `spreadsheets.get` `properties.timeZone`; date serials are wall-clock in this zone. */
+  readonly timeZone: string;
+  /** Row 0 is the header row. Rows are ragged: trailing empty cells and rows are omitted by the API. */
+  readonly rows: readonly (readonly CellValue[])[];
+}
+
+/** A usable key, parsed from one sheet row. */
+export interface KeyRecord {
+  /** Lower-case hex sha256 of the key: the snapshot's index, never shown. */
+  readonly hash: string;
+  /** Short, stable, non-secret identifier (first 16 hex chars of `hash`): logs, metrics, limiter keys. */
+  readonly keyId: string;
+  /** Masked preview for humans: `sk-con…0000`, or `sha256:3f2a9c…` for hashed rows. */
+  readonly preview: string;
+  readonly clientName: string;
+  /** Epoch ms; undefined when the cell is empty. Informational only. */
+  readonly createdAt: number | undefined;
+  /** Epoch ms; undefined = never expires. Checked per request (DESIGN §4). */
+  readonly expiresAt: number | undefined;
+  readonly active: boolean;
+  /** Requests per minute. */
+  readonly rateLimit: number;
+  /** Empty = full access (DESIGN §1). */
+  readonly scopes: readonly string[];
+  /** 1-based sheet row the record came from, for messages only: rows move, identity is the key. */
+  readonly row: number;
+  /** `usage_count` as read; 0 when empty. */
+  readonly usageCount: number;
+}
+
+/** A row that was refused. Never carries the key; `keyId` when the key cell itself was readable. */
+export interface RowProblem {
+  readonly row: number;
+  readonly reason: string;
+  readonly keyId?: string;
+}
+
+/** Immutable result of one load. Swapped whole, never mutated (STYLE.md). */
+export interface Snapshot {
+  /** Usable keys by `hash`. Refused rows (invalid, duplicate) are absent. */
+  readonly byHash: ReadonlyMap<string, KeyRecord>;
+  readonly problems: readonly RowProblem[];
+  readonly timeZone: string;
+  /** Epoch ms when the table was read. */
+  readonly loadedAt: number;
+}
+
+/** What row parsing needs besides the cells. */
+export interface ParseContext {
+  readonly timeZone: string;
+  readonly defaultRateLimit: number;
+}

@@ -1,0 +1,136 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { hashKey, maskKey } from '../keys/key-id';
+import type { KeyRecord, Snapshot } from '../keys/types';
+import type { LimitDecision, Limiter } from '../limits/limiter';
+import type { Logger } from '../log';
+import { headerSafe } from './client-name';
+import { credentialHeaders, parseCredentials } from './credentials';
+import { sendProblem } from './errors';
+import type { AuthErrorCode, ProblemExtras } from './errors';
+import { hasScope, verify } from './verify';
+
+/** What a route sees about an authenticated caller: `req.auth`. */
+export interface AuthContext {
+  readonly clientName: string;
+  readonly keyId: string;
+  readonly scopes: readonly string[];
+  /** Requests per minute. */
+  readonly limit: number;
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** Set by the sheetgate middleware for an accepted key; undefined when auth is disabled or degraded. */
+    auth?: AuthContext;
+  }
+}
+
+/** `enforce` checks keys; `degraded` (no credentials) and `disabled` (AUTH_ENABLED=false) let everything through. */
+export type AuthMode =
+  { readonly kind: 'enforce' } | { readonly kind: 'degraded'; readonly reason: string } | { readonly kind: 'disabled' };
+
+/** Where the middleware reads the current snapshot (the KeyStore). */
+export interface SnapshotProvider {
+  snapshot(): Snapshot | undefined;
+}
+
+/** Counts accepted requests per key (usage write-back). */
+export interface UsageRecorder {
+  record(key: KeyRecord, at: number): void;
+}
+
+/** One auth decision, for metrics. */
+export interface AuthDecision {
+  readonly outcome: 'ok' | AuthErrorCode;
+  readonly key?: KeyRecord;
+}
+
+export interface AuthMiddlewareOptions {
+  readonly mode: AuthMode;
+  readonly keys: SnapshotProvider;
+  readonly limiter: Limiter;
+  readonly logger: Logger;
+  readonly usage?: UsageRecorder;
+  readonly onDecision?: (decision: AuthDecision) => void;
+  /** Clock for expiry; defaults to `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** Seconds a client should wait before retrying while no snapshot has loaded. */
+const UNAVAILABLE_RETRY_SEC = 5;
+
+function setLimitHeaders(res: Response, d: LimitDecision): void {
+  res.setHeader('RateLimit-Limit', String(d.limit));
+  res.setHeader('RateLimit-Remaining', String(d.remaining));
+  res.setHeader('RateLimit-Reset', String(Math.max(1, Math.ceil(d.resetMs / 1000))));
+  res.setHeader('RateLimit-Policy', `${d.limit};w=60`);
+}
+
+/**
+ * The auth middleware (DESIGN §3): credentials → snapshot lookup → expiry/active → per-key limit → `req.auth`.
+ * Refusals are problem+json with a stable `code`. No Sheets call happens here, ever.
+ */
+export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
+  const { mode, keys, limiter, logger, usage, onDecision } = options;
+  const now = options.now ?? Date.now;
+
+  const refuse = (res: Response, code: AuthErrorCode, key?: KeyRecord, extras?: ProblemExtras): void => {
+    onDecision?.({ outcome: code, ...(key === undefined ? {} : { key }) });
+    sendProblem(res, code, extras);
+  };
+
+  return async function sheetgateAuth(req: Request, res: Response, next: NextFunction): Promise<void> {
+    if (mode.kind !== 'enforce') {
+      next();
+      return;
+    }
+    const credentials = parseCredentials(credentialHeaders(req.rawHeaders));
+    if (credentials.kind !== 'key') {
+      logger.debug('auth refused', {
+        code: credentials.kind === 'missing' ? 'missing_api_key' : 'malformed_authorization',
+        path: req.path,
+      });
+      refuse(res, credentials.kind === 'missing' ? 'missing_api_key' : 'malformed_authorization');
+      return;
+    }
+    const snapshot = keys.snapshot();
+    if (snapshot === undefined) {
+      refuse(res, 'auth_unavailable', undefined, { retryAfterSec: UNAVAILABLE_RETRY_SEC });
+      return;
+    }
+    const verdict = verify(snapshot, hashKey(credentials.key), now());
+    if (!verdict.ok) {
+      logger.debug('auth refused', { code: verdict.code, keyPreview: maskKey(credentials.key) });
+      refuse(res, verdict.code);
+      return;
+    }
+    const key = verdict.key;
+    const decision = await limiter.consume(key.keyId, key.rateLimit);
+    setLimitHeaders(res, decision);
+    if (!decision.allowed) {
+      logger.debug('auth refused', { code: 'rate_limited', client: key.clientName, keyId: key.keyId });
+      refuse(res, 'rate_limited', key, { retryAfterSec: decision.resetMs / 1000 });
+      return;
+    }
+    res.setHeader('X-Client-Name', headerSafe(key.clientName));
+    req.auth = { clientName: key.clientName, keyId: key.keyId, scopes: key.scopes, limit: key.rateLimit };
+    usage?.record(key, now());
+    onDecision?.({ outcome: 'ok', key });
+    logger.debug('auth ok', { client: key.clientName, keyId: key.keyId, keyPreview: key.preview });
+    next();
+  };
+}
+
+/**
+ * Requires `scope` on the route (DESIGN §3 `insufficient_scope`). Keys without scopes have full access; when auth is
+ * disabled or degraded there is no `req.auth` and the route is open like every other.
+ */
+export function requireScope(scope: string): RequestHandler {
+  return function sheetgateRequireScope(req: Request, res: Response, next: NextFunction): void {
+    if (req.auth !== undefined && !hasScope(req.auth, scope)) {
+      sendProblem(res, 'insufficient_scope', { scope, detail: `This route requires the scope "${scope}".` });
+      return;
+    }
+    next();
+  };
+}

@@ -1,0 +1,183 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+import { z } from 'zod';
+
+/** Validated, frozen configuration (DESIGN §2). `loadConfig` is the only reader of the environment. */
+export interface Config {
+  readonly port: number;
+  readonly authEnabled: boolean;
+  readonly authRequired: boolean;
+  readonly credentialsPath: string | undefined;
+  readonly sheetId: string | undefined;
+  readonly sheetName: string;
+  /** Seconds: the most a snapshot may age before it is refreshed. */
+  readonly cacheDurationSec: number;
+  readonly defaultRateLimit: number;
+  /** Seconds between usage write-backs. */
+  readonly usageFlushIntervalSec: number;
+  readonly logLevel: LogLevel;
+  readonly sheetsRootUrl: string | undefined;
+  readonly redisUrl: string | undefined;
+  readonly upstreamUrl: string | undefined;
+  /** Express `trust proxy` value, already converted (number of hops, boolean, or address list). */
+  readonly trustProxy: boolean | number | string | undefined;
+  /** Bearer token that protects `/metrics`; undefined = public. */
+  readonly metricsToken: string | undefined;
+  readonly nodeEnv: string;
+}
+
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Thrown for an invalid environment; `message` names every bad variable and its value. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const bool = (fallback: boolean) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') {
+        return fallback;
+      }
+      const t = v.trim().toLowerCase();
+      if (['true', '1', 'yes', 'on'].includes(t)) {
+        return true;
+      }
+      if (['false', '0', 'no', 'off'].includes(t)) {
+        return false;
+      }
+      ctx.addIssue({ code: 'custom', message: 'expected true or false' });
+      return z.NEVER;
+    });
+
+const int = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') {
+        return fallback;
+      }
+      const n = Number(v.trim());
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `expected an integer from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const text = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const url = (protocols: readonly string[]) =>
+  text.refine(
+    (v) => {
+      if (v === undefined) {
+        return true;
+      }
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `expected a URL (${protocols.join(' or ')})` },
+  );
+
+const schema = z.object({
+  PORT: int(8000, 0, 65535),
+  AUTH_ENABLED: bool(true),
+  AUTH_REQUIRED: bool(false),
+  GOOGLE_CREDENTIALS_PATH: text,
+  GOOGLE_SHEET_ID: text,
+  GOOGLE_SHEET_NAME: text.transform((v) => v ?? 'API_Keys'),
+  API_KEY_CACHE_DURATION: int(300, 5, 86_400),
+  DEFAULT_RATE_LIMIT: int(60, 1, 1_000_000),
+  USAGE_FLUSH_INTERVAL: int(60, 1, 86_400),
+  LOG_LEVEL: text.pipe(z.enum(LOG_LEVELS).optional()).transform((v) => v ?? 'info'),
+  GOOGLE_SHEETS_ROOT_URL: url(['http:', 'https:']),
+  REDIS_URL: url(['redis:', 'rediss:']),
+  UPSTREAM_URL: url(['http:', 'https:']),
+  TRUST_PROXY: text.transform(parseTrustProxy),
+  METRICS_TOKEN: text,
+  NODE_ENV: text.transform((v) => v ?? 'development'),
+});
+
+function parseTrustProxy(v: string | undefined): boolean | number | string | undefined {
+  if (v === undefined) {
+    return undefined;
+  }
+  if (v === 'true' || v === 'false') {
+    return v === 'true';
+  }
+  return /^\d+$/.test(v) ? Number(v) : v; // hop count, or Express's address/subnet list
+}
+
+/**
+ * Reads `.env` (if present) under the real environment: variables already set win, as with dotenv.
+ * @throws ConfigError when `.env` exists but cannot be parsed.
+ */
+export function envWithDotenv(env: NodeJS.ProcessEnv, path = '.env'): Record<string, string | undefined> {
+  if (!existsSync(path)) {
+    return env;
+  }
+  try {
+    return { ...parseEnv(readFileSync(path, 'utf8')), ...env };
+  } catch (err) {
+    throw new ConfigError(`${path}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Validates the environment once into a frozen {@link Config}.
+ * @throws ConfigError naming each invalid variable and its value (DESIGN §2).
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0]);
+      return `${name}=${JSON.stringify(env[name] ?? '')}: ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    port: e.PORT,
+    authEnabled: e.AUTH_ENABLED,
+    authRequired: e.AUTH_REQUIRED,
+    credentialsPath: e.GOOGLE_CREDENTIALS_PATH,
+    sheetId: e.GOOGLE_SHEET_ID,
+    sheetName: e.GOOGLE_SHEET_NAME,
+    cacheDurationSec: e.API_KEY_CACHE_DURATION,
+    defaultRateLimit: e.DEFAULT_RATE_LIMIT,
+    usageFlushIntervalSec: e.USAGE_FLUSH_INTERVAL,
+    logLevel: e.LOG_LEVEL,
+    sheetsRootUrl: e.GOOGLE_SHEETS_ROOT_URL,
+    redisUrl: e.REDIS_URL,
+    upstreamUrl: e.UPSTREAM_URL,
+    trustProxy: e.TRUST_PROXY,
+    metricsToken: e.METRICS_TOKEN,
+    nodeEnv: e.NODE_ENV,
+  });
+}
+
+/** Why auth cannot run with this config, or undefined when credentials are complete (DESIGN §2 degraded mode). */
+export function missingCredentials(config: Config): string | undefined {
+  const missing = [
+    config.credentialsPath === undefined ? 'GOOGLE_CREDENTIALS_PATH' : undefined,
+    config.sheetId === undefined ? 'GOOGLE_SHEET_ID' : undefined,
+  ].filter((name) => name !== undefined);
+  if (missing.length > 0) {
+    return `${missing.join(' and ')} not set`;
+  }
+  if (config.credentialsPath !== undefined && !existsSync(config.credentialsPath)) {
+    return `GOOGLE_CREDENTIALS_PATH=${config.credentialsPath}: file not found`;
+  }
+  return undefined;
+}

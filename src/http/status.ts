@@ -1,0 +1,54 @@
+import { Router } from 'express';
+import type { Sheetgate } from '../sheetgate';
+
+/** Extra sections other components add to `/auth/status` (usage flusher, Redis). Must never include a key. */
+export type StatusSection = () => Record<string, unknown>;
+
+function iso(ms: number | undefined): string | null {
+  return ms === undefined ? null : new Date(ms).toISOString();
+}
+
+/**
+ * `GET /auth/status` (DESIGN §3): whether auth is on and why not, keys loaded, last refresh, last error, which sheet.
+ * Counts and times only: never a key, a preview or a client list.
+ */
+export function statusRoutes(
+  gate: Pick<Sheetgate, 'mode' | 'status' | 'source'>,
+  sections: Readonly<Record<string, StatusSection>> = {},
+  now: () => number = Date.now,
+): Router {
+  const router = Router();
+  router.get('/auth/status', (_req, res) => {
+    const { mode } = gate;
+    const store = gate.status();
+    const body: Record<string, unknown> = {
+      enabled: mode.kind === 'enforce',
+      mode: mode.kind,
+      ...(mode.kind === 'degraded' ? { reason: `degraded: ${mode.reason}; every request is allowed` } : {}),
+      ...(mode.kind === 'disabled' ? { reason: 'AUTH_ENABLED=false; every request is allowed' } : {}),
+    };
+    if (store !== undefined) {
+      Object.assign(body, {
+        loaded: store.loaded,
+        keysLoaded: store.keys,
+        problemRows: store.problemRows,
+        lastRefresh: iso(store.loadedAt),
+        snapshotAgeSec: store.loadedAt === undefined ? null : Math.round((now() - store.loadedAt) / 1000),
+        nextRefresh: iso(store.nextRefreshAt),
+        consecutiveFailures: store.consecutiveFailures,
+        lastError:
+          store.lastError === undefined
+            ? null
+            : { code: store.lastError.code, message: store.lastError.message, at: iso(store.lastError.at) },
+      });
+    }
+    if (gate.source !== undefined) {
+      body['sheet'] = { id: gate.source.target.spreadsheetId, tab: gate.source.target.sheetName };
+    }
+    for (const [name, section] of Object.entries(sections)) {
+      body[name] = section();
+    }
+    res.json(body);
+  });
+  return router;
+}

@@ -1,0 +1,16 @@
+/**
+ * Library entry: mount sheetgate in an existing Express app.
+ *
+ *   import { sheetgate, requireScope } from 'sheetgate';
+ *   app.use(sheetgate({ sheet: { spreadsheetId, credentials: './sa.json' } }));
+ *   app.post('/generate', requireScope('audio:generate'), handler);
+ */
+export { sheetgate } from './sheetgate';
+export type { Sheetgate, SheetgateOptions, SheetOptions } from './sheetgate';
+export { requireScope } from './auth/middleware';
+export type { AuthContext, AuthMode, AuthDecision, UsageRecorder } from './auth/middleware';
+export { AUTH_ERROR_CODES } from './auth/errors';
+export type { AuthErrorCode } from './auth/errors';
+export type { SheetSource, ServiceAccount } from './keys/sheet-source';
+export type { Limiter, LimitDecision } from './limits/limiter';
+export type { KeyRecord, Snapshot, SheetTable } from './keys/types';

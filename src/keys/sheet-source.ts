@@ -1,0 +1,182 @@
+import { readFileSync } from 'node:fs';
+import { sheets } from '@googleapis/sheets';
+import type { sheets_v4 } from '@googleapis/sheets';
+import { JWT } from 'google-auth-library';
+import type { Logger } from '../log';
+import { SheetsError, toSheetsError } from './sheets-error';
+import type { SheetsTarget } from './sheets-error';
+import type { CellValue, SheetTable } from './types';
+
+/** The port the key store reads through (DESIGN §6). The emulator-backed adapter below is the only implementation. */
+export interface SheetSource {
+  readonly target: SheetsTarget;
+  /** Reads the spreadsheet time zone and the whole tab as typed cells. @throws SheetsError */
+  readTable(): Promise<SheetTable>;
+}
+
+/** A service-account key file, as downloaded from Google Cloud. */
+export interface ServiceAccount {
+  readonly client_email: string;
+  readonly private_key: string;
+  readonly private_key_id?: string;
+}
+
+/** Outcome of one Sheets call, for logs and metrics. */
+export interface SheetsCall {
+  readonly method: string;
+  readonly outcome: 'ok' | SheetsError['code'];
+  readonly ms: number;
+}
+
+export interface GoogleSheetOptions {
+  readonly credentials: ServiceAccount;
+  readonly spreadsheetId: string;
+  readonly sheetName: string;
+  /** Sheets API base URL; defaults to Google's. */
+  readonly rootUrl?: string;
+  /** Per-request timeout. Defaults to `10000` ms (the client has none: a hung request would never settle). */
+  readonly timeoutMs?: number;
+  readonly logger: Logger;
+  /** Called after every Sheets call (metrics). */
+  readonly onCall?: (call: SheetsCall) => void;
+}
+
+export type InputOption = 'RAW' | 'USER_ENTERED';
+
+const SCOPE = 'https://www.googleapis.com/auth/spreadsheets';
+
+/**
+ * Reads a service-account file. @throws Error naming GOOGLE_CREDENTIALS_PATH when unreadable or incomplete.
+ */
+export function readServiceAccount(path: string): ServiceAccount {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`GOOGLE_CREDENTIALS_PATH=${path}: cannot read service-account JSON (${(err as Error).message})`);
+  }
+  const account = parsed as Partial<Record<keyof ServiceAccount, unknown>>;
+  if (typeof account.client_email !== 'string' || typeof account.private_key !== 'string') {
+    throw new Error(`GOOGLE_CREDENTIALS_PATH=${path}: not a service-account key (client_email/private_key missing)`);
+  }
+  return {
+    client_email: account.client_email,
+    private_key: account.private_key,
+    ...(typeof account.private_key_id === 'string' ? { private_key_id: account.private_key_id } : {}),
+  };
+}
+
+/** `'API Keys'!A1` style reference to a whole tab (quotes doubled, as A1 notation wants). */
+export function tabRange(sheetName: string, cells = ''): string {
+  return `'${sheetName.replace(/'/g, "''")}'${cells === '' ? '' : `!${cells}`}`;
+}
+
+/**
+ * The googleapis adapter: `@googleapis/sheets` + a self-signed service-account JWT (`useJWTAccessWithScope`, no
+ * token endpoint), `retry: false` (its quick retries burn per-minute quota; the key store backs off itself) and a
+ * request timeout. Every call is timed, logged at debug, and failures become {@link SheetsError}s.
+ */
+export class GoogleSheet implements SheetSource {
+  readonly target: SheetsTarget;
+  private readonly api: sheets_v4.Sheets;
+  private readonly logger: Logger;
+  private readonly onCall: ((call: SheetsCall) => void) | undefined;
+
+  constructor(options: GoogleSheetOptions) {
+    const auth = new JWT({
+      email: options.credentials.client_email,
+      key: options.credentials.private_key,
+      ...(options.credentials.private_key_id === undefined ? {} : { keyId: options.credentials.private_key_id }),
+      scopes: [SCOPE],
+    });
+    auth.useJWTAccessWithScope = true; // a property, not a constructor option (DESIGN §2)
+    this.api = sheets({
+      version: 'v4',
+      auth,
+      timeout: options.timeoutMs ?? 10_000,
+      retry: false,
+      ...(options.rootUrl === undefined ? {} : { rootUrl: options.rootUrl }),
+    });
+    this.target = {
+      spreadsheetId: options.spreadsheetId,
+      sheetName: options.sheetName,
+      clientEmail: options.credentials.client_email,
+    };
+    this.logger = options.logger;
+    this.onCall = options.onCall;
+  }
+
+  /** Runs one API call with timing, debug logging and error mapping. */
+  async call<T>(method: string, run: (api: sheets_v4.Sheets) => Promise<{ data: T }>): Promise<T> {
+    const started = performance.now();
+    let outcome: SheetsCall['outcome'] = 'ok';
+    try {
+      return (await run(this.api)).data;
+    } catch (err) {
+      const error = toSheetsError(err, this.target);
+      outcome = error.code;
+      throw error;
+    } finally {
+      const ms = Math.round(performance.now() - started);
+      this.logger.debug('sheets call', { method, outcome, ms });
+      this.onCall?.({ method, outcome, ms });
+    }
+  }
+
+  async timeZone(): Promise<string> {
+    const data = await this.call('spreadsheets.get', (api) =>
+      api.spreadsheets.get({ spreadsheetId: this.target.spreadsheetId, fields: 'properties.timeZone' }),
+    );
+    return data.properties?.timeZone ?? 'Etc/UTC';
+  }
+
+  /** Typed cells of `cells` (A1, e.g. `A1:Z`) or of the whole tab. */
+  async readValues(cells = ''): Promise<CellValue[][]> {
+    const data = await this.call('values.get', (api) =>
+      api.spreadsheets.values.get({
+        spreadsheetId: this.target.spreadsheetId,
+        range: tabRange(this.target.sheetName, cells),
+        valueRenderOption: 'UNFORMATTED_VALUE',
+        dateTimeRenderOption: 'SERIAL_NUMBER',
+      }),
+    );
+    return (data.values ?? []) as CellValue[][];
+  }
+
+  async readTable(): Promise<SheetTable> {
+    const [timeZone, rows] = await Promise.all([this.timeZone(), this.readValues()]);
+    return { timeZone, rows };
+  }
+
+  /** One `values.batchUpdate` for several ranges of this tab (A1 without the tab name). */
+  async batchUpdate(
+    data: readonly { cells: string; values: CellValue[][] }[],
+    valueInputOption: InputOption,
+  ): Promise<void> {
+    await this.call('values.batchUpdate', (api) =>
+      api.spreadsheets.values.batchUpdate({
+        spreadsheetId: this.target.spreadsheetId,
+        requestBody: {
+          valueInputOption,
+          data: data.map((d) => ({ range: tabRange(this.target.sheetName, d.cells), values: d.values })),
+        },
+      }),
+    );
+  }
+
+  /** Appends rows after the table; returns the A1 range written. */
+  async append(rows: CellValue[][], valueInputOption: InputOption): Promise<string | undefined> {
+    const data = await this.call('values.append', (api) =>
+      api.spreadsheets.values.append({
+        spreadsheetId: this.target.spreadsheetId,
+        range: tabRange(this.target.sheetName),
+        valueInputOption,
+        insertDataOption: 'INSERT_ROWS',
+        requestBody: { values: rows },
+      }),
+    );
+    return data.updates?.updatedRange ?? undefined;
+  }
+}
+
+export { SheetsError };

@@ -1,0 +1,133 @@
+import type { Server } from 'node:http';
+import { createApp } from './app';
+import type { AuthMode } from './auth/middleware';
+import { ConfigError, envWithDotenv, loadConfig, missingCredentials } from './config';
+import type { Config } from './config';
+import { createLogger } from './log';
+import type { Logger } from './log';
+import { sheetgate } from './sheetgate';
+
+/** How often degraded mode repeats its warning. */
+const DEGRADED_WARNING_MS = 5 * 60_000;
+
+/** Thrown when the service must not start (AUTH_REQUIRED without credentials). */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+}
+
+/** Decides enforce / degraded / disabled from the config (DESIGN §2). @throws StartupError under AUTH_REQUIRED. */
+export function authMode(config: Config): AuthMode {
+  if (!config.authEnabled) {
+    return { kind: 'disabled' };
+  }
+  const missing = missingCredentials(config);
+  if (missing === undefined) {
+    return { kind: 'enforce' };
+  }
+  if (config.authRequired) {
+    throw new StartupError(`AUTH_REQUIRED=true but ${missing}: refusing to start`);
+  }
+  return { kind: 'degraded', reason: missing };
+}
+
+export interface Running {
+  readonly server: Server;
+  readonly port: number;
+  /** Stops accepting, flushes, releases everything. Idempotent. */
+  shutdown(signal: string): Promise<void>;
+}
+
+/** Wires adapters into the app and listens. Exported so tests can run the real composition in-process. */
+export async function startServer(config: Config, logger: Logger): Promise<Running> {
+  const mode = authMode(config);
+  const gate = sheetgate({
+    mode,
+    logger,
+    defaultRateLimit: config.defaultRateLimit,
+    cacheDurationSec: config.cacheDurationSec,
+    ...(mode.kind === 'enforce' && config.sheetId !== undefined && config.credentialsPath !== undefined
+      ? {
+          sheet: {
+            spreadsheetId: config.sheetId,
+            sheetName: config.sheetName,
+            credentials: config.credentialsPath,
+            ...(config.sheetsRootUrl === undefined ? {} : { rootUrl: config.sheetsRootUrl }),
+          },
+        }
+      : {}),
+  });
+  let degradedTimer: NodeJS.Timeout | undefined;
+  if (mode.kind === 'degraded') {
+    const warn = (): void => {
+      logger.warn(
+        `AUTHENTICATION IS OFF (degraded mode): ${mode.reason}. Every request is allowed. Set AUTH_REQUIRED=true to refuse to start instead.`,
+      );
+    };
+    warn();
+    degradedTimer = setInterval(warn, DEGRADED_WARNING_MS);
+    degradedTimer.unref();
+  } else if (mode.kind === 'disabled') {
+    logger.warn('Authentication disabled (AUTH_ENABLED=false): every request is allowed.');
+  }
+
+  const app = createApp({
+    gate,
+    logger,
+    ...(config.trustProxy === undefined ? {} : { trustProxy: config.trustProxy }),
+  });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.port, '0.0.0.0', (err?: Error) => (err ? reject(err) : resolve(s)));
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  logger.info(`sheetgate listening on port ${port}`, { mode: mode.kind });
+
+  let closing: Promise<void> | undefined;
+  const shutdown = (signal: string): Promise<void> => {
+    closing ??= (async () => {
+      logger.info(`${signal}: shutting down`);
+      clearInterval(degradedTimer);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await gate.close();
+    })();
+    return closing;
+  };
+  return { server, port, shutdown };
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(envWithDotenv(process.env));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`sheetgate: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const pretty = process.stdout.isTTY && config.nodeEnv !== 'production';
+  const logger = createLogger({ level: config.logLevel, format: pretty ? 'pretty' : 'json' });
+  let running: Running;
+  try {
+    running = await startServer(config, logger);
+  } catch (err) {
+    logger.error(`sheetgate cannot start: ${(err as Error).message}`);
+    process.exitCode = 1;
+    logger.on('finish', () => process.exit(1));
+    logger.end();
+    return;
+  }
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      void running.shutdown(signal).then(() => process.exit(0));
+    });
+  }
+}
+
+if (require.main === module) {
+  void main();
+}

@@ -1,0 +1,32 @@
+import type { SheetSource } from '../../src/keys/sheet-source';
+import { SheetsError } from '../../src/keys/sheets-error';
+import type { CellValue, SheetTable } from '../../src/keys/types';
+
+export const HEADER = ['api_key', 'client_name', 'created_at', 'expires_at', 'is_active', 'rate_limit'];
+
+/**
+ * A {@link SheetSource} over an in-memory table: a fake of our own port for HTTP tests (integration tests use the
+ * emulator and the real googleapis client). `rows` and `failWith` can be changed between refreshes.
+ */
+export class FixedSource implements SheetSource {
+  readonly target = { spreadsheetId: 'fixture-sheet', sheetName: 'API_Keys', clientEmail: 'test@example.iam' };
+  reads = 0;
+  failWith: SheetsError | undefined;
+
+  constructor(
+    public rows: CellValue[][],
+    public timeZone = 'Etc/UTC',
+  ) {}
+
+  readTable(): Promise<SheetTable> {
+    this.reads += 1;
+    if (this.failWith !== undefined) {
+      return Promise.reject(this.failWith);
+    }
+    return Promise.resolve({ timeZone: this.timeZone, rows: this.rows.map((r) => [...r]) });
+  }
+}
+
+export function unavailable(): SheetsError {
+  return new SheetsError('unavailable', 'Sheets API unavailable (HTTP 500: test)', true, 500);
+}

@@ -1,0 +1,99 @@
+import { ConfigError, loadConfig, missingCredentials } from '../../src/config';
+
+describe('loadConfig', () => {
+  it('applies DESIGN §2 defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 8000,
+      authEnabled: true,
+      authRequired: false,
+      sheetName: 'API_Keys',
+      cacheDurationSec: 300,
+      defaultRateLimit: 60,
+      usageFlushIntervalSec: 60,
+      logLevel: 'info',
+      credentialsPath: undefined,
+      redisUrl: undefined,
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      PORT: '9000',
+      AUTH_ENABLED: 'FALSE',
+      AUTH_REQUIRED: 'yes',
+      GOOGLE_CREDENTIALS_PATH: '/sa.json',
+      GOOGLE_SHEET_ID: 'abc',
+      GOOGLE_SHEET_NAME: 'Keys',
+      API_KEY_CACHE_DURATION: '60',
+      DEFAULT_RATE_LIMIT: '10',
+      USAGE_FLUSH_INTERVAL: '5',
+      LOG_LEVEL: 'debug',
+      GOOGLE_SHEETS_ROOT_URL: 'http://127.0.0.1:8085/',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      UPSTREAM_URL: 'http://127.0.0.1:3000',
+      TRUST_PROXY: '1',
+    });
+    expect(config).toMatchObject({
+      port: 9000,
+      authEnabled: false,
+      authRequired: true,
+      credentialsPath: '/sa.json',
+      sheetId: 'abc',
+      sheetName: 'Keys',
+      cacheDurationSec: 60,
+      defaultRateLimit: 10,
+      usageFlushIntervalSec: 5,
+      logLevel: 'debug',
+      sheetsRootUrl: 'http://127.0.0.1:8085/',
+      redisUrl: 'redis://127.0.0.1:6379',
+      upstreamUrl: 'http://127.0.0.1:3000',
+      trustProxy: 1,
+    });
+  });
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['AUTH_ENABLED', 'maybe'],
+    ['API_KEY_CACHE_DURATION', '-5'],
+    ['DEFAULT_RATE_LIMIT', '0'],
+    ['DEFAULT_RATE_LIMIT', '1.5'],
+    ['USAGE_FLUSH_INTERVAL', 'soon'],
+    ['LOG_LEVEL', 'verbose'],
+    ['GOOGLE_SHEETS_ROOT_URL', 'not a url'],
+    ['REDIS_URL', 'http://127.0.0.1:6379'],
+    ['UPSTREAM_URL', 'ftp://x'],
+  ])('refuses %s=%s naming the variable and the value', (name, value) => {
+    let error: unknown;
+    try {
+      loadConfig({ [name]: value });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toContain(`${name}="${value}"`);
+  });
+
+  it('reports every bad variable at once', () => {
+    expect(() => loadConfig({ PORT: 'x', LOG_LEVEL: 'y' })).toThrow(/PORT="x"[\s\S]*LOG_LEVEL="y"/);
+  });
+});
+
+describe('missingCredentials', () => {
+  it('names the missing variables', () => {
+    expect(missingCredentials(loadConfig({}))).toBe('GOOGLE_CREDENTIALS_PATH and GOOGLE_SHEET_ID not set');
+    expect(missingCredentials(loadConfig({ GOOGLE_SHEET_ID: 'x' }))).toBe('GOOGLE_CREDENTIALS_PATH not set');
+  });
+
+  it('reports a credentials file that does not exist', () => {
+    const config = loadConfig({ GOOGLE_SHEET_ID: 'x', GOOGLE_CREDENTIALS_PATH: '/nope/sa.json' });
+    expect(missingCredentials(config)).toMatch(/GOOGLE_CREDENTIALS_PATH=\/nope\/sa.json: file not found/);
+  });
+
+  it('is satisfied by an existing file and a sheet id', () => {
+    const config = loadConfig({ GOOGLE_SHEET_ID: 'x', GOOGLE_CREDENTIALS_PATH: __filename });
+    expect(missingCredentials(config)).toBeUndefined();
+  });
+});

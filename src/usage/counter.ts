@@ -1,0 +1,100 @@
+/**
+ * In-memory usage deltas per key (DESIGN §4 "Usage write-back"). Pure: no I/O, no timers; the time of use is passed in.
+ * The flusher drains it with `take()` and gives a batch back with `restore()` when the batch could not be written.
+ */
+
+/** What the counter needs to know about a key: its identity, never the key itself. */
+export interface CountedKey {
+  /** Lower-case hex sha256 of the key: how the flusher finds the key's row again. */
+  readonly hash: string;
+  /** Non-secret id, for logs. */
+  readonly keyId: string;
+}
+
+/** Requests counted for one key since its last successful write. */
+export interface KeyUsage extends CountedKey {
+  /** Accepted requests not yet in the sheet (≥ 1). */
+  readonly count: number;
+  /** Epoch ms of the latest of those requests. */
+  readonly lastUsedAt: number;
+}
+
+/** A drained set of deltas, by key hash. Immutable once taken. */
+export type UsageBatch = ReadonlyMap<string, KeyUsage>;
+
+/** Totals of what is waiting to be written. */
+export interface PendingUsage {
+  readonly keys: number;
+  readonly requests: number;
+}
+
+/** Adds two deltas of the same key: counts add, the latest use wins. */
+export function mergeUsage(a: KeyUsage, b: KeyUsage): KeyUsage {
+  return { hash: a.hash, keyId: a.keyId, count: a.count + b.count, lastUsedAt: Math.max(a.lastUsedAt, b.lastUsedAt) };
+}
+
+/** Merges batches into one new batch (none is modified). */
+export function mergeBatches(...batches: readonly UsageBatch[]): UsageBatch {
+  const out = new Map<string, KeyUsage>();
+  for (const batch of batches) {
+    for (const [hash, usage] of batch) {
+      const seen = out.get(hash);
+      out.set(hash, seen === undefined ? usage : mergeUsage(seen, usage));
+    }
+  }
+  return out;
+}
+
+/** Sum of a batch's keys and requests. */
+export function batchTotals(batch: UsageBatch): PendingUsage {
+  let requests = 0;
+  for (const usage of batch.values()) {
+    requests += usage.count;
+  }
+  return { keys: batch.size, requests };
+}
+
+/**
+ * Counts accepted requests per key. Satisfies the auth middleware's `UsageRecorder` port (`record(key, at)`).
+ * Every request recorded is in exactly one place at any time: here, or in one batch the flusher holds. `take()` hands
+ * the whole map over and starts a fresh one; `restore()` adds a batch back, so a failed write neither loses nor doubles
+ * a request.
+ */
+export class UsageCounter {
+  private deltas = new Map<string, KeyUsage>();
+  private requests = 0;
+
+  /** Counts one accepted request for `key` at `at` (epoch ms). O(1), no allocation beyond the first use of a key. */
+  record(key: CountedKey, at: number): void {
+    const seen = this.deltas.get(key.hash);
+    this.deltas.set(
+      key.hash,
+      seen === undefined
+        ? { hash: key.hash, keyId: key.keyId, count: 1, lastUsedAt: at }
+        : { hash: seen.hash, keyId: seen.keyId, count: seen.count + 1, lastUsedAt: Math.max(seen.lastUsedAt, at) },
+    );
+    this.requests += 1;
+  }
+
+  /** Drains everything counted so far into a batch; the counter starts empty. */
+  take(): UsageBatch {
+    const batch = this.deltas;
+    this.deltas = new Map();
+    this.requests = 0;
+    return batch;
+  }
+
+  /** Adds a batch that was not written back in (merged with whatever was counted since it was taken). */
+  restore(batch: UsageBatch): void {
+    for (const [hash, usage] of batch) {
+      const seen = this.deltas.get(hash);
+      this.deltas.set(hash, seen === undefined ? usage : mergeUsage(seen, usage));
+      this.requests += usage.count;
+    }
+  }
+
+  /** Keys and requests waiting for the next flush. */
+  pending(): PendingUsage {
+    return { keys: this.deltas.size, requests: this.requests };
+  }
+}

@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import { formatKeyHash, hashKey, keyIdOf } from '../keys/key-id';
+import { SheetsError } from '../keys/sheets-error';
+import type { CellValue } from '../keys/types';
+import type { CliContext } from './context';
+import type { Expiry } from './expires';
+import { cell, ensureColumns, firstRowOf } from './tab';
+import type { CellWrite, Tab } from './tab';
+import { formatInZone } from './zone';
+
+/** Key convention (DESIGN §1): `sk-convergence-` + a v4 UUID. */
+export const KEY_PREFIX = 'sk-convergence-';
+
+/** A new API key. `crypto.randomUUID` draws its 122 random bits from the OS CSPRNG, never `Math.random`. */
+export function generateKey(): string {
+  return `${KEY_PREFIX}${randomUUID()}`;
+}
+
+/** What a new row holds besides the key. */
+export interface NewKeySpec {
+  readonly clientName: string;
+  /** Empty `rate_limit` cell (DEFAULT_RATE_LIMIT) when undefined. */
+  readonly rateLimit: number | undefined;
+  /** Empty `scopes` cell (full access) when empty. */
+  readonly scopes: readonly string[];
+  readonly expires: Expiry | undefined;
+  /** Store only `key_hash` (`api_key` stays empty), so the sheet never holds the key. */
+  readonly hashed: boolean;
+}
+
+export interface NewKey {
+  /** The key itself: print it once, never log it. */
+  readonly key: string;
+  readonly keyId: string;
+  readonly row: number;
+  readonly createdAt: number;
+  /** Header cells this write added. */
+  readonly addedColumns: readonly string[];
+}
+
+/**
+ * Appends a key row in two requests, because key strings must be written `RAW` (`USER_ENTERED` would turn some into
+ * numbers, booleans or formulas) while dates must be `USER_ENTERED` text in the sheet's zone to become date cells
+ * (DESIGN §2):
+ * 1. `values.append` RAW: key (or its hash), client, limit, scopes, `is_active` FALSE;
+ * 2. one `values.batchUpdate` USER_ENTERED: new header cells, `created_at`, `expires_at`, `is_active` TRUE, plus
+ *    `extra` (rotate sets the old key's expiry in the same batch, so both changes land together).
+ * If step 2 fails, the row stays inactive: a key nobody has seen never works.
+ * @throws SheetsError
+ */
+export async function appendKey(
+  ctx: CliContext,
+  tab: Tab,
+  spec: NewKeySpec,
+  extra: {
+    readonly columns: readonly string[];
+    readonly writes: (columns: ReadonlyMap<string, number>) => CellWrite[];
+  } = {
+    columns: [],
+    writes: () => [],
+  },
+): Promise<NewKey> {
+  const keyColumn = spec.hashed ? 'key_hash' : 'api_key';
+  const needed = [
+    keyColumn,
+    'client_name',
+    'created_at',
+    'is_active',
+    ...(spec.rateLimit === undefined ? [] : ['rate_limit']),
+    ...(spec.scopes.length === 0 ? [] : ['scopes']),
+    ...(spec.expires === undefined ? [] : ['expires_at']),
+    ...extra.columns,
+  ];
+  const { columns, writes: headerWrites, added } = ensureColumns(tab, needed);
+  const at = (name: string): number => {
+    const index = columns.get(name);
+    if (index === undefined) {
+      throw new Error(`column ${name} was not planned`); // ensureColumns added every needed name
+    }
+    return index;
+  };
+
+  const key = generateKey();
+  const hash = hashKey(key);
+  const cells: CellValue[] = Array.from({ length: Math.max(...needed.map(at)) + 1 }, () => '');
+  cells[at(keyColumn)] = spec.hashed ? formatKeyHash(hash) : key;
+  cells[at('client_name')] = spec.clientName;
+  cells[at('is_active')] = false;
+  if (spec.rateLimit !== undefined) {
+    cells[at('rate_limit')] = spec.rateLimit;
+  }
+  if (spec.scopes.length > 0) {
+    cells[at('scopes')] = spec.scopes.join(' ');
+  }
+  const row = firstRowOf(await ctx.sheet.append([cells], 'RAW'));
+  if (row === undefined) {
+    throw new SheetsError(
+      'unknown',
+      'values.append did not report the row it wrote; look for an inactive new row',
+      false,
+    );
+  }
+
+  const createdAt = ctx.now();
+  const dated: CellWrite[] = [
+    ...headerWrites,
+    { cells: cell(at('created_at'), row), values: [[formatInZone(createdAt, tab.timeZone)]] },
+    ...(spec.expires === undefined ? [] : [{ cells: cell(at('expires_at'), row), values: [[spec.expires.text]] }]),
+    { cells: cell(at('is_active'), row), values: [[true]] },
+    ...extra.writes(columns),
+  ];
+  try {
+    await ctx.sheet.batchUpdate(dated, 'USER_ENTERED');
+  } catch (err) {
+    const cause = err instanceof SheetsError ? err : undefined;
+    throw new SheetsError(
+      cause?.code ?? 'unknown',
+      `${cause?.message ?? String(err)}. Row ${row} was added but left inactive (is_active FALSE): delete it`,
+      cause?.retryable ?? false,
+      cause?.status,
+      { cause: err },
+    );
+  }
+  return { key, keyId: keyIdOf(hash), row, createdAt, addedColumns: added };
+}

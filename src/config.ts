@@ -21,6 +21,8 @@ export interface Config {
   readonly upstreamUrl: string | undefined;
   /** Express `trust proxy` value, already converted (number of hops, boolean, or address list). */
   readonly trustProxy: boolean | number | string | undefined;
+  /** Refused attempts per client address per minute before the address gets 429s; 0 = off. */
+  readonly authFailureLimit: number;
   /** Bearer token that protects `/metrics`; undefined = public. */
   readonly metricsToken: string | undefined;
   readonly nodeEnv: string;
@@ -104,6 +106,7 @@ const schema = z.object({
   REDIS_URL: url(['redis:', 'rediss:']),
   UPSTREAM_URL: url(['http:', 'https:']),
   TRUST_PROXY: text.transform(parseTrustProxy),
+  AUTH_FAILURE_LIMIT: int(0, 0, 1_000_000),
   METRICS_TOKEN: text,
   NODE_ENV: text.transform((v) => v ?? 'development'),
 });
@@ -162,6 +165,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     redisUrl: e.REDIS_URL,
     upstreamUrl: e.UPSTREAM_URL,
     trustProxy: e.TRUST_PROXY,
+    authFailureLimit: e.AUTH_FAILURE_LIMIT,
     metricsToken: e.METRICS_TOKEN,
     nodeEnv: e.NODE_ENV,
   });

@@ -1,4 +1,3 @@
-import type Transport from 'winston-transport';
 import winston from 'winston';
 import type { LogLevel } from './config';
 import { maskKey } from './keys/key-id';
@@ -12,7 +11,7 @@ export interface LoggerOptions {
   /** `json` for machines (production, pipes), `pretty` for a terminal. */
   readonly format: 'json' | 'pretty';
   /** Defaults to one Console transport (stderr for warn/error). Tests pass a capture transport. */
-  readonly transports?: readonly Transport[];
+  readonly transports?: winston.LoggerOptions['transports'];
 }
 
 // Anything shaped like a sheetgate key, wherever it hides (message, meta, error text): last line of defence,
@@ -65,8 +64,6 @@ export function createLogger(options: LoggerOptions): Logger {
   return winston.createLogger({
     level: options.level,
     format: winston.format.combine(redact(), winston.format.timestamp(), output),
-    transports: options.transports
-      ? [...options.transports]
-      : [new winston.transports.Console({ stderrLevels: ['error', 'warn'] })],
+    transports: options.transports ?? [new winston.transports.Console({ stderrLevels: ['error', 'warn'] })],
   });
 }

@@ -45,6 +45,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     logger,
     defaultRateLimit: config.defaultRateLimit,
     cacheDurationSec: config.cacheDurationSec,
+    authFailureLimit: config.authFailureLimit,
     ...(mode.kind === 'enforce' && config.sheetId !== undefined && config.credentialsPath !== undefined
       ? {
           sheet: {

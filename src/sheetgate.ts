@@ -6,6 +6,7 @@ import type { KeyStoreStatus } from './keys/key-store';
 import { GoogleSheet, readServiceAccount } from './keys/sheet-source';
 import type { ServiceAccount, SheetSource, SheetsCall } from './keys/sheet-source';
 import type { Snapshot } from './keys/types';
+import { FailureThrottle } from './limits/failure-throttle';
 import type { Limiter } from './limits/limiter';
 import { createRlfLimiter } from './limits/rlf-limiter';
 import { createLogger } from './log';
@@ -41,6 +42,8 @@ export interface SheetgateOptions {
   readonly onDecision?: (decision: AuthDecision) => void;
   readonly onSheetsCall?: (call: SheetsCall) => void;
   readonly onSnapshot?: (snapshot: Snapshot) => void;
+  /** Refused attempts per client address per minute before that address gets 429s (`AUTH_FAILURE_LIMIT`). Off by default. */
+  readonly authFailureLimit?: number;
   /** Clock; defaults to `Date.now`. */
   readonly now?: () => number;
 }
@@ -108,6 +111,7 @@ export function sheetgate(options: SheetgateOptions): Sheetgate {
     logger,
     ...(options.usage === undefined ? {} : { usage: options.usage }),
     ...(options.onDecision === undefined ? {} : { onDecision: options.onDecision }),
+    ...(options.authFailureLimit ? { failures: new FailureThrottle(options.authFailureLimit) } : {}),
     ...(options.now === undefined ? {} : { now: options.now }),
   });
   return Object.assign(middleware, {

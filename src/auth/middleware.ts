@@ -1,6 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { hashKey, maskKey } from '../keys/key-id';
 import type { KeyRecord, Snapshot } from '../keys/types';
+import type { FailureThrottle } from '../limits/failure-throttle';
 import type { LimitDecision, Limiter } from '../limits/limiter';
 import type { Logger } from '../log';
 import { headerSafe } from './client-name';
@@ -52,6 +53,8 @@ export interface AuthMiddlewareOptions {
   readonly logger: Logger;
   readonly usage?: UsageRecorder;
   readonly onDecision?: (decision: AuthDecision) => void;
+  /** Per-address throttle of refused attempts (`AUTH_FAILURE_LIMIT`); off when undefined. */
+  readonly failures?: FailureThrottle;
   /** Clock for expiry; defaults to `Date.now`. */
   readonly now?: () => number;
 }
@@ -71,12 +74,17 @@ function setLimitHeaders(res: Response, d: LimitDecision): void {
  * Refusals are problem+json with a stable `code`. No Sheets call happens here, ever.
  */
 export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
-  const { mode, keys, limiter, logger, usage, onDecision } = options;
+  const { mode, keys, limiter, logger, usage, onDecision, failures } = options;
   const now = options.now ?? Date.now;
 
   const refuse = (res: Response, code: AuthErrorCode, key?: KeyRecord, extras?: ProblemExtras): void => {
     onDecision?.({ outcome: code, ...(key === undefined ? {} : { key }) });
     sendProblem(res, code, extras);
+  };
+  // A refused key (not a limit or an outage) counts against the caller's address when the throttle is on.
+  const refuseKey = async (req: Request, res: Response, code: AuthErrorCode): Promise<void> => {
+    await failures?.fail(req.ip ?? 'unknown');
+    refuse(res, code);
   };
 
   return async function sheetgateAuth(req: Request, res: Response, next: NextFunction): Promise<void> {
@@ -84,13 +92,21 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
       next();
       return;
     }
+    if (failures !== undefined) {
+      const waitMs = await failures.blockedFor(req.ip ?? 'unknown');
+      if (waitMs > 0) {
+        refuse(res, 'rate_limited', undefined, {
+          retryAfterSec: waitMs / 1000,
+          detail: 'Too many failed authentication attempts from this address.',
+        });
+        return;
+      }
+    }
     const credentials = parseCredentials(credentialHeaders(req.rawHeaders));
     if (credentials.kind !== 'key') {
-      logger.debug('auth refused', {
-        code: credentials.kind === 'missing' ? 'missing_api_key' : 'malformed_authorization',
-        path: req.path,
-      });
-      refuse(res, credentials.kind === 'missing' ? 'missing_api_key' : 'malformed_authorization');
+      const code = credentials.kind === 'missing' ? 'missing_api_key' : 'malformed_authorization';
+      logger.debug('auth refused', { code, path: req.path });
+      await refuseKey(req, res, code);
       return;
     }
     const snapshot = keys.snapshot();
@@ -101,7 +117,7 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
     const verdict = verify(snapshot, hashKey(credentials.key), now());
     if (!verdict.ok) {
       logger.debug('auth refused', { code: verdict.code, keyPreview: maskKey(credentials.key) });
-      refuse(res, verdict.code);
+      await refuseKey(req, res, verdict.code);
       return;
     }
     const key = verdict.key;

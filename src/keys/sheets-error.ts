@@ -33,9 +33,9 @@ interface GaxiosLike {
 
 function googleMessage(data: unknown): string | undefined {
   if (typeof data === 'object' && data !== null && 'error' in data) {
-    const error = (data as { error: unknown }).error;
+    const error = data.error;
     if (typeof error === 'object' && error !== null && 'message' in error) {
-      return String((error as { message: unknown }).message);
+      return String(error.message);
     }
   }
   return undefined;

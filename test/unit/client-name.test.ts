@@ -1,3 +1,4 @@
+import { validateHeaderValue } from 'node:http';
 import { headerSafe } from '../../src/auth/client-name';
 
 describe('headerSafe', () => {
@@ -18,7 +19,7 @@ describe('headerSafe', () => {
     for (const s of samples) {
       expect(() => {
         // The same validation Node's http module applies in setHeader.
-        require('node:http').validateHeaderValue('X-Client-Name', headerSafe(s));
+        validateHeaderValue('X-Client-Name', headerSafe(s));
       }).not.toThrow();
     }
   });

@@ -1,0 +1,69 @@
+import fc from 'fast-check';
+import { credentialHeaders, MAX_KEY_LENGTH, parseCredentials } from '../../src/auth/credentials';
+
+// Hostile input (issue 8): whatever arrives, the parser answers one of its three kinds and never throws.
+const anyHeader = fc.string({ unit: 'binary', maxLength: 2000 });
+const printableKey = fc.stringMatching(/^[\x21-\x7e]{1,100}$/);
+
+describe('parseCredentials properties', () => {
+  it('never throws and always answers key | missing | malformed', () => {
+    fc.assert(
+      fc.property(fc.array(anyHeader, { maxLength: 3 }), fc.array(anyHeader, { maxLength: 3 }), (auth, apiKey) => {
+        const result = parseCredentials({ authorization: auth, apiKey });
+        expect(['key', 'missing', 'malformed']).toContain(result.kind);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('only ever returns a key made of printable ASCII, at most MAX_KEY_LENGTH long', () => {
+    fc.assert(
+      fc.property(anyHeader, (header) => {
+        const result = parseCredentials({ authorization: [header], apiKey: [] });
+        if (result.kind === 'key') {
+          expect(result.key).toMatch(/^[\x21-\x7e]+$/);
+          expect(result.key.length).toBeLessThanOrEqual(MAX_KEY_LENGTH);
+          expect(header.toLowerCase().trimStart()).toMatch(/^(bearer|apikey)\s/);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('round-trips any printable key through every accepted form', () => {
+    fc.assert(
+      fc.property(
+        printableKey,
+        fc.constantFrom('Bearer', 'bearer', 'BEARER', 'ApiKey', 'apikey'),
+        fc.stringMatching(/^[ \t]{0,3}$/),
+        (key, scheme, pad) => {
+          expect(parseCredentials({ authorization: [`${pad}${scheme} ${pad}${key}${pad}`], apiKey: [] })).toEqual({
+            kind: 'key',
+            key,
+          });
+          expect(parseCredentials({ authorization: [], apiKey: [`${pad}${key}${pad}`] })).toEqual({ kind: 'key', key });
+        },
+      ),
+    );
+  });
+
+  it('refuses two different keys in whatever combination of headers', () => {
+    fc.assert(
+      fc.property(printableKey, printableKey, (a, b) => {
+        fc.pre(a !== b);
+        expect(parseCredentials({ authorization: [`Bearer ${a}`], apiKey: [b] }).kind).toBe('malformed');
+        expect(parseCredentials({ authorization: [`Bearer ${a}`, `Bearer ${b}`], apiKey: [] }).kind).toBe('malformed');
+        expect(parseCredentials({ authorization: [], apiKey: [a, b] }).kind).toBe('malformed');
+      }),
+    );
+  });
+
+  it('credentialHeaders never throws on odd rawHeaders arrays', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string(), { maxLength: 21 }), (raw) => {
+        const { authorization, apiKey } = credentialHeaders(raw);
+        expect(authorization.length + apiKey.length).toBeLessThanOrEqual(Math.floor(raw.length / 2));
+      }),
+    );
+  });
+});

@@ -93,6 +93,11 @@ export class UsageCounter {
     }
   }
 
+  /** A copy of what is pending, leaving the counter as it is (shutdown report). */
+  peek(): UsageBatch {
+    return new Map(this.deltas);
+  }
+
   /** Keys and requests waiting for the next flush. */
   pending(): PendingUsage {
     return { keys: this.deltas.size, requests: this.requests };

@@ -1,0 +1,372 @@
+import type { SheetsTarget } from '../keys/sheets-error';
+import { SheetsError } from '../keys/sheets-error';
+import type { CellValue } from '../keys/types';
+import type { Logger } from '../log';
+import { batchTotals, UsageCounter } from './counter';
+import type { CountedKey, KeyUsage, PendingUsage, UsageBatch } from './counter';
+import { planUsageWrite } from './plan';
+import type { Attempts, CellWrite, UsagePlan } from './plan';
+
+/**
+ * The Sheets calls the flusher makes: `GoogleSheet` (src/keys/sheet-source.ts) is the implementation. One
+ * `readValues()` and one `batchUpdate()` per flush; `timeZone()` only when no key snapshot supplies the zone.
+ */
+export interface UsageSheet {
+  readonly target: SheetsTarget;
+  /** The whole tab, `UNFORMATTED_VALUE`. @throws SheetsError */
+  readValues(): Promise<CellValue[][]>;
+  /** `properties.timeZone`. @throws SheetsError */
+  timeZone(): Promise<string>;
+  /** One `values.batchUpdate`. @throws SheetsError */
+  batchUpdate(data: readonly CellWrite[], valueInputOption: 'USER_ENTERED'): Promise<void>;
+}
+
+export interface UsageFlusherOptions {
+  readonly sheet: UsageSheet;
+  readonly logger: Logger;
+  /** `USAGE_FLUSH_INTERVAL` in ms. Defaults to `60000`. */
+  readonly intervalMs?: number;
+  /**
+   * The spreadsheet zone as the key store last read it (`() => store.snapshot()?.timeZone`), so a flush costs one
+   * read, not two. When it gives undefined the flusher reads the zone itself and keeps it for an hour.
+   */
+  readonly timeZone?: () => string | undefined;
+  /** Longest wait between flushes after failures. Defaults to `600000` ms (never less than `intervalMs`). */
+  readonly maxBackoffMs?: number;
+  /** Bound on the final flush in `stop()`. Defaults to `15000` ms. */
+  readonly stopTimeoutMs?: number;
+  /** Defaults to a new, empty counter. */
+  readonly counter?: UsageCounter;
+  readonly now?: () => number;
+  /** [0, 1) source for backoff jitter. */
+  readonly random?: () => number;
+  /** Called after every flush that had something to do (metrics). */
+  readonly onFlush?: (result: FlushResult) => void;
+}
+
+/**
+ * What one flush did. `written`: the batch is in the sheet. `failed`: nothing was written, the deltas are pending
+ * again. `in_doubt`: the write was sent but no answer came; the next flush reads the sheet to tell.
+ */
+export interface FlushResult {
+  readonly outcome: 'idle' | 'written' | 'failed' | 'in_doubt';
+  /** Keys and requests written (`written`), or attempted (`in_doubt`), or put back (`failed`). */
+  readonly keys: number;
+  readonly requests: number;
+  /** Requests of keys whose row vanished (or is duplicated): kept out of the sheet. */
+  readonly droppedRequests: number;
+  readonly ms: number;
+  readonly error?: SheetsError;
+}
+
+/** `/auth/status` and metrics. Counts and times only, never a key. */
+export interface UsageStatus {
+  readonly intervalMs: number;
+  /** Epoch ms of the last flush that wrote (or found nothing to write). */
+  readonly lastFlushAt: number | undefined;
+  /** Duration of the last flush that did any Sheets call. */
+  readonly lastFlushMs: number | undefined;
+  readonly lastAttemptAt: number | undefined;
+  readonly nextFlushAt: number | undefined;
+  readonly pendingKeys: number;
+  readonly pendingRequests: number;
+  /** Requests sent in a write whose outcome is not known yet. */
+  readonly inDoubtRequests: number;
+  readonly consecutiveFailures: number;
+  readonly lastError: { readonly code: string; readonly message: string; readonly at: number } | undefined;
+  /** Since start: requests written, and requests kept out because their row vanished. */
+  readonly writtenRequests: number;
+  readonly droppedRequests: number;
+}
+
+const ZONE_TTL_MS = 60 * 60_000;
+
+/**
+ * Writes usage back to the sheet (DESIGN §4, issue 4). Counts in memory through `record()` (the middleware's
+ * `UsageRecorder`); every interval, when anything is pending, one `values.get` locates each key's row by identity and
+ * one `values.batchUpdate` adds the deltas to the counts found there. A failed write puts the deltas back and backs
+ * off; a write without an answer is settled by the next read. Sheets traffic is ≤ 1 read + 1 write per interval
+ * whatever the request rate, and none when nothing was used.
+ */
+export class UsageFlusher {
+  private readonly counter: UsageCounter;
+  private readonly intervalMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly stopTimeoutMs: number;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private timer: NodeJS.Timeout | undefined;
+  private inflight: Promise<FlushResult> | undefined;
+  private stopped = true;
+  /** The batch a flush has taken and not yet settled: for the shutdown report only. */
+  private writing: UsageBatch | undefined;
+  private inDoubt: Attempts = new Map();
+  private zone: { readonly name: string; readonly at: number } | undefined;
+  private readonly reportedMissing = new Set<string>();
+  private lastFlushAt: number | undefined;
+  private lastFlushMs: number | undefined;
+  private lastAttemptAt: number | undefined;
+  private nextFlushAt: number | undefined;
+  private failures = 0;
+  private lastError: UsageStatus['lastError'];
+  private writtenRequests = 0;
+  private droppedRequests = 0;
+
+  constructor(private readonly options: UsageFlusherOptions) {
+    this.counter = options.counter ?? new UsageCounter();
+    this.intervalMs = options.intervalMs ?? 60_000;
+    if (!(this.intervalMs > 0)) {
+      throw new Error(
+        `UsageFlusher: intervalMs must be > 0 (got ${this.intervalMs}); USAGE_FLUSH_INTERVAL is in seconds`,
+      );
+    }
+    this.maxBackoffMs = Math.max(this.intervalMs, options.maxBackoffMs ?? 600_000);
+    this.stopTimeoutMs = options.stopTimeoutMs ?? 15_000;
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+  }
+
+  /** Counts one accepted request (the auth middleware calls this after the rate limit let it through). */
+  record(key: CountedKey, at: number): void {
+    this.counter.record(key, at);
+  }
+
+  /** Starts the interval loop. */
+  start(): void {
+    this.stopped = false;
+    this.schedule(this.intervalMs);
+  }
+
+  /** Flushes now (joins a flush under way). Never rejects. */
+  flush(): Promise<FlushResult> {
+    this.inflight ??= this.run().finally(() => {
+      this.inflight = undefined;
+    });
+    return this.inflight;
+  }
+
+  status(): UsageStatus {
+    const pending = this.counter.pending();
+    let inDoubtRequests = 0;
+    for (const attempt of this.inDoubt.values()) {
+      inDoubtRequests += attempt.usage.count;
+    }
+    return {
+      intervalMs: this.intervalMs,
+      lastFlushAt: this.lastFlushAt,
+      lastFlushMs: this.lastFlushMs,
+      lastAttemptAt: this.lastAttemptAt,
+      nextFlushAt: this.nextFlushAt,
+      pendingKeys: pending.keys,
+      pendingRequests: pending.requests,
+      inDoubtRequests,
+      consecutiveFailures: this.failures,
+      lastError: this.lastError,
+      writtenRequests: this.writtenRequests,
+      droppedRequests: this.droppedRequests,
+    };
+  }
+
+  /**
+   * Stops the loop and makes a final flush (after any flush under way), bounded by `stopTimeoutMs`. Whatever could
+   * not be written is logged at error level by key id and count. Call it after the server stopped accepting requests.
+   */
+  async stop(): Promise<FlushResult | undefined> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.nextFlushAt = undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const final = (async () => {
+      await this.inflight;
+      return this.flush();
+    })();
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), this.stopTimeoutMs);
+    });
+    const result = await Promise.race([final, timeout]);
+    clearTimeout(timer);
+    this.reportUnwritten(result);
+    return result;
+  }
+
+  private async run(): Promise<FlushResult> {
+    if (this.counter.pending().keys === 0 && this.inDoubt.size === 0) {
+      this.schedule(this.intervalMs); // no Sheets call at all when nothing was used
+      return { outcome: 'idle', keys: 0, requests: 0, droppedRequests: 0, ms: 0 };
+    }
+    const started = performance.now();
+    const elapsed = (): number => Math.round(performance.now() - started);
+    const batch = this.counter.take();
+    this.writing = batch;
+    this.lastAttemptAt = this.now();
+    try {
+      let plan: UsagePlan;
+      try {
+        const [zone, rows] = await Promise.all([this.timeZone(), this.options.sheet.readValues()]);
+        const planned = planUsageWrite(rows, zone, batch, this.inDoubt);
+        if (!planned.ok) {
+          throw new SheetsError('bad_table', planned.reason, true);
+        }
+        plan = planned;
+      } catch (err) {
+        // Nothing was sent: the batch goes back; an earlier in-doubt write stays in doubt for the next read.
+        this.counter.restore(batch);
+        return this.failed(toError(err), 'failed', batchTotals(batch), elapsed());
+      }
+      this.inDoubt = new Map(); // this read settled it: confirmed, merged into `plan`, or dropped
+      const droppedRequests = this.report(plan);
+      const owned = usageOf(plan.attempts);
+      if (owned.size === 0) {
+        return this.succeeded({ keys: 0, requests: 0 }, droppedRequests, elapsed());
+      }
+      this.writing = owned;
+      try {
+        await this.options.sheet.batchUpdate(plan.writes, 'USER_ENTERED');
+      } catch (err) {
+        const error = toError(err);
+        if (refusedByServer(error)) {
+          this.counter.restore(owned);
+          return this.failed(error, 'failed', batchTotals(owned), elapsed());
+        }
+        this.inDoubt = plan.attempts; // held here, not in the counter: settled by the next read, never counted twice
+        return this.failed(error, 'in_doubt', batchTotals(owned), elapsed());
+      }
+      if (plan.addedColumns.length > 0) {
+        this.options.logger.info(`added column(s) ${plan.addedColumns.join(', ')} to the header row`);
+      }
+      return this.succeeded(batchTotals(owned), droppedRequests, elapsed());
+    } finally {
+      this.writing = undefined;
+      this.schedule(this.failures === 0 ? this.intervalMs : this.backoff());
+    }
+  }
+
+  private succeeded(written: PendingUsage, droppedRequests: number, ms: number): FlushResult {
+    this.failures = 0;
+    this.lastError = undefined;
+    this.lastFlushAt = this.now();
+    this.lastFlushMs = ms;
+    this.writtenRequests += written.requests;
+    this.options.logger.debug('usage flushed', { keys: written.keys, requests: written.requests, droppedRequests, ms });
+    const result: FlushResult = { outcome: 'written', ...written, droppedRequests, ms };
+    this.options.onFlush?.(result);
+    return result;
+  }
+
+  private failed(error: SheetsError, outcome: 'failed' | 'in_doubt', totals: PendingUsage, ms: number): FlushResult {
+    this.failures += 1;
+    this.lastFlushMs = ms;
+    this.lastError = { code: error.code, message: error.message, at: this.now() };
+    this.options.logger.error(`usage write-back failed: ${error.message}`, {
+      code: error.code,
+      outcome,
+      keys: totals.keys,
+      requests: totals.requests,
+      failures: this.failures,
+    });
+    const result: FlushResult = { outcome, ...totals, droppedRequests: 0, ms, error };
+    this.options.onFlush?.(result);
+    return result;
+  }
+
+  /** Logs what the plan found; returns the requests kept out of the sheet. A missing row is logged once per key. */
+  private report(plan: UsagePlan): number {
+    const { logger } = this.options;
+    let dropped = 0;
+    const drop = (usage: KeyUsage, why: string): void => {
+      dropped += usage.count;
+      const once = !this.reportedMissing.has(usage.keyId);
+      this.reportedMissing.add(usage.keyId);
+      logger.log(once ? 'warn' : 'debug', `usage of key ${usage.keyId} not written: ${why}`, {
+        keyId: usage.keyId,
+        requests: usage.count,
+      });
+    };
+    plan.vanished.forEach((u) => drop(u, 'its row is no longer in the sheet'));
+    plan.ambiguous.forEach((u) => drop(u, 'the key is on several rows'));
+    for (const attempt of plan.attempts.values()) {
+      this.reportedMissing.delete(attempt.usage.keyId);
+    }
+    for (const { keyId, row } of plan.unreadableCounts) {
+      logger.warn(`usage_count on row ${row} is not a whole number: counting from 0`, { keyId, row });
+    }
+    if (plan.confirmed.length > 0 || plan.retried.length > 0) {
+      logger.info('usage write without an answer settled by reading the sheet', {
+        applied: batchTotals(byHash(plan.confirmed)).requests,
+        notApplied: batchTotals(byHash(plan.retried)).requests,
+      });
+    }
+    this.droppedRequests += dropped;
+    return dropped;
+  }
+
+  private async timeZone(): Promise<string> {
+    const known = this.options.timeZone?.();
+    if (known !== undefined) {
+      return known;
+    }
+    if (this.zone === undefined || this.now() - this.zone.at > ZONE_TTL_MS) {
+      this.zone = { name: await this.options.sheet.timeZone(), at: this.now() };
+    }
+    return this.zone.name;
+  }
+
+  /** After `failures` failed flushes: uniform in [interval, min(maxBackoff, interval · 2^failures)]. */
+  private backoff(): number {
+    const cap = Math.min(this.maxBackoffMs, this.intervalMs * 2 ** Math.min(this.failures, 20));
+    return Math.round(this.intervalMs + this.random() * (cap - this.intervalMs));
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) {
+      return;
+    }
+    clearTimeout(this.timer);
+    this.nextFlushAt = this.now() + delayMs;
+    this.timer = setTimeout(() => void this.flush(), delayMs);
+    this.timer.unref();
+  }
+
+  /** Shutdown report: what is not in the sheet, by key id (never the key). */
+  private reportUnwritten(result: FlushResult | undefined): void {
+    const { logger } = this.options;
+    const unwritten = [...this.counter.peek().values(), ...(this.writing?.values() ?? [])];
+    const inDoubt = [...this.inDoubt.values()].map((a) => a.usage);
+    if (result?.outcome === 'written' || (result?.outcome === 'idle' && unwritten.length === 0)) {
+      logger.info('usage flushed at shutdown', { keys: result.keys, requests: result.requests });
+    }
+    const describe = (list: readonly KeyUsage[]) => ({
+      keys: list.length,
+      requests: list.reduce((sum, u) => sum + u.count, 0),
+      byKey: list.slice(0, 50).map((u) => ({ keyId: u.keyId, requests: u.count })),
+    });
+    if (result === undefined) {
+      logger.error(`usage flush did not finish within ${this.stopTimeoutMs} ms of shutdown: not written`, {
+        ...describe([...unwritten, ...inDoubt]),
+      });
+    } else if (unwritten.length > 0) {
+      logger.error('usage not written at shutdown', describe(unwritten));
+    }
+    if (result !== undefined && inDoubt.length > 0) {
+      logger.error('usage write at shutdown got no answer: it may or may not be in the sheet', describe(inDoubt));
+    }
+  }
+}
+
+function toError(err: unknown): SheetsError {
+  return err instanceof SheetsError ? err : new SheetsError('unknown', String(err), true, undefined, { cause: err });
+}
+
+/** Google answered with a refusal (4xx: quota, permission, bad request): the write was not applied. */
+function refusedByServer(error: SheetsError): boolean {
+  return error.status !== undefined && error.status >= 400 && error.status < 500;
+}
+
+function usageOf(attempts: Attempts): UsageBatch {
+  return new Map([...attempts].map(([hash, attempt]) => [hash, attempt.usage]));
+}
+
+function byHash(list: readonly KeyUsage[]): UsageBatch {
+  return new Map(list.map((u) => [u.hash, u]));
+}

@@ -1,6 +1,6 @@
+import { formatInZone, parseDateCell } from '../keys/dates';
 import { UsageError } from './context';
 import { isDuration, parseDuration } from './duration';
-import { formatInZone, wallClockToEpoch } from './zone';
 
 /** An expiry as the CLI writes it: the instant, and the `USER_ENTERED` text that means it in the sheet's zone. */
 export interface Expiry {
@@ -8,63 +8,42 @@ export interface Expiry {
   readonly text: string;
 }
 
-const LOCAL = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?$/;
-const WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})$/i;
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 
 /**
- * Parses `--expires`: a duration from now (`30d`, `12h`), a date (`2026-12-31`: midnight at the start of that day in
- * the sheet's zone, exactly what typing it into the cell means), a wall-clock time in the sheet's zone
- * (`2026-12-31 18:00`), or an instant with an offset (`2026-12-31T17:00:00Z`).
- * @throws UsageError when the text is none of these, not a real date, or not in the future.
+ * The text to write for an expiry instant: a bare date when the instant is the end of a day in the zone (how the
+ * service reads a bare date in `expires_at`), else wall-clock `YYYY-MM-DD HH:MM:SS`.
  */
-export function parseExpires(text: string, timeZone: string, now: number): Expiry {
-  const t = text.trim();
-  const expiry = parse(t, timeZone, now);
-  if (expiry.at <= now) {
-    throw new UsageError(
-      `--expires ${JSON.stringify(text)} is not in the future (now ${formatInZone(now, timeZone)} ${timeZone})`,
-    );
-  }
-  return expiry;
+export function expiryText(at: number, timeZone: string): string {
+  const wall = formatInZone(at, timeZone);
+  return wall.endsWith(' 23:59:59') && ((at % 1000) + 1000) % 1000 === 999 ? wall.slice(0, 10) : wall;
 }
 
-function parse(t: string, timeZone: string, now: number): Expiry {
+/**
+ * Parses `--expires` exactly as the service reads an `expires_at` cell (DESIGN §1): a date (`2026-12-31`: valid
+ * through the end of that day in the sheet's zone), a wall-clock time in the sheet's zone (`2026-12-31 18:00`), an
+ * instant with an offset (`2026-12-31T17:00:00Z`), or a duration from now (`30d`, `12h`).
+ * @throws UsageError when the text is none of these, not a real date, or not in the future.
+ */
+export function parseExpires(input: string, timeZone: string, now: number): Expiry {
+  const t = input.trim();
+  let at: number | undefined;
   if (isDuration(t)) {
-    const at = now + parseDuration(t, '--expires');
-    return { at, text: formatInZone(at, timeZone) };
+    at = now + parseDuration(t, '--expires');
+  } else {
+    const parsed = t === '' ? undefined : parseDateCell(t, timeZone, { endOfDay: true });
+    at = parsed?.ok === true ? parsed.ms : undefined;
   }
-  if (WITH_OFFSET.test(t)) {
-    const at = Date.parse(t);
-    if (Number.isFinite(at)) {
-      return { at, text: formatInZone(at, timeZone) };
-    }
+  if (at === undefined) {
+    throw new UsageError(
+      `--expires ${JSON.stringify(t)}: expected a date (2026-12-31), a time in the sheet's zone (2026-12-31 18:00), ` +
+        'an ISO instant with offset (2026-12-31T17:00:00Z) or a duration (30d, 12h)',
+    );
   }
-  const m = LOCAL.exec(t);
-  if (m !== null) {
-    const [year, month, day, hour, minute, second] = m.slice(1).map((v: string | undefined) => Number(v ?? 0));
-    const wall = {
-      year: year ?? 0,
-      month: month ?? 0,
-      day: day ?? 0,
-      hour: hour ?? 0,
-      minute: minute ?? 0,
-      second: second ?? 0,
-    };
-    const check = new Date(Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second));
-    const real =
-      check.getUTCFullYear() === wall.year &&
-      check.getUTCMonth() === wall.month - 1 &&
-      check.getUTCDate() === wall.day &&
-      wall.hour < 24 &&
-      wall.minute < 60 &&
-      wall.second < 60;
-    if (real) {
-      const at = wallClockToEpoch(wall, timeZone);
-      return { at, text: m[4] === undefined ? t : formatInZone(at, timeZone) };
-    }
+  if (at <= now) {
+    throw new UsageError(
+      `--expires ${JSON.stringify(t)} is not in the future (now ${formatInZone(now, timeZone)} ${timeZone})`,
+    );
   }
-  throw new UsageError(
-    `--expires ${JSON.stringify(t)}: expected a date (2026-12-31), a time in the sheet's zone (2026-12-31 18:00), ` +
-      'an ISO instant with offset (2026-12-31T17:00:00Z) or a duration (30d, 12h)',
-  );
+  return { at, text: DATE_ONLY.test(t) ? t : expiryText(at, timeZone) };
 }

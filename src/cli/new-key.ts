@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import type { Column } from '../keys/header';
 import { formatKeyHash, hashKey, keyIdOf } from '../keys/key-id';
 import { SheetsError } from '../keys/sheets-error';
 import type { CellValue } from '../keys/types';
 import type { CliContext } from './context';
 import type { Expiry } from './expires';
 import { cell, ensureColumns, firstRowOf } from './tab';
-import type { CellWrite, Tab } from './tab';
-import { formatInZone } from './zone';
+import type { CellWrite, ColumnPlan, Tab } from './tab';
+import { formatInZone } from '../keys/dates';
 
 /** Key convention (DESIGN §1): `sk-convergence-` + a v4 UUID. */
 export const KEY_PREFIX = 'sk-convergence-';
@@ -52,33 +53,20 @@ export async function appendKey(
   ctx: CliContext,
   tab: Tab,
   spec: NewKeySpec,
-  extra: {
-    readonly columns: readonly string[];
-    readonly writes: (columns: ReadonlyMap<string, number>) => CellWrite[];
-  } = {
-    columns: [],
-    writes: () => [],
-  },
+  extra?: { readonly columns: readonly Column[]; readonly writes: (at: ColumnPlan['at']) => CellWrite[] },
 ): Promise<NewKey> {
-  const keyColumn = spec.hashed ? 'key_hash' : 'api_key';
-  const needed = [
-    keyColumn,
-    'client_name',
-    'created_at',
-    'is_active',
-    ...(spec.rateLimit === undefined ? [] : ['rate_limit']),
-    ...(spec.scopes.length === 0 ? [] : ['scopes']),
-    ...(spec.expires === undefined ? [] : ['expires_at']),
-    ...extra.columns,
-  ];
-  const { columns, writes: headerWrites, added } = ensureColumns(tab, needed);
-  const at = (name: string): number => {
-    const index = columns.get(name);
-    if (index === undefined) {
-      throw new Error(`column ${name} was not planned`); // ensureColumns added every needed name
-    }
-    return index;
-  };
+  const keyColumn: Column = spec.hashed ? 'key_hash' : 'api_key';
+  const needed: Column[] = [keyColumn, 'client_name', 'created_at', 'is_active', ...(extra?.columns ?? [])];
+  if (spec.rateLimit !== undefined) {
+    needed.push('rate_limit');
+  }
+  if (spec.scopes.length > 0) {
+    needed.push('scopes');
+  }
+  if (spec.expires !== undefined) {
+    needed.push('expires_at');
+  }
+  const { at, writes: headerWrites, added } = ensureColumns(tab, needed);
 
   const key = generateKey();
   const hash = hashKey(key);
@@ -107,7 +95,7 @@ export async function appendKey(
     { cells: cell(at('created_at'), row), values: [[formatInZone(createdAt, tab.timeZone)]] },
     ...(spec.expires === undefined ? [] : [{ cells: cell(at('expires_at'), row), values: [[spec.expires.text]] }]),
     { cells: cell(at('is_active'), row), values: [[true]] },
-    ...extra.writes(columns),
+    ...(extra?.writes(at) ?? []),
   ];
   try {
     await ctx.sheet.batchUpdate(dated, 'USER_ENTERED');

@@ -1,3 +1,5 @@
+import { columnLetter, mapHeader } from '../keys/header';
+import type { Column, HeaderMap } from '../keys/header';
 import { hashKey, keyIdOf, maskHash, maskKey, parseKeyHash } from '../keys/key-id';
 import type { GoogleSheet } from '../keys/sheet-source';
 import type { CellValue } from '../keys/types';
@@ -8,8 +10,10 @@ export interface Tab {
   readonly timeZone: string;
   /** Row 0 is the header row; ragged, as the API returns it. */
   readonly rows: readonly (readonly CellValue[])[];
-  /** Column name (trimmed, lower-case) → 0-based index, first occurrence (DESIGN §1 header matching). */
-  readonly columns: ReadonlyMap<string, number>;
+  /** Where each known column is, matched exactly as the service matches it (`mapHeader`). */
+  readonly columns: HeaderMap;
+  /** Why the service cannot use this header (empty when it can). */
+  readonly headerProblems: readonly string[];
 }
 
 /** One range write of a batch (A1 without the tab name). */
@@ -33,27 +37,38 @@ export interface RowKey {
 /** Reads the spreadsheet zone and the whole tab (2 read requests). @throws SheetsError */
 export async function readTab(sheet: GoogleSheet): Promise<Tab> {
   const table = await sheet.readTable();
-  const columns = new Map<string, number>();
-  (table.rows[0] ?? []).forEach((name, index) => {
-    const key = String(name).trim().toLowerCase();
-    if (key !== '' && !columns.has(key)) {
-      columns.set(key, index);
-    }
-  });
-  return { timeZone: table.timeZone, rows: table.rows, columns };
+  const { columns, problems } = mapHeader(table.rows[0] ?? []);
+  return { timeZone: table.timeZone, rows: table.rows, columns, headerProblems: problems };
 }
 
-/** @throws UsageError when the tab has no header row yet. */
+/** True when row 1 holds nothing at all. */
+export function hasNoHeader(tab: Tab): boolean {
+  return isBlank(tab.rows[0] ?? []);
+}
+
+/**
+ * @throws UsageError when the tab has no header row yet, or one the service cannot use (then every write would
+ * land in the wrong place or be ignored).
+ */
 export function requireHeader(tab: Tab): void {
-  if (tab.columns.size === 0) {
+  if (hasNoHeader(tab)) {
     throw new UsageError('the tab has no header row: run `sheetgate init` first');
+  }
+  if (tab.headerProblems.length > 0) {
+    throw new UsageError(`the header row is unusable: ${tab.headerProblems.join('; ')} (see \`sheetgate check\`)`);
   }
 }
 
 /** Cell text, trimmed; `''` for an empty or absent cell. */
-export function text(row: readonly CellValue[] | undefined, column: number | undefined): string {
-  const value = column === undefined ? undefined : row?.[column];
+export function text(tab: Tab, row: number, column: Column): string {
+  const value = cellValue(tab, row, column);
   return value === undefined ? '' : String(value).trim();
+}
+
+/** The typed cell of a known column in sheet row `row` (1-based); undefined when the column or cell is absent. */
+export function cellValue(tab: Tab, row: number, column: Column): CellValue | undefined {
+  const index = tab.columns[column];
+  return index === undefined ? undefined : tab.rows[row - 1]?.[index];
 }
 
 export function isBlank(row: readonly CellValue[]): boolean {
@@ -62,13 +77,12 @@ export function isBlank(row: readonly CellValue[]): boolean {
 
 /** The key identity of data row `row` (1-based). */
 export function rowKey(tab: Tab, row: number): RowKey {
-  const cells = tab.rows[row - 1];
-  const plain = text(cells, tab.columns.get('api_key'));
+  const plain = text(tab, row, 'api_key');
   if (plain !== '') {
     const hash = hashKey(plain);
     return { row, hash, preview: maskKey(plain), keyId: keyIdOf(hash), hashed: false };
   }
-  const hash = parseKeyHash(text(cells, tab.columns.get('key_hash')));
+  const hash = parseKeyHash(text(tab, row, 'key_hash'));
   return hash === undefined
     ? { row, hash, preview: undefined, keyId: undefined, hashed: false }
     : { row, hash, preview: maskHash(hash), keyId: keyIdOf(hash), hashed: true };
@@ -88,42 +102,43 @@ export function rowKeys(tab: Tab): RowKey[] {
 
 /** The plaintext key of a row, for exact matching only; never printed. */
 export function plaintextOf(tab: Tab, row: number): string {
-  return text(tab.rows[row - 1], tab.columns.get('api_key'));
+  return text(tab, row, 'api_key');
+}
+
+/** Where a write puts each column it asked for; see {@link ensureColumns}. */
+export interface ColumnPlan {
+  /** 0-based index of a column the plan covers. @throws Error for a column it was not asked for (a bug). */
+  readonly at: (column: Column) => number;
+  /** Header cells to write for the added columns. */
+  readonly writes: readonly CellWrite[];
+  readonly added: readonly Column[];
 }
 
 /**
- * Columns a write needs, adding the missing ones after the widest row (so an unlabelled note column is never
- * adopted) and returning the header cells to write.
+ * Columns a write needs, by header position (never by assumed order). Missing ones are added after the widest row,
+ * so an unlabelled note column is never adopted.
  */
-export function ensureColumns(
-  tab: Tab,
-  names: readonly string[],
-): { readonly columns: ReadonlyMap<string, number>; readonly writes: CellWrite[]; readonly added: string[] } {
-  const columns = new Map(tab.columns);
-  const added: string[] = [];
-  let next = Math.max(0, ...tab.rows.map((r) => r.length));
+export function ensureColumns(tab: Tab, names: readonly Column[]): ColumnPlan {
+  const columns: Partial<Record<Column, number>> = { ...tab.columns };
+  const added: Column[] = [];
   const writes: CellWrite[] = [];
+  let next = Math.max(0, ...tab.rows.map((r) => r.length));
   for (const name of names) {
-    if (!columns.has(name)) {
-      columns.set(name, next);
+    if (columns[name] === undefined) {
+      columns[name] = next;
       writes.push({ cells: cell(next, 1), values: [[name]] });
       added.push(name);
       next += 1;
     }
   }
-  return { columns, writes, added };
-}
-
-/** `0 → A`, `25 → Z`, `26 → AA`. */
-export function columnLetter(index: number): string {
-  let n = index + 1;
-  let letters = '';
-  while (n > 0) {
-    const rem = (n - 1) % 26;
-    letters = String.fromCharCode(65 + rem) + letters;
-    n = Math.floor((n - 1) / 26);
-  }
-  return letters;
+  const at = (column: Column): number => {
+    const index = names.includes(column) ? columns[column] : undefined;
+    if (index === undefined) {
+      throw new Error(`column ${column} was not planned`);
+    }
+    return index;
+  };
+  return { at, writes, added };
 }
 
 /** A1 reference of one cell: `cell(2, 5)` → `C5` (column 0-based, row 1-based as in the sheet). */

@@ -1,10 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { UsageError } from '../../src/cli/context';
 import { parseDuration } from '../../src/cli/duration';
-import { parseExpires } from '../../src/cli/expires';
 import { generateKey } from '../../src/cli/new-key';
-import { columnLetter, firstRowOf } from '../../src/cli/tab';
-import { formatInZone, wallClockToEpoch } from '../../src/cli/zone';
+import { expiryText, parseExpires } from '../../src/cli/expires';
+import { firstRowOf } from '../../src/cli/tab';
 
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0); // 2026-01-15 12:00:00Z
 
@@ -37,33 +36,6 @@ describe('parseDuration', () => {
   });
 });
 
-describe('zone helpers', () => {
-  it.each([
-    ['Etc/UTC', '2026-01-15 12:00:00'],
-    ['Europe/Paris', '2026-01-15 13:00:00'],
-    ['Asia/Tokyo', '2026-01-15 21:00:00'],
-    ['America/New_York', '2026-01-15 07:00:00'],
-  ])('formats in %s', (zone, text) => {
-    expect(formatInZone(NOW, zone)).toBe(text);
-  });
-
-  it('round-trips wall-clock time across a year of hours, DST included', () => {
-    for (const zone of ['Europe/Paris', 'America/New_York', 'Australia/Sydney', 'Asia/Kolkata']) {
-      for (let t = NOW; t < NOW + 365 * 86_400_000; t += 3_600_000 * 7) {
-        const text = formatInZone(t, zone);
-        const [date = '', time = ''] = text.split(' ');
-        const [year, month, day] = date.split('-').map(Number);
-        const [hour, minute, second] = time.split(':').map(Number);
-        const back = wallClockToEpoch(
-          { year: year!, month: month!, day: day!, hour: hour!, minute: minute!, second: second! },
-          zone,
-        );
-        expect(formatInZone(back, zone)).toBe(text);
-      }
-    }
-  });
-});
-
 describe('parseExpires', () => {
   it('takes a duration from now, written as wall-clock text in the sheet zone', () => {
     expect(parseExpires('30d', 'Europe/Paris', NOW)).toEqual({
@@ -72,11 +44,18 @@ describe('parseExpires', () => {
     });
   });
 
-  it('reads a date as midnight starting that day in the sheet zone, and writes the date as typed', () => {
+  it('reads a date as the service does: valid through the end of that day in the sheet zone; writes it as typed', () => {
     expect(parseExpires('2026-12-31', 'Asia/Tokyo', NOW)).toEqual({
-      at: Date.UTC(2026, 11, 30, 15, 0, 0),
+      at: Date.UTC(2026, 11, 31, 15, 0, 0) - 1,
       text: '2026-12-31',
     });
+    expect(parseExpires('12/31/2026', 'Asia/Tokyo', NOW).text).toBe('2026-12-31');
+  });
+
+  it('writes an end-of-day instant back as a bare date, anything else as wall-clock time', () => {
+    expect(expiryText(Date.UTC(2026, 11, 31, 15, 0, 0) - 1, 'Asia/Tokyo')).toBe('2026-12-31');
+    expect(expiryText(Date.UTC(2026, 11, 31, 15, 0, 0) - 1000, 'Asia/Tokyo')).toBe('2026-12-31 23:59:59');
+    expect(expiryText(Date.UTC(2026, 11, 31, 15, 0, 0), 'Asia/Tokyo')).toBe('2027-01-01 00:00:00');
   });
 
   it('reads a wall-clock time in the sheet zone', () => {
@@ -93,7 +72,7 @@ describe('parseExpires', () => {
     });
   });
 
-  it.each(['2026-02-30', '2026-13-01', '31/12/2026', 'never', '2026-06-01 25:00', '2025-01-01', '0'])(
+  it.each(['', '2026-02-30', '2026-13-01', '31/12/2026', 'never', '2026-06-01 25:00', '2025-01-01', '0', 'TRUE'])(
     'refuses %j (not a date, or not in the future)',
     (text) => {
       expect(() => parseExpires(text, 'Etc/UTC', NOW)).toThrow(UsageError);
@@ -101,17 +80,7 @@ describe('parseExpires', () => {
   );
 });
 
-describe('A1 helpers', () => {
-  it.each([
-    [0, 'A'],
-    [25, 'Z'],
-    [26, 'AA'],
-    [701, 'ZZ'],
-    [702, 'AAA'],
-  ])('column %d is %s', (index, letters) => {
-    expect(columnLetter(index)).toBe(letters);
-  });
-
+describe('firstRowOf', () => {
   it.each([
     ["'API_Keys'!A12:H12", 12],
     ["'It''s!tab'!B7:C7", 7],

@@ -1,0 +1,132 @@
+import { buildSnapshot } from '../keys/snapshot';
+import type { Column } from '../keys/header';
+import { COMMON_OPTIONS, parseCommandArgs } from './args';
+import { EXIT_OK } from './context';
+import type { CliContext, ExitCode } from './context';
+import { guard } from './guard';
+import { cellValue, readTab, requireHeader, rowKeys, text } from './tab';
+import type { Tab } from './tab';
+import { formatInZone, parseDateCell } from '../keys/dates';
+
+export const LIST_HELP = `Usage: sheetgate list [--json]
+
+Every key row with its masked preview (sk-con…0000, or sha256:3f2a9c… for hashed rows) and key id, client,
+state (active, inactive, expired, invalid), rate limit, usage count, last use, expiry and scopes.
+Times are in the spreadsheet's time zone. Full keys are never printed.
+`;
+
+export type KeyState = 'active' | 'inactive' | 'expired' | 'invalid';
+
+/** One line of `list`: only non-secret fields. */
+export interface ListedKey {
+  readonly row: number;
+  readonly keyId: string | null;
+  readonly preview: string | null;
+  readonly clientName: string;
+  readonly state: KeyState;
+  /** Why the service refuses the row (state `invalid`). */
+  readonly reason: string | null;
+  readonly rateLimit: number | null;
+  readonly usageCount: number | null;
+  /** As the sheet shows it, in its time zone. */
+  readonly lastUsedAt: string | null;
+  readonly expiresAt: string | null;
+  readonly scopes: readonly string[];
+}
+
+/** A date cell as the sheet's wall-clock text, or the cell's own text when it is not a date. */
+function dateText(tab: Tab, row: number, column: Column): string | null {
+  const value = cellValue(tab, row, column);
+  const parsed = parseDateCell(value ?? '', tab.timeZone);
+  if (parsed.ok) {
+    return parsed.ms === undefined ? null : formatInZone(parsed.ms, tab.timeZone);
+  }
+  return text(tab, row, column);
+}
+
+function listKeys(tab: Tab, defaultRateLimit: number, now: number): ListedKey[] {
+  const snapshot = buildSnapshot(tab, { defaultRateLimit }, now);
+  return rowKeys(tab).map((k): ListedKey => {
+    const record = k.hash === undefined ? undefined : snapshot.byHash.get(k.hash);
+    const base = {
+      row: k.row,
+      keyId: k.keyId ?? null,
+      preview: k.preview ?? null,
+      lastUsedAt: dateText(tab, k.row, 'last_used_at'),
+    };
+    if (record?.row !== k.row) {
+      const usage = Number(text(tab, k.row, 'usage_count') || NaN);
+      return {
+        ...base,
+        clientName: text(tab, k.row, 'client_name'),
+        state: 'invalid',
+        reason: snapshot.problems.find((p) => p.row === k.row)?.reason ?? 'refused by the service',
+        rateLimit: null,
+        usageCount: Number.isSafeInteger(usage) ? usage : null,
+        expiresAt: dateText(tab, k.row, 'expires_at'),
+        scopes: [],
+      };
+    }
+    const expired = record.expiresAt !== undefined && record.expiresAt <= now;
+    return {
+      ...base,
+      clientName: record.clientName,
+      state: !record.active ? 'inactive' : expired ? 'expired' : 'active',
+      reason: null,
+      rateLimit: record.rateLimit,
+      usageCount: record.usageCount,
+      expiresAt: record.expiresAt === undefined ? null : formatInZone(record.expiresAt, tab.timeZone),
+      scopes: record.scopes,
+    };
+  });
+}
+
+/** Left-aligned columns, two spaces apart. */
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** `sheetgate list`: every key, masked. */
+export async function list(ctx: CliContext, argv: readonly string[]): Promise<ExitCode> {
+  return guard(ctx, async () => {
+    const { values } = parseCommandArgs({ args: [...argv], options: COMMON_OPTIONS });
+    if (values.help === true) {
+      ctx.out.write(LIST_HELP);
+      return EXIT_OK;
+    }
+    const tab = await readTab(ctx.sheet);
+    requireHeader(tab);
+    const keys = listKeys(tab, ctx.defaultRateLimit ?? 60, ctx.now());
+    if (values.json === true) {
+      ctx.out.write(`${JSON.stringify({ timeZone: tab.timeZone, keys })}\n`);
+      return EXIT_OK;
+    }
+    if (keys.length === 0) {
+      ctx.out.write('No keys yet: `sheetgate create --client NAME`.\n');
+      return EXIT_OK;
+    }
+    const rows = keys.map((k) => [
+      String(k.row),
+      k.keyId ?? '-',
+      k.preview ?? '(no key)',
+      k.clientName,
+      k.reason === null ? k.state : `${k.state}: ${k.reason}`,
+      k.rateLimit === null ? '-' : `${k.rateLimit}/min`,
+      k.usageCount === null ? '-' : String(k.usageCount),
+      k.lastUsedAt ?? '-',
+      k.expiresAt ?? 'never',
+      k.scopes.length === 0 ? '(all)' : k.scopes.join(' '),
+    ]);
+    ctx.out.write(
+      `${table(['ROW', 'ID', 'KEY', 'CLIENT', 'STATE', 'LIMIT', 'USAGE', 'LAST USED', 'EXPIRES', 'SCOPES'], rows)}\n` +
+        `Times in ${tab.timeZone}.\n`,
+    );
+    return EXIT_OK;
+  });
+}

@@ -1,0 +1,261 @@
+/**
+ * The local Google Sheets v4 emulator (DESIGN §7): a real HTTP server that the real `@googleapis/sheets` client
+ * talks to through `rootUrl`. Dev tooling only: nothing in src/ imports it.
+ *
+ * ```ts
+ * const emulator = await startEmulator();
+ * emulator.trust(credentials);
+ * const id = emulator.createSpreadsheet({ timeZone: 'Europe/Paris', tabs: { API_Keys: [['api_key'], ['sk-1']] } });
+ * // GOOGLE_SHEETS_ROOT_URL=emulator.url, GOOGLE_SHEET_ID=id
+ * ```
+ */
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { handleAdmin } from './admin';
+import { answer } from './api';
+import type { ApiWorld } from './api';
+import type { CellInput, CellValue, InputOption } from './cells';
+import { GoogleError } from './errors';
+import type { Fault, Stats } from './faults';
+import type { TrustedCredentials } from './jwt';
+import { route } from './routes';
+import { EmulatorState } from './state';
+import type { CreateSpreadsheetOptions, RowCompare } from './state';
+
+export type {
+  CellInput,
+  CellValue,
+  CreateSpreadsheetOptions,
+  Fault,
+  InputOption,
+  RowCompare,
+  Stats,
+  TrustedCredentials,
+};
+
+export interface EmulatorOptions {
+  /** Defaults to `0`: any free port (read it from `url`). */
+  readonly port?: number;
+  /** Defaults to `127.0.0.1`. */
+  readonly host?: string;
+}
+
+/** A running emulator. See emulator/README.md for semantics and the `/__emulator/` HTTP surface. */
+export interface Emulator {
+  /** `http://127.0.0.1:PORT/`: what `GOOGLE_SHEETS_ROOT_URL` / the client's `rootUrl` is set to. */
+  readonly url: string;
+  readonly port: number;
+  trust(credentials: TrustedCredentials): void;
+  createSpreadsheet(options?: CreateSpreadsheetOptions): string;
+  spreadsheetIds(): string[];
+  setValues(id: string, tab: string, rows: readonly (readonly CellInput[])[], inputOption?: InputOption): void;
+  insertRows(
+    id: string,
+    tab: string,
+    atRow: number,
+    rows: readonly (readonly CellInput[])[],
+    inputOption?: InputOption,
+  ): void;
+  deleteRow(id: string, tab: string, row: number): void;
+  sortRows(id: string, tab: string, compare: RowCompare, options?: { skipHeader?: boolean }): void;
+  getValues(id: string, tab: string, render?: 'UNFORMATTED_VALUE' | 'FORMATTED_VALUE'): CellValue[][];
+  readonly stats: Stats;
+  resetStats(): void;
+  fault(fault: Fault): void;
+  clearFaults(): void;
+  /** Stops listening and drops open connections: clients get ECONNREFUSED until {@link up}. */
+  down(): Promise<void>;
+  /** Listens again on the same port. No-op when up. @throws Error after {@link close}. */
+  up(): Promise<void>;
+  /** Stops for good, cancelling delayed responses. */
+  close(): Promise<void>;
+}
+
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > MAX_BODY_BYTES) {
+      throw new GoogleError(413, 'Request payload size exceeds the limit.');
+    }
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseJson(text: string): unknown {
+  if (text.trim() === '') {
+    return undefined;
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new GoogleError(400, 'Invalid JSON payload received. Unexpected token.');
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.destroyed || res.headersSent) {
+    return; // the client gave up (timeout) or the emulator went down: nobody to answer
+  }
+  const text = body === undefined ? '' : JSON.stringify(body, null, 2);
+  res.writeHead(status, {
+    ...(text === '' ? {} : { 'content-type': 'application/json; charset=UTF-8' }),
+    // No keep-alive: after down() every client request then fails with ECONNREFUSED, never a racy ECONNRESET on a
+    // pooled socket.
+    connection: 'close',
+    ...headers,
+  });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, error: GoogleError): void {
+  const headers: Record<string, string> = {};
+  if (error.code === 401) {
+    headers['www-authenticate'] = 'Bearer realm="https://accounts.google.com/", error="invalid_token"';
+  }
+  if (error.reason !== undefined) {
+    headers['x-emulator-reason'] = error.reason;
+  }
+  send(res, error.code, error.body(), headers);
+}
+
+class EmulatorServer extends EmulatorState implements Emulator {
+  private readonly server: Server;
+  private readonly world: ApiWorld = { accounts: this.accounts, spreadsheets: this.spreadsheets };
+  private closed = false;
+
+  constructor(
+    private readonly host: string,
+    public port: number,
+  ) {
+    super();
+    this.server = createServer((req, res) => {
+      void this.handle(req, res);
+    });
+  }
+
+  get url(): string {
+    const host = this.host.includes(':') ? `[${this.host}]` : this.host;
+    return `http://${host}:${this.port}/`;
+  }
+
+  async up(): Promise<void> {
+    if (this.closed) {
+      throw new Error('emulator: up() after close()');
+    }
+    if (this.server.listening) {
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.port, this.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  async down(): Promise<void> {
+    if (!this.server.listening) {
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      this.server.close(() => {
+        resolve();
+      });
+      this.server.closeAllConnections();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.faults.clear();
+    await this.down();
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Aborted when the client hangs up (its timeout) or the emulator goes down: cancels any injected delay.
+    const gone = new AbortController();
+    res.on('close', () => {
+      gone.abort();
+    });
+    try {
+      const url = new URL(req.url ?? '/', 'http://emulator.invalid');
+      const body = parseJson(await readBody(req));
+      if (url.pathname.startsWith('/__emulator/')) {
+        const result = await handleAdmin(this, req.method ?? 'GET', url, body);
+        send(res, result.status, result.body);
+        return;
+      }
+      await this.handleApi(req, res, url, body, gone.signal);
+    } catch (err) {
+      if (gone.signal.aborted) {
+        return;
+      }
+      const error = err instanceof GoogleError ? err : new GoogleError(500, `emulator bug: ${String(err)}`);
+      sendError(res, error);
+    }
+  }
+
+  private async handleApi(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    body: unknown,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const called = route(req.method ?? 'GET', url.pathname);
+    if (called === undefined) {
+      throw new GoogleError(404, `emulator: no Sheets method for ${req.method ?? 'GET'} ${url.pathname}`);
+    }
+    this.counters.record(called.method);
+    const fault = this.faults.take(called.method);
+    if (fault?.latencyMs !== undefined) {
+      await sleep(fault.latencyMs, undefined, { signal });
+    }
+    const injected =
+      fault?.status === undefined ? undefined : new GoogleError(fault.status, fault.message, { method: called.method });
+    if (injected !== undefined && fault?.applyThenDelayMs === undefined) {
+      throw injected;
+    }
+    let outcome: { ok: true; body: object } | { ok: false; error: GoogleError };
+    try {
+      const request = { route: called, authorization: req.headers.authorization, query: url.searchParams, body };
+      outcome = { ok: true, body: answer(this.world, request, Date.now() / 1000) };
+    } catch (err) {
+      if (!(err instanceof GoogleError)) {
+        throw err;
+      }
+      outcome = { ok: false, error: err };
+    }
+    if (fault?.applyThenDelayMs !== undefined) {
+      await sleep(fault.applyThenDelayMs, undefined, { signal });
+    }
+    if (injected !== undefined) {
+      throw injected;
+    }
+    if (outcome.ok) {
+      send(res, 200, outcome.body);
+    } else {
+      sendError(res, outcome.error);
+    }
+  }
+}
+
+/**
+ * Starts an emulator listening on `host:port`. Trust a service account with {@link Emulator.trust} before calling.
+ * @throws Error when the port is taken.
+ */
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const emulator = new EmulatorServer(options.host ?? '127.0.0.1', options.port ?? 0);
+  await emulator.up();
+  return emulator;
+}

@@ -1,0 +1,40 @@
+/**
+ * The real `@googleapis/sheets` client, built as sheetgate builds it (self-signed JWT with scope, `retry: false`, a
+ * timeout), pointed at an emulator.
+ *
+ * One difference: `fetchImplementation: fetch` (Node's built-in fetch). Left alone, gaxios loads `node-fetch` v3
+ * with a dynamic `import()`, which Jest's CommonJS runtime refuses ("A dynamic import callback was invoked without
+ * --experimental-vm-modules"). Outside Jest (tsx, node) the default works.
+ */
+import { sheets } from '@googleapis/sheets';
+import type { sheets_v4 } from '@googleapis/sheets';
+import { JWT } from 'google-auth-library';
+
+export interface ClientCredentials {
+  readonly client_email: string;
+  readonly private_key: string;
+  readonly private_key_id?: string;
+}
+
+/** Defaults: `timeoutMs` 10000, no retries. */
+export function sheetsClient(
+  rootUrl: string,
+  credentials: ClientCredentials,
+  options: { timeoutMs?: number } = {},
+): sheets_v4.Sheets {
+  const auth = new JWT({
+    email: credentials.client_email,
+    key: credentials.private_key,
+    ...(credentials.private_key_id === undefined ? {} : { keyId: credentials.private_key_id }),
+    scopes: ['https://www.googleapis.com/auth/spreadsheets'],
+  });
+  auth.useJWTAccessWithScope = true;
+  return sheets({
+    version: 'v4',
+    rootUrl,
+    auth,
+    retry: false,
+    timeout: options.timeoutMs ?? 10_000,
+    fetchImplementation: fetch,
+  });
+}

@@ -1,0 +1,249 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Router } from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AUTH_ERROR_CODES, sendProblem } from '../auth/errors';
+import type { AuthDecision } from '../auth/middleware';
+import type { SheetsCall } from '../keys/sheet-source';
+import type { Snapshot } from '../keys/types';
+
+export interface MetricsOptions {
+  /**
+   * Distinct client names used as the `client` label; later names count as `_other`, so a sheet with many rows cannot
+   * blow up the series count. `0` puts every client under `_other`. Defaults to `50`.
+   */
+  readonly maxClientLabels?: number;
+  /** Node process metrics (`process_*`, `nodejs_*`) in the same registry. Defaults to `true`. */
+  readonly defaultMetrics?: boolean;
+  /** Clock for the snapshot age; defaults to `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** The collectors, in their own registry, and the hooks that feed them. Make one per service (no global state). */
+export interface Metrics {
+  readonly registry: Registry;
+  /** For `sheetgate({ onDecision })`. */
+  readonly onDecision: (decision: AuthDecision) => void;
+  /** For `sheetgate({ onSheetsCall })`. */
+  readonly onSheetsCall: (call: SheetsCall) => void;
+  /** For `sheetgate({ onSnapshot })`. */
+  readonly onSnapshot: (snapshot: Snapshot) => void;
+  /** One usage write-back took `ms`. */
+  readonly observeFlush: (ms: number, outcome?: 'ok' | 'error') => void;
+  /** Where the usage counter's pending deltas are read at each scrape. */
+  readonly pendingDeltas: (source: () => number) => void;
+  /** A Redis command failed (`operation`: a short fixed name such as `limiter` or `usage`). */
+  readonly redisError: (operation: string) => void;
+  /** Times every request it sees and passes it on: mount it before the routes to time (first of `publicRoutes`). */
+  readonly requestTimer: Router;
+}
+
+const OTHER_CLIENT = '_other';
+/** `client` of a rate-limit rejection that has no key: the per-address throttle of failed attempts. */
+const NO_CLIENT = '_address';
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * Prometheus collectors for sheetgate (issue 7). Labels are outcome codes, Sheets method names and client names
+ * (capped by `maxClientLabels`) — never a key, a key preview or a key id. Snapshot age and key count are computed at
+ * scrape time.
+ * @throws Error when `maxClientLabels` is not a non-negative integer.
+ */
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const maxClients = options.maxClientLabels ?? 50;
+  if (!Number.isInteger(maxClients) || maxClients < 0) {
+    throw new Error(`metrics: maxClientLabels must be a non-negative integer, got ${maxClients}`);
+  }
+  const now = options.now ?? Date.now;
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) {
+    collectDefaultMetrics({ register: registry });
+  }
+  const registers = [registry];
+
+  const decisions = new Counter({
+    name: 'sheetgate_auth_decisions_total',
+    help: 'Auth decisions by outcome: ok or the DESIGN §3 error code.',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  for (const outcome of ['ok', ...AUTH_ERROR_CODES]) {
+    decisions.inc({ outcome }, 0); // every series exists from the start, so rate() sees the first refusal
+  }
+  const accepted = new Counter({
+    name: 'sheetgate_client_requests_total',
+    help: 'Accepted requests by client name (capped; see maxClientLabels).',
+    labelNames: ['client'] as const,
+    registers,
+  });
+  const rejected = new Counter({
+    name: 'sheetgate_rate_limit_rejections_total',
+    help: 'Requests refused with 429 by client name (_address: the per-address throttle of failed attempts).',
+    labelNames: ['client'] as const,
+    registers,
+  });
+  const latency = new Histogram({
+    name: 'sheetgate_http_request_duration_seconds',
+    help: 'Time to answer a request (auth, and the upstream in proxy mode), by status class.',
+    labelNames: ['status_class'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+
+  let snapshot: Snapshot | undefined;
+  new Gauge({
+    name: 'sheetgate_snapshot_age_seconds',
+    help: 'Age of the key snapshot in use; +Inf until one has loaded.',
+    registers,
+    collect() {
+      this.set(snapshot === undefined ? Infinity : Math.max(0, (now() - snapshot.loadedAt) / 1000));
+    },
+  });
+  new Gauge({
+    name: 'sheetgate_keys_loaded',
+    help: 'Usable keys in the snapshot in use.',
+    registers,
+    collect() {
+      this.set(snapshot?.byHash.size ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'sheetgate_snapshot_problem_rows',
+    help: 'Sheet rows refused at the last load (invalid or ambiguous).',
+    registers,
+    collect() {
+      this.set(snapshot?.problems.length ?? 0);
+    },
+  });
+
+  const sheetsCalls = new Counter({
+    name: 'sheetgate_sheets_calls_total',
+    help: 'Google Sheets API calls by method and outcome.',
+    labelNames: ['method', 'outcome'] as const,
+    registers,
+  });
+  const sheetsLatency = new Histogram({
+    name: 'sheetgate_sheets_call_duration_seconds',
+    help: 'Google Sheets API call duration by method.',
+    labelNames: ['method'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  });
+  const flushes = new Histogram({
+    name: 'sheetgate_usage_flush_duration_seconds',
+    help: 'Usage write-back duration by outcome.',
+    labelNames: ['outcome'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers,
+  });
+  let pending: (() => number) | undefined;
+  new Gauge({
+    name: 'sheetgate_usage_pending_deltas',
+    help: 'Usage increments counted but not yet written to the sheet.',
+    registers,
+    collect() {
+      this.set(pending?.() ?? 0);
+    },
+  });
+  const redisErrors = new Counter({
+    name: 'sheetgate_redis_errors_total',
+    help: 'Failed Redis commands by operation.',
+    labelNames: ['operation'] as const,
+    registers,
+  });
+
+  const clients = new Set<string>();
+  const clientLabel = (name: string): string => {
+    if (clients.has(name)) {
+      return name;
+    }
+    if (clients.size < maxClients) {
+      clients.add(name);
+      return name;
+    }
+    return OTHER_CLIENT;
+  };
+
+  const requestTimer = Router();
+  requestTimer.use(function sheetgateRequestTimer(_req: Request, res: Response, next: NextFunction): void {
+    const started = process.hrtime.bigint();
+    res.once('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      latency.observe({ status_class: `${Math.floor(res.statusCode / 100)}xx` }, seconds);
+    });
+    next();
+  });
+
+  return {
+    registry,
+    onDecision: (decision) => {
+      decisions.inc({ outcome: decision.outcome });
+      if (decision.outcome === 'ok' && decision.key !== undefined) {
+        accepted.inc({ client: clientLabel(decision.key.clientName) });
+      } else if (decision.outcome === 'rate_limited') {
+        rejected.inc({ client: decision.key === undefined ? NO_CLIENT : clientLabel(decision.key.clientName) });
+      }
+    },
+    onSheetsCall: (call) => {
+      sheetsCalls.inc({ method: call.method, outcome: call.outcome });
+      sheetsLatency.observe({ method: call.method }, call.ms / 1000);
+    },
+    onSnapshot: (next) => {
+      snapshot = next;
+    },
+    observeFlush: (ms, outcome = 'ok') => {
+      flushes.observe({ outcome }, ms / 1000);
+    },
+    pendingDeltas: (source) => {
+      pending = source;
+    },
+    redisError: (operation) => {
+      redisErrors.inc({ operation });
+    },
+    requestTimer,
+  };
+}
+
+export interface MetricsRoutesOptions {
+  /** `METRICS_TOKEN`: when set, `/metrics` requires `Authorization: Bearer <token>`. */
+  readonly token?: string | undefined;
+}
+
+const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
+
+/** The token of `Authorization: Bearer <token>` (scheme case-insensitive), or undefined. */
+function bearerToken(header: string | undefined): string | undefined {
+  const match = /^\s*bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return match?.[1];
+}
+
+/**
+ * `GET /metrics` in the Prometheus text format, mounted as a public route. With a token, a scrape without it is
+ * 401 `missing_api_key` and a wrong one 401 `invalid_api_key`; the comparison is constant-time (sha256 of both, then
+ * `timingSafeEqual`), so neither the token's content nor its length leaks through timing.
+ * @throws Error when `token` is the empty string.
+ */
+export function metricsRoutes(registry: Registry, options: MetricsRoutesOptions = {}): Router {
+  if (options.token === '') {
+    throw new Error('metrics: token must not be empty (leave it undefined for a public /metrics)');
+  }
+  const expected = options.token === undefined ? undefined : digest(options.token);
+  const router = Router();
+  router.get('/metrics', async (req, res) => {
+    if (expected !== undefined) {
+      const presented = bearerToken(req.headers.authorization);
+      if (presented === undefined) {
+        sendProblem(res, 'missing_api_key', { detail: 'Send the metrics token as "Authorization: Bearer <token>".' });
+        return;
+      }
+      if (!timingSafeEqual(digest(presented), expected)) {
+        sendProblem(res, 'invalid_api_key', { detail: 'The metrics token is not valid.' });
+        return;
+      }
+    }
+    const body = await registry.metrics();
+    res.setHeader('Cache-Control', 'no-store');
+    res.type(registry.contentType).send(body);
+  });
+  return router;
+}

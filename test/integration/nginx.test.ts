@@ -1,0 +1,275 @@
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { accessSync, chmodSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { IncomingHttpHeaders, Server } from 'node:http';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { createApp } from '../../src/app';
+import { hashKey, keyIdOf } from '../../src/keys/key-id';
+import { sheetgate } from '../../src/sheetgate';
+import type { Sheetgate } from '../../src/sheetgate';
+import { FixedSource } from '../helpers/fixed-source';
+import { captureLogger } from '../helpers/log-capture';
+
+/**
+ * Forward auth with a real nginx (issue 7): docs/nginx.conf, ports rewritten, in front of a tiny app, asking a
+ * sheetgate built over a fixed table. Everything listens on 127.0.0.1; nginx runs as a child process of this test.
+ * Needs the Debian package nginx-light (or nginx/nginx-core): skipped, with a message, when no nginx is installed.
+ */
+
+const ACTIVE = 'sk-convergence-11111111-1111-4111-8111-111111111111';
+const INACTIVE = 'sk-convergence-22222222-2222-4222-8222-222222222222';
+const LIMITED = 'sk-convergence-44444444-4444-4444-8444-444444444444';
+const UNKNOWN = 'sk-convergence-55555555-5555-4555-8555-555555555555';
+const HEADER = ['api_key', 'client_name', 'created_at', 'expires_at', 'is_active', 'rate_limit', 'scopes'];
+const ROWS = [
+  HEADER,
+  [ACTIVE, 'Acme', '2026-01-01', '', true, 1000, 'read write'],
+  [INACTIVE, 'Gone Inc', '2026-01-01', '', false, '', ''],
+  [LIMITED, 'Small', '2026-01-01', '', true, 2, ''],
+];
+
+function findNginx(): string | undefined {
+  const dirs = [...(process.env['PATH'] ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin'];
+  for (const dir of dirs) {
+    try {
+      accessSync(join(dir, 'nginx'), constants.X_OK);
+      return join(dir, 'nginx');
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+const NGINX = findNginx();
+if (NGINX === undefined) {
+  console.warn(
+    'test/integration/nginx.test.ts SKIPPED: no nginx binary on PATH or in /usr/sbin. ' +
+      'Install it with `apt-get install -y nginx-light` to run the forward-auth test against a real nginx.',
+  );
+}
+
+interface Reply {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly text: string;
+}
+
+function send(port: number, path: string, headers: Record<string, string> = {}, body?: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, path, method: body === undefined ? 'GET' : 'POST', headers, agent: false },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+}
+
+function close(server: Server): Promise<void> {
+  if (!server.listening) {
+    return Promise.resolve();
+  }
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** A free port on 127.0.0.1 for nginx to bind (released just before nginx starts). */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  const port = await new Promise<number>((resolve) =>
+    probe.listen(0, '127.0.0.1', () => resolve((probe.address() as AddressInfo).port)),
+  );
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      throw new Error(`nginx exited with ${child.exitCode}:\n${log()}`);
+    }
+    try {
+      await send(port, '/_probe');
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`nginx did not listen on ${port}:\n${log()}`);
+}
+
+/** docs/nginx.conf with the test's ports, inside a minimal main config whose every path is in `dir`. */
+function nginxConfig(dir: string, ports: { nginx: number; sheetgate: number; app: number }): string {
+  const site = readFileSync(join(__dirname, '../../docs/nginx.conf'), 'utf8')
+    .replace('server 127.0.0.1:8000;', `server 127.0.0.1:${ports.sheetgate};`)
+    .replace('server 127.0.0.1:3000;', `server 127.0.0.1:${ports.app};`)
+    .replace('listen 127.0.0.1:8080;', `listen 127.0.0.1:${ports.nginx};`);
+  expect(site).toContain(`listen 127.0.0.1:${ports.nginx};`);
+  writeFileSync(join(dir, 'sheetgate.conf'), site);
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
+    .map((name) => `    ${name}_temp_path ${join(dir, `${name}_temp`)};`)
+    .join('\n');
+  return [
+    'worker_processes 1;',
+    'daemon off;',
+    `pid ${join(dir, 'nginx.pid')};`,
+    `error_log ${join(dir, 'error.log')} warn;`,
+    'events { worker_connections 128; }',
+    'http {',
+    `    access_log ${join(dir, 'access.log')};`,
+    temp,
+    `    include ${join(dir, 'sheetgate.conf')};`,
+    '}',
+    '',
+  ].join('\n');
+}
+
+(NGINX === undefined ? describe.skip : describe)('forward auth through a real nginx (issue 7)', () => {
+  const { logger } = captureLogger();
+  const seen: IncomingHttpHeaders[] = [];
+  const appServer = http.createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () => {
+      seen.push(req.headers);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ url: req.url, headers: req.headers, body }));
+    });
+  });
+  let gate: Sheetgate;
+  let gateServer: Server;
+  let nginx: ChildProcess | undefined;
+  let dir = '';
+  let port = 0;
+  let gatePort = 0;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sheetgate-nginx-'));
+    for (const name of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) {
+      mkdirSync(join(dir, `${name}_temp`));
+    }
+    chmodSync(dir, 0o777); // run as root, nginx's workers drop to `nobody` and write their temp files here
+    gate = sheetgate({ source: new FixedSource(ROWS), logger });
+    await gate.ready();
+    gateServer = http.createServer(createApp({ gate, logger, trustProxy: 'loopback' }));
+    gatePort = await listen(gateServer);
+    const appPort = await listen(appServer);
+    port = await freePort();
+    const conf = join(dir, 'nginx.conf');
+    writeFileSync(conf, nginxConfig(dir, { nginx: port, sheetgate: gatePort, app: appPort }));
+    const nginxPath = NGINX ?? 'nginx';
+    const check = spawnSync(nginxPath, ['-t', '-p', dir, '-c', conf, '-e', join(dir, 'error.log')], {
+      encoding: 'utf8',
+    });
+    if (check.status !== 0) {
+      throw new Error(`nginx -t refused the config:\n${check.stderr}`);
+    }
+    let output = '';
+    const child = spawn(nginxPath, ['-p', dir, '-c', conf, '-e', join(dir, 'error.log')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    nginx = child;
+    await waitForPort(port, child, () => output + readFileSync(join(dir, 'error.log'), 'utf8'));
+  });
+
+  afterAll(async () => {
+    if (nginx !== undefined && nginx.exitCode === null) {
+      const exited = new Promise((resolve) => nginx?.once('exit', resolve));
+      nginx.kill('SIGTERM'); // fast shutdown of master and workers
+      await exited;
+    }
+    await close(gateServer);
+    await close(appServer);
+    await gate.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Whether sheetgate names the refusal code in a header nginx can read (else nginx's 401 code is a best guess). */
+  async function sendsCodeHeader(): Promise<boolean> {
+    const direct = await send(gatePort, '/auth/verify', { 'x-api-key': INACTIVE });
+    return direct.headers['x-sheetgate-code'] !== undefined;
+  }
+
+  it('a good key reaches the app with identity headers and without the key', async () => {
+    const reply = await send(port, '/orders/7?full=1', {
+      authorization: `Bearer ${ACTIVE}`,
+      'x-client-name': 'forged',
+      'x-sheetgate-key-id': 'forged',
+    });
+    expect(reply.status).toBe(200);
+    const { url, headers } = JSON.parse(reply.text) as { url: string; headers: IncomingHttpHeaders };
+    expect(url).toBe('/orders/7?full=1');
+    expect(headers['x-client-name']).toBe('Acme');
+    expect(headers['x-sheetgate-key-id']).toBe(keyIdOf(hashKey(ACTIVE)));
+    expect(headers['x-sheetgate-scopes']).toBe('read write');
+    expect(headers['authorization']).toBeUndefined();
+    expect(headers['x-forwarded-for']).toBe('127.0.0.1');
+    expect(reply.text).not.toContain(ACTIVE);
+    expect(reply.headers['ratelimit-limit']).toBe('1000');
+    expect(reply.headers['x-client-name']).toBe('Acme');
+  });
+
+  it('passes the request body to the app (the auth subrequest goes without it)', async () => {
+    const reply = await send(port, '/upload', { 'x-api-key': ACTIVE, 'content-type': 'text/plain' }, 'payload');
+    expect(reply.status).toBe(200);
+    const { body, headers } = JSON.parse(reply.text) as { body: string; headers: IncomingHttpHeaders };
+    expect(body).toBe('payload');
+    expect(headers['x-api-key']).toBeUndefined();
+  });
+
+  it.each([
+    ['no key', {}, 'missing_api_key', 'Bearer realm="sheetgate"'],
+    ['an unknown key', { authorization: `Bearer ${UNKNOWN}` }, 'invalid_api_key', undefined],
+    ['an inactive key', { 'x-api-key': INACTIVE }, 'key_inactive', undefined],
+  ])('%s → 401 from nginx, problem+json, WWW-Authenticate; the app is not called', async (_n, headers, code, www) => {
+    const before = seen.length;
+    const reply = await send(port, '/orders', headers);
+    expect(reply.status).toBe(401);
+    expect(reply.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(reply.headers['www-authenticate']).toBe(www ?? 'Bearer realm="sheetgate", error="invalid_token"');
+    const body = JSON.parse(reply.text) as { status: number; code: string };
+    expect(body.status).toBe(401);
+    // Exact when sheetgate sends X-Sheetgate-Code; otherwise nginx can only tell "no key" from "refused key".
+    const expected = code === 'missing_api_key' || (await sendsCodeHeader()) ? code : 'invalid_api_key';
+    expect(body.code).toBe(expected);
+    expect(seen.length).toBe(before);
+  });
+
+  it('over the per-minute limit → 429 from nginx with Retry-After', async () => {
+    await send(port, '/a', { 'x-api-key': LIMITED }).then((r) => expect(r.status).toBe(200));
+    await send(port, '/a', { 'x-api-key': LIMITED }).then((r) => expect(r.status).toBe(200));
+    const reply = await send(port, '/a', { 'x-api-key': LIMITED });
+    expect(reply.status).toBe(429);
+    expect(reply.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(JSON.parse(reply.text)).toMatchObject({ status: 429, code: 'rate_limited' });
+    expect(Number(reply.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(reply.headers['ratelimit-remaining']).toBe('0');
+  });
+
+  it('fails closed when sheetgate is down: 503 auth_unavailable, the app is not called', async () => {
+    await close(gateServer);
+    const before = seen.length;
+    const reply = await send(port, '/orders', { 'x-api-key': ACTIVE });
+    expect(reply.status).toBe(503);
+    expect(JSON.parse(reply.text)).toMatchObject({ code: 'auth_unavailable' });
+    expect(seen.length).toBe(before);
+  });
+});

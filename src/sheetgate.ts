@@ -21,6 +21,8 @@ export interface SheetOptions {
   readonly credentials: ServiceAccount | string;
   /** Sheets API base URL (emulator); defaults to Google's. */
   readonly rootUrl?: string;
+  /** Per-call timeout. Defaults to `10000` ms. */
+  readonly timeoutMs?: number;
 }
 
 export interface SheetgateOptions {
@@ -77,6 +79,7 @@ function resolveSource(options: SheetgateOptions, logger: Logger): SheetSource {
     sheetName: sheet.sheetName ?? 'API_Keys',
     logger,
     ...(sheet.rootUrl === undefined ? {} : { rootUrl: sheet.rootUrl }),
+    ...(sheet.timeoutMs === undefined ? {} : { timeoutMs: sheet.timeoutMs }),
     ...(options.onSheetsCall === undefined ? {} : { onCall: options.onSheetsCall }),
   });
 }

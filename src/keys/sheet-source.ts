@@ -95,6 +95,8 @@ export class GoogleSheet implements SheetSource {
       auth,
       timeout: options.timeoutMs ?? 10_000,
       retry: false,
+      // Node's own fetch: gaxios would otherwise `import('node-fetch')` dynamically, which breaks under CJS test VMs.
+      fetchImplementation: fetch,
       ...(options.rootUrl === undefined ? {} : { rootUrl: options.rootUrl }),
     });
     this.target = {

@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { createApp } from '../../src/app';
+import { GoogleSheet } from '../../src/keys/sheet-source';
+import { sheetgate } from '../../src/sheetgate';
+import type { Sheetgate } from '../../src/sheetgate';
+import { startEmulator } from '../../emulator/server';
+import type { Emulator } from '../../emulator/server';
+import { makeCredentials } from '../helpers/credentials';
+import { captureLogger } from '../helpers/log-capture';
+import { HEADER } from '../helpers/fixed-source';
+
+const key = (): string => `sk-convergence-${randomUUID()}`;
+
+describe('sheet adapter + key store against the emulator (real googleapis client over HTTP)', () => {
+  let emulator: Emulator;
+  const { credentials, path: credentialsPath } = makeCredentials();
+  const { logger, capture } = captureLogger();
+  const gates: Sheetgate[] = [];
+  const usedKeys: string[] = [];
+
+  beforeAll(async () => {
+    emulator = await startEmulator();
+    emulator.trust(credentials);
+  });
+
+  afterEach(async () => {
+    emulator.clearFaults();
+    await emulator.up();
+    await Promise.all(gates.splice(0).map((g) => g.close()));
+  });
+
+  afterAll(async () => {
+    await emulator.close();
+    const text = capture.text();
+    for (const k of usedKeys) {
+      expect(text).not.toContain(k);
+    }
+  });
+
+  function seed(rows: (string | number | boolean)[][], timeZone = 'Europe/Paris'): string {
+    return emulator.createSpreadsheet({ timeZone, tabs: { API_Keys: [HEADER, ...rows] } });
+  }
+
+  async function gateFor(spreadsheetId: string, cacheDurationSec = 300, sheetName?: string) {
+    const gate = sheetgate({
+      sheet: {
+        spreadsheetId,
+        credentials: credentialsPath,
+        rootUrl: emulator.url,
+        timeoutMs: 1000,
+        ...(sheetName === undefined ? {} : { sheetName }),
+      },
+      logger,
+      cacheDurationSec,
+    });
+    gates.push(gate);
+    await gate.ready();
+    return { gate, app: createApp({ gate, logger }) };
+  }
+
+  it('loads typed cells: booleans, serial dates in the sheet zone, numbers', async () => {
+    const [a, b, c] = [key(), key(), key()];
+    usedKeys.push(a, b, c);
+    const id = seed([
+      [a, 'Alpha', '2026-01-01', '2099-12-31 23:00:00', 'TRUE', '7'],
+      [b, 'Beta', '2026-01-01', '2020-01-01', 'TRUE', ''],
+      [c, 'Gamma', '2026-01-01', '', 'FALSE', ''],
+    ]);
+    const { app } = await gateFor(id);
+    const ok = await request(app).get('/auth/whoami').set('X-API-Key', a).expect(200);
+    expect(ok.body).toMatchObject({ clientName: 'Alpha', rateLimit: 7 });
+    expect(JSON.parse((await request(app).get('/api/hello').set('X-API-Key', b).expect(401)).text).code).toBe(
+      'key_expired',
+    );
+    expect(JSON.parse((await request(app).get('/api/hello').set('X-API-Key', c).expect(401)).text).code).toBe(
+      'key_inactive',
+    );
+  });
+
+  it('reads expires_at in the spreadsheet time zone', async () => {
+    const k = key();
+    usedKeys.push(k);
+    // 23:00 on 2030-06-01 in Tokyo is 14:00 UTC: the key must be expired at 15:00 UTC that day.
+    const id = seed([[k, 'Tokyo', '', '2030-06-01 23:00:00', true, '']], 'Asia/Tokyo');
+    const { gate } = await gateFor(id);
+    const record = [...(gate.store?.snapshot()?.byHash.values() ?? [])][0];
+    expect(record?.expiresAt).toBe(Date.UTC(2030, 5, 1, 14, 0, 0));
+  });
+
+  it.each([
+    ['403 not shared', (id: string) => id, 'not_shared', /Share the sheet with .*@/],
+    ['404 wrong id', () => 'no-such-spreadsheet', 'not_found', /GOOGLE_SHEET_ID/],
+  ])('turns %s into a clear error in /auth/status and logs', async (_name, pick, code, message) => {
+    const id = emulator.createSpreadsheet({ tabs: { API_Keys: [HEADER] }, sharedWith: ['someone-else@example.com'] });
+    const { app } = await gateFor(pick(id));
+    const status = await request(app).get('/auth/status').expect(200);
+    expect(status.body.lastError.code).toBe(code);
+    expect(status.body.lastError.message).toMatch(message);
+    expect(capture.text()).toMatch(message);
+  });
+
+  it('turns 400 "Unable to parse range" into a missing-tab error naming GOOGLE_SHEET_NAME', async () => {
+    const id = seed([]);
+    const { app } = await gateFor(id, 300, 'Nope');
+    const status = await request(app).get('/auth/status').expect(200);
+    expect(status.body.lastError).toMatchObject({ code: 'missing_tab' });
+    expect(status.body.lastError.message).toMatch(/no tab "Nope".*GOOGLE_SHEET_NAME/);
+  });
+
+  it('makes no Sheets call for 1,000 random unknown keys', async () => {
+    const k = key();
+    usedKeys.push(k);
+    const { app } = await gateFor(seed([[k, 'Acme', '', '', true, '']]));
+    emulator.resetStats();
+    const server = app.listen(0, '127.0.0.1');
+    try {
+      for (let batch = 0; batch < 10; batch++) {
+        await Promise.all(
+          Array.from({ length: 100 }, () => request(server).get('/api/hello').set('X-API-Key', key()).expect(401)),
+        );
+      }
+    } finally {
+      server.close();
+    }
+    expect(emulator.stats.reads).toBe(0);
+    expect(emulator.stats.writes).toBe(0);
+  });
+
+  it.each([
+    ['500', { status: 500, times: 100 }],
+    ['429', { status: 429, times: 100 }],
+    ['timeout', { latencyMs: 3000, times: 100 }],
+  ])('keeps serving the last good snapshot while Google fails (%s)', async (_name, fault) => {
+    const k = key();
+    usedKeys.push(k);
+    const { gate, app } = await gateFor(seed([[k, 'Acme', '', '', true, '']]));
+    emulator.fault(fault);
+    await gate.store?.refresh();
+    await request(app).get('/api/hello').set('X-API-Key', k).expect(200);
+    const status = await request(app).get('/auth/status').expect(200);
+    expect(status.body).toMatchObject({ loaded: true, keysLoaded: 1, consecutiveFailures: 1 });
+    expect(status.body.lastError.code).toMatch(/unavailable|quota|timeout/);
+  });
+
+  it('answers 503 while the emulator is down at startup, then recovers without a restart', async () => {
+    const k = key();
+    usedKeys.push(k);
+    const id = seed([[k, 'Acme', '', '', true, '']]);
+    await emulator.down();
+    const { gate, app } = await gateFor(id);
+    await request(app).get('/api/hello').set('X-API-Key', k).expect(503);
+    await emulator.up();
+    await gate.store?.refresh();
+    await request(app).get('/api/hello').set('X-API-Key', k).expect(200);
+  });
+
+  it('applies a revocation and a new key within the cache duration', async () => {
+    const [old, fresh] = [key(), key()];
+    usedKeys.push(old, fresh);
+    const id = seed([[old, 'Old', '', '', true, '']]);
+    const { app } = await gateFor(id, 1);
+    await request(app).get('/api/hello').set('X-API-Key', old).expect(200);
+    await request(app).get('/api/hello').set('X-API-Key', fresh).expect(401);
+    emulator.setValues(id, 'API_Keys', [HEADER, [old, 'Old', '', '', false, ''], [fresh, 'Fresh', '', '', true, '']]);
+    await new Promise((r) => setTimeout(r, 1500));
+    await request(app).get('/api/hello').set('X-API-Key', old).expect(401);
+    await request(app).get('/api/hello').set('X-API-Key', fresh).expect(200);
+  });
+
+  it('uses the adapter directly: time zone and whole tab in two reads', async () => {
+    const id = seed([['x', 'X', '', '', true, 3]], 'America/New_York');
+    const sheet = new GoogleSheet({
+      credentials,
+      spreadsheetId: id,
+      sheetName: 'API_Keys',
+      rootUrl: emulator.url,
+      logger,
+    });
+    emulator.resetStats();
+    const table = await sheet.readTable();
+    expect(table.timeZone).toBe('America/New_York');
+    expect(table.rows[1]).toEqual(['x', 'X', '', '', true, 3]);
+    expect(emulator.stats.reads).toBe(2);
+  });
+});

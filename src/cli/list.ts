@@ -28,20 +28,25 @@ export interface ListedKey {
   readonly reason: string | null;
   readonly rateLimit: number | null;
   readonly usageCount: number | null;
-  /** As the sheet shows it, in its time zone. */
+  /** ISO 8601 instant; the cell's own text when it is not a date; null when empty. */
   readonly lastUsedAt: string | null;
+  /** ISO 8601 instant; the cell's own text when it is not a date (an invalid row); null = never. */
   readonly expiresAt: string | null;
   readonly scopes: readonly string[];
 }
 
-/** A date cell as the sheet's wall-clock text, or the cell's own text when it is not a date. */
-function dateText(tab: Tab, row: number, column: Column): string | null {
-  const value = cellValue(tab, row, column);
-  const parsed = parseDateCell(value ?? '', tab.timeZone);
-  if (parsed.ok) {
-    return parsed.ms === undefined ? null : formatInZone(parsed.ms, tab.timeZone);
-  }
-  return text(tab, row, column);
+const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
+
+/** A date cell as an ISO instant (read as the service reads it), or the cell's own text when it is not a date. */
+function dateField(tab: Tab, row: number, column: Column): string | null {
+  const parsed = parseDateCell(cellValue(tab, row, column) ?? '', tab.timeZone, { endOfDay: column === 'expires_at' });
+  return parsed.ok ? iso(parsed.ms) : text(tab, row, column);
+}
+
+/** An ISO instant as wall-clock time in the sheet's zone; other text as it is. */
+function shown(value: string | null, tab: Tab): string | null {
+  const ms = value !== null && /^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/.test(value) ? Date.parse(value) : NaN;
+  return Number.isNaN(ms) ? value : formatInZone(ms, tab.timeZone);
 }
 
 function listKeys(tab: Tab, defaultRateLimit: number, now: number): ListedKey[] {
@@ -52,7 +57,7 @@ function listKeys(tab: Tab, defaultRateLimit: number, now: number): ListedKey[] 
       row: k.row,
       keyId: k.keyId ?? null,
       preview: k.preview ?? null,
-      lastUsedAt: dateText(tab, k.row, 'last_used_at'),
+      lastUsedAt: dateField(tab, k.row, 'last_used_at'),
     };
     if (record?.row !== k.row) {
       const usage = Number(text(tab, k.row, 'usage_count') || NaN);
@@ -63,7 +68,7 @@ function listKeys(tab: Tab, defaultRateLimit: number, now: number): ListedKey[] 
         reason: snapshot.problems.find((p) => p.row === k.row)?.reason ?? 'refused by the service',
         rateLimit: null,
         usageCount: Number.isSafeInteger(usage) ? usage : null,
-        expiresAt: dateText(tab, k.row, 'expires_at'),
+        expiresAt: dateField(tab, k.row, 'expires_at'),
         scopes: [],
       };
     }
@@ -75,7 +80,7 @@ function listKeys(tab: Tab, defaultRateLimit: number, now: number): ListedKey[] 
       reason: null,
       rateLimit: record.rateLimit,
       usageCount: record.usageCount,
-      expiresAt: record.expiresAt === undefined ? null : formatInZone(record.expiresAt, tab.timeZone),
+      expiresAt: iso(record.expiresAt),
       scopes: record.scopes,
     };
   });
@@ -119,8 +124,8 @@ export async function list(ctx: CliContext, argv: readonly string[]): Promise<Ex
       k.reason === null ? k.state : `${k.state}: ${k.reason}`,
       k.rateLimit === null ? '-' : `${k.rateLimit}/min`,
       k.usageCount === null ? '-' : String(k.usageCount),
-      k.lastUsedAt ?? '-',
-      k.expiresAt ?? 'never',
+      shown(k.lastUsedAt, tab) ?? '-',
+      shown(k.expiresAt, tab) ?? 'never',
       k.scopes.length === 0 ? '(all)' : k.scopes.join(' '),
     ]);
     ctx.out.write(

@@ -76,6 +76,8 @@ function setLimitHeaders(res: Response, d: LimitDecision): void {
 export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
   const { mode, keys, limiter, logger, usage, onDecision, failures } = options;
   const now = options.now ?? Date.now;
+  // winston builds and pipes an entry before filtering by level: decide once, not per request (LOG_LEVEL is fixed).
+  const debug = logger.isDebugEnabled();
 
   const refuse = (res: Response, code: AuthErrorCode, key?: KeyRecord, extras?: ProblemExtras): void => {
     onDecision?.({ outcome: code, ...(key === undefined ? {} : { key }) });
@@ -105,7 +107,9 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
     const credentials = parseCredentials(credentialHeaders(req.rawHeaders));
     if (credentials.kind !== 'key') {
       const code = credentials.kind === 'missing' ? 'missing_api_key' : 'malformed_authorization';
-      logger.debug('auth refused', { code, path: req.path });
+      if (debug) {
+        logger.debug('auth refused', { code, path: req.path });
+      }
       await refuseKey(req, res, code);
       return;
     }
@@ -116,7 +120,9 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
     }
     const verdict = verify(snapshot, hashKey(credentials.key), now());
     if (!verdict.ok) {
-      logger.debug('auth refused', { code: verdict.code, keyPreview: maskKey(credentials.key) });
+      if (debug) {
+        logger.debug('auth refused', { code: verdict.code, keyPreview: maskKey(credentials.key) });
+      }
       await refuseKey(req, res, verdict.code);
       return;
     }
@@ -124,7 +130,9 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
     const decision = await limiter.consume(key.keyId, key.rateLimit);
     setLimitHeaders(res, decision);
     if (!decision.allowed) {
-      logger.debug('auth refused', { code: 'rate_limited', client: key.clientName, keyId: key.keyId });
+      if (debug) {
+        logger.debug('auth refused', { code: 'rate_limited', client: key.clientName, keyId: key.keyId });
+      }
       refuse(res, 'rate_limited', key, { retryAfterSec: decision.resetMs / 1000 });
       return;
     }
@@ -132,7 +140,9 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
     req.auth = { clientName: key.clientName, keyId: key.keyId, scopes: key.scopes, limit: key.rateLimit };
     usage?.record(key, now());
     onDecision?.({ outcome: 'ok', key });
-    logger.debug('auth ok', { client: key.clientName, keyId: key.keyId, keyPreview: key.preview });
+    if (debug) {
+      logger.debug('auth ok', { client: key.clientName, keyId: key.keyId, keyPreview: key.preview });
+    }
     next();
   };
 }

@@ -15,7 +15,7 @@ Exit 0 when every row is usable, 1 when any row has a problem, 2 when the sheet 
 
 /** `sheetgate check`: the service's own validation, as a report. */
 export async function check(ctx: CliContext, argv: readonly string[]): Promise<ExitCode> {
-  return guard(ctx, async () => {
+  return guard(ctx.out, async () => {
     const { values } = parseCommandArgs({ args: [...argv], options: COMMON_OPTIONS });
     if (values.help === true) {
       ctx.out.write(CHECK_HELP);

@@ -104,7 +104,7 @@ export function printNewKey(
 
 /** `sheetgate create`: generate a key, append its row, print it once. */
 export async function create(ctx: CliContext, argv: readonly string[]): Promise<ExitCode> {
-  return guard(ctx, async () => {
+  return guard(ctx.out, async () => {
     const { values } = parseCommandArgs({
       args: [...argv],
       options: {

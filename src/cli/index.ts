@@ -58,10 +58,14 @@ export interface MainIo {
 }
 
 /** Every log line goes to stderr, whatever its level: stdout is the command's output (valid JSON under --json). */
-class StderrTransport extends Transport {
+class NoteTransport extends Transport {
+  constructor(private readonly out: CliOutput) {
+    super();
+  }
+
   override log(info: Record<string | symbol, unknown>, callback: () => void): void {
     const line = info[Symbol.for('message')];
-    process.stderr.write(`${typeof line === 'string' ? line : JSON.stringify(info)}\n`);
+    this.out.note(`${typeof line === 'string' ? line : JSON.stringify(info)}\n`);
     callback();
   }
 }
@@ -163,7 +167,7 @@ function lazySheet(
     const logger = createLogger({
       level: cfg.logLevel === 'debug' ? 'debug' : 'warn',
       format: 'pretty',
-      transports: [new StderrTransport()],
+      transports: [new NoteTransport(io.out)],
     });
     return new GoogleSheet({
       credentials,
@@ -181,14 +185,7 @@ function lazySheet(
 
 /** Runs one CLI invocation and returns its exit code. Never calls `process.exit`. */
 export async function main(argv: readonly string[], io: MainIo): Promise<ExitCode> {
-  const fallbackCtx: CliContext = {
-    out: io.out,
-    now: io.now ?? Date.now,
-    get sheet(): GoogleSheet {
-      throw new UsageError('no command');
-    },
-  };
-  return guard(fallbackCtx, async () => {
+  return guard(io.out, async () => {
     const globals = splitGlobal(argv);
     if (globals.command === undefined) {
       if (globals.help) {

@@ -18,7 +18,7 @@ The tab itself must exist (Sheets: add a sheet named as GOOGLE_SHEET_NAME / --ta
 
 /** `sheetgate init`: write the header row to an empty tab; never overwrite anything. */
 export async function init(ctx: CliContext, argv: readonly string[]): Promise<ExitCode> {
-  return guard(ctx, async () => {
+  return guard(ctx.out, async () => {
     const { values } = parseCommandArgs({ args: [...argv], options: COMMON_OPTIONS });
     if (values.help === true) {
       ctx.out.write(INIT_HELP);

@@ -99,7 +99,7 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 
 /** `sheetgate list`: every key, masked. */
 export async function list(ctx: CliContext, argv: readonly string[]): Promise<ExitCode> {
-  return guard(ctx, async () => {
+  return guard(ctx.out, async () => {
     const { values } = parseCommandArgs({ args: [...argv], options: COMMON_OPTIONS });
     if (values.help === true) {
       ctx.out.write(LIST_HELP);

@@ -26,7 +26,7 @@ function isRevoked(tab: Tab, row: number): boolean {
 
 /** `sheetgate revoke`: deactivate a key and record when. */
 export async function revoke(ctx: CliContext, argv: readonly string[]): Promise<ExitCode> {
-  return guard(ctx, async () => {
+  return guard(ctx.out, async () => {
     const { values, positionals } = parseCommandArgs({
       args: [...argv],
       options: COMMON_OPTIONS,

@@ -29,7 +29,7 @@ const DEFAULT_GRACE = '24h';
 
 /** `sheetgate rotate`: new key with the same rights; the old one expires after the grace period. */
 export async function rotate(ctx: CliContext, argv: readonly string[]): Promise<ExitCode> {
-  return guard(ctx, async () => {
+  return guard(ctx.out, async () => {
     const { values, positionals } = parseCommandArgs({
       args: [...argv],
       options: { ...COMMON_OPTIONS, grace: { type: 'string' }, hash: { type: 'boolean' } },

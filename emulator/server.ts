@@ -11,6 +11,7 @@
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { parseJson, readBody, send, sendError } from './http-io';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { handleAdmin } from './admin';
@@ -73,59 +74,6 @@ export interface Emulator {
   close(): Promise<void>;
 }
 
-const MAX_BODY_BYTES = 10 * 1024 * 1024;
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > MAX_BODY_BYTES) {
-      throw new GoogleError(413, 'Request payload size exceeds the limit.');
-    }
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function parseJson(text: string): unknown {
-  if (text.trim() === '') {
-    return undefined;
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new GoogleError(400, 'Invalid JSON payload received. Unexpected token.');
-  }
-}
-
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (res.destroyed || res.headersSent) {
-    return; // the client gave up (timeout) or the emulator went down: nobody to answer
-  }
-  const text = body === undefined ? '' : JSON.stringify(body, null, 2);
-  res.writeHead(status, {
-    ...(text === '' ? {} : { 'content-type': 'application/json; charset=UTF-8' }),
-    // No keep-alive: after down() every client request then fails with ECONNREFUSED, never a racy ECONNRESET on a
-    // pooled socket.
-    connection: 'close',
-    ...headers,
-  });
-  res.end(text);
-}
-
-function sendError(res: ServerResponse, error: GoogleError): void {
-  const headers: Record<string, string> = {};
-  if (error.code === 401) {
-    headers['www-authenticate'] = 'Bearer realm="https://accounts.google.com/", error="invalid_token"';
-  }
-  if (error.reason !== undefined) {
-    headers['x-emulator-reason'] = error.reason;
-  }
-  send(res, error.code, error.body(), headers);
-}
-
 class EmulatorServer extends EmulatorState implements Emulator {
   private readonly server: Server;
   private readonly world: ApiWorld = { accounts: this.accounts, spreadsheets: this.spreadsheets };
@@ -173,6 +121,9 @@ class EmulatorServer extends EmulatorState implements Emulator {
       });
       this.server.closeAllConnections();
     });
+    // Let in-process clients see their pooled sockets close (undici pre-opens idle ones), so their next call is
+    // refused (ECONNREFUSED) rather than failing on a dead socket ("other side closed").
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
   async close(): Promise<void> {

@@ -9,6 +9,10 @@
 import { sheets } from '@googleapis/sheets';
 import type { sheets_v4 } from '@googleapis/sheets';
 import { JWT } from 'google-auth-library';
+import { startEmulator } from '../../emulator/server';
+import type { Emulator } from '../../emulator/server';
+import { makeCredentials } from './credentials';
+import type { ServiceAccount } from './credentials';
 
 export interface ClientCredentials {
   readonly client_email: string;
@@ -37,4 +41,16 @@ export function sheetsClient(
     timeout: options.timeoutMs ?? 10_000,
     fetchImplementation: fetch,
   });
+}
+
+/** An emulator that trusts fresh test credentials, plus a client for them. Close `emulator` in `afterAll`. */
+export async function trustedEmulator(options: { timeoutMs?: number } = {}): Promise<{
+  emulator: Emulator;
+  credentials: ServiceAccount;
+  api: sheets_v4.Sheets;
+}> {
+  const emulator = await startEmulator();
+  const { credentials } = makeCredentials();
+  emulator.trust(credentials);
+  return { emulator, credentials, api: sheetsClient(emulator.url, credentials, options) };
 }

@@ -1,3 +1,4 @@
+import { formatInZone } from '../keys/dates';
 import { COMMON_OPTIONS, parseCommandArgs } from './args';
 import { EXIT_OK, UsageError } from './context';
 import type { CliContext, ExitCode } from './context';
@@ -7,7 +8,6 @@ import { appendKey } from './new-key';
 import type { NewKey, NewKeySpec } from './new-key';
 import { readTab, requireHeader } from './tab';
 import type { Tab } from './tab';
-import { formatInZone } from '../keys/dates';
 
 export const CREATE_HELP = `Usage: sheetgate create --client NAME [--rate-limit N] [--expires DATE|DURATION]
                        [--scopes a,b] [--hash] [--json]
@@ -17,8 +17,8 @@ the key once: it is never shown again.
 
   --client NAME       client_name (required)
   --rate-limit N      requests per minute (default: empty cell = DEFAULT_RATE_LIMIT)
-  --expires WHEN      2026-12-31 (midnight starting that day, sheet time zone), "2026-12-31 18:00" (sheet time
-                      zone), 2026-12-31T17:00:00Z, or a duration from now: 30d, 12h, 90m (default: never)
+  --expires WHEN      2026-12-31 (valid through that day), "2026-12-31 18:00" (both in the sheet's time zone),
+                      2026-12-31T17:00:00Z, or a duration from now: 30d, 12h, 90m (default: never)
   --scopes a,b        scopes, comma or space separated (default: empty cell = full access)
   --hash              store only key_hash = sha256:<hex>; api_key stays empty and the sheet never holds the key
   --json              print {"key", "keyId", "row", ...} on stdout

@@ -1,12 +1,12 @@
 import { buildSnapshot } from '../keys/snapshot';
 import type { Column } from '../keys/header';
+import { formatInZone, parseDateCell } from '../keys/dates';
 import { COMMON_OPTIONS, parseCommandArgs } from './args';
 import { EXIT_OK } from './context';
 import type { CliContext, ExitCode } from './context';
 import { guard } from './guard';
 import { cellValue, readTab, requireHeader, rowKeys, text } from './tab';
 import type { Tab } from './tab';
-import { formatInZone, parseDateCell } from '../keys/dates';
 
 export const LIST_HELP = `Usage: sheetgate list [--json]
 

@@ -3,11 +3,11 @@ import type { Column } from '../keys/header';
 import { formatKeyHash, hashKey, keyIdOf } from '../keys/key-id';
 import { SheetsError } from '../keys/sheets-error';
 import type { CellValue } from '../keys/types';
+import { formatInZone } from '../keys/dates';
 import type { CliContext } from './context';
 import type { Expiry } from './expires';
-import { cell, ensureColumns, firstRowOf } from './tab';
+import { cell, ensureColumns, rangeStart } from './tab';
 import type { CellWrite, ColumnPlan, Tab } from './tab';
-import { formatInZone } from '../keys/dates';
 
 /** Key convention (DESIGN §1): `sk-convergence-` + a v4 UUID. */
 export const KEY_PREFIX = 'sk-convergence-';
@@ -80,11 +80,21 @@ export async function appendKey(
   if (spec.scopes.length > 0) {
     cells[at('scopes')] = spec.scopes.join(' ');
   }
-  const row = firstRowOf(await ctx.sheet.append([cells], 'RAW'));
-  if (row === undefined) {
+  const written = rangeStart(await ctx.sheet.append([cells], 'RAW'));
+  if (written === undefined) {
     throw new SheetsError(
-      'unknown',
-      'values.append did not report the row it wrote; look for an inactive new row',
+      'bad_table',
+      'values.append did not report where it wrote: look for a new inactive row',
+      false,
+    );
+  }
+  const { row } = written;
+  if (written.column !== 'A') {
+    // Sheets appends from the first column of the table it detects; an empty column A would shift every cell.
+    throw new SheetsError(
+      'bad_table',
+      `Sheets appended the new row at ${written.column}${row}, not in column A, so its cells are shifted: delete row ` +
+        `${row}. Column A must be part of the table (the header row starts in A1).`,
       false,
     );
   }

@@ -1,4 +1,5 @@
 import { parseActive } from '../keys/row';
+import { formatInZone } from '../keys/dates';
 import { COMMON_OPTIONS, onePositional, parseCommandArgs } from './args';
 import { EXIT_OK } from './context';
 import type { CliContext, ExitCode } from './context';
@@ -6,7 +7,6 @@ import { guard } from './guard';
 import { cell, cellValue, ensureColumns, readTab, requireHeader, text } from './tab';
 import type { CellWrite, RowKey, Tab } from './tab';
 import { resolveTarget } from './target';
-import { formatInZone } from '../keys/dates';
 
 export const REVOKE_HELP = `Usage: sheetgate revoke KEY|ID|ROW [--json]
 

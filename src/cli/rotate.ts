@@ -1,4 +1,5 @@
 import { buildSnapshot } from '../keys/snapshot';
+import { formatInZone } from '../keys/dates';
 import { COMMON_OPTIONS, onePositional, parseCommandArgs } from './args';
 import { EXIT_OK, UsageError } from './context';
 import type { CliContext, ExitCode } from './context';
@@ -10,7 +11,6 @@ import { appendKey } from './new-key';
 import type { NewKeySpec } from './new-key';
 import { cell, readTab, requireHeader, text } from './tab';
 import { resolveTarget } from './target';
-import { formatInZone } from '../keys/dates';
 
 export const ROTATE_HELP = `Usage: sheetgate rotate KEY|ID [--grace 24h] [--hash] [--json]
 

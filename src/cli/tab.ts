@@ -146,8 +146,8 @@ export function cell(column: number, row: number): string {
   return `${columnLetter(column)}${row}`;
 }
 
-/** Row number (1-based) of the first row of an A1 range such as `'API_Keys'!A12:H12`. */
-export function firstRowOf(range: string | undefined): number | undefined {
-  const match = /^[A-Z]*(\d+)/.exec(range?.slice(range.lastIndexOf('!') + 1) ?? '');
-  return match?.[1] === undefined ? undefined : Number(match[1]);
+/** Top-left cell of an A1 range such as `'API_Keys'!A12:H12` → `{ column: 'A', row: 12 }`. */
+export function rangeStart(range: string | undefined): { readonly column: string; readonly row: number } | undefined {
+  const match = /^([A-Z]+)(\d+)/.exec(range?.slice(range.lastIndexOf('!') + 1) ?? '');
+  return match?.[1] === undefined || match[2] === undefined ? undefined : { column: match[1], row: Number(match[2]) };
 }

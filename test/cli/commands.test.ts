@@ -211,6 +211,17 @@ describe('create', () => {
     expect(h.emulator.stats).toMatchObject({ reads: 0, writes: 0 });
   });
 
+  it('exits 2 without printing the key when Sheets appends away from column A (an empty column A)', async () => {
+    const id = h.seed([
+      ['', 'api_key', 'client_name', 'is_active'],
+      ['', key(), 'Old', 'TRUE'],
+    ]);
+    const result = await h.run(create, id, ['--client', 'Shifted'], NOW);
+    expect(result.code).toBe(EXIT_SHEET);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/appended the new row at B3, not in column A.*delete row 3/s);
+  });
+
   it('exits 1 on a tab without a header row', async () => {
     const result = await h.run(create, h.seed([]), ['--client', 'A'], NOW);
     expect(result.code).toBe(EXIT_USAGE);

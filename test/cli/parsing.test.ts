@@ -3,7 +3,7 @@ import { UsageError } from '../../src/cli/context';
 import { parseDuration } from '../../src/cli/duration';
 import { generateKey } from '../../src/cli/new-key';
 import { expiryText, parseExpires } from '../../src/cli/expires';
-import { firstRowOf } from '../../src/cli/tab';
+import { rangeStart } from '../../src/cli/tab';
 
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0); // 2026-01-15 12:00:00Z
 
@@ -80,13 +80,14 @@ describe('parseExpires', () => {
   );
 });
 
-describe('firstRowOf', () => {
+describe('rangeStart', () => {
   it.each([
-    ["'API_Keys'!A12:H12", 12],
-    ["'It''s!tab'!B7:C7", 7],
-    ['Sheet1!A3', 3],
+    ["'API_Keys'!A12:H12", { column: 'A', row: 12 }],
+    ["'It''s!tab'!B7:C7", { column: 'B', row: 7 }],
+    ['Sheet1!AA3', { column: 'AA', row: 3 }],
+    ['Sheet1', undefined],
     [undefined, undefined],
-  ])('first row of %j is %j', (range, row) => {
-    expect(firstRowOf(range)).toBe(row);
+  ])('%j starts at %j', (range, start) => {
+    expect(rangeStart(range)).toEqual(start);
   });
 });

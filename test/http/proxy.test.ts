@@ -90,6 +90,8 @@ class Upstream {
   wsHeaders: IncomingHttpHeaders | undefined;
   /** Resolved by the test to let a paused stream go on. */
   release: () => void = () => undefined;
+  /** Called when the upstream's never-ending /hold response is closed. */
+  onHoldClosed: () => void = () => undefined;
   /** Called when the upstream has read the first chunk of a streamed request body. */
   onFirstChunk: () => void = () => undefined;
   port = 0;
@@ -143,6 +145,18 @@ class Upstream {
       });
       await new Promise((r) => req.on('end', r));
       res.end(Buffer.concat(chunks));
+      return;
+    }
+    if (path === '/hold') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('held;');
+      res.on('close', () => this.onHoldClosed());
+      return; // never ends by itself: only the client going away closes it
+    }
+    if (path === '/dies') {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('partial');
+      setTimeout(() => res.destroy(), 20);
       return;
     }
     if (path === '/cookies') {
@@ -321,6 +335,28 @@ describe('reverse proxy (issue 7)', () => {
     expect(reply.status).toBe(504);
     expect(reply.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(JSON.parse(reply.body.toString())).toMatchObject({ status: 504, code: 'upstream_timeout' });
+  });
+
+  it('cuts the client response when the upstream dies mid-body (never a silently short 200)', async () => {
+    const outcome = await send(port, { path: '/dies', headers: auth }).then(
+      (reply) => `complete ${reply.body.length}`,
+      (err: unknown) => `error ${String(err)}`,
+    );
+    expect(outcome).toMatch(/^error /);
+  });
+
+  it('aborts the upstream request when the client goes away mid-response', async () => {
+    const upstreamClosed = new Promise<void>((resolve) => (upstream.onHoldClosed = resolve));
+    await new Promise<void>((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/hold', headers: auth, agent: false }, (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' ? undefined : reject(err)));
+    });
+    await upstreamClosed;
   });
 
   it('keeps the upstream URL path as a prefix', async () => {

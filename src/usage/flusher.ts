@@ -1,25 +1,14 @@
-import type { SheetsTarget } from '../keys/sheets-error';
 import { SheetsError } from '../keys/sheets-error';
-import type { CellValue } from '../keys/types';
 import type { Logger } from '../log';
 import { batchTotals, UsageCounter } from './counter';
-import type { CountedKey, KeyUsage, PendingUsage, UsageBatch } from './counter';
+import type { CountedKey, PendingUsage, UsageBatch } from './counter';
+import { logPlan, logUnwritten } from './flush-log';
 import { planUsageWrite } from './plan';
-import type { Attempts, CellWrite, UsagePlan } from './plan';
+import type { Attempts, UsagePlan } from './plan';
+import { refusedByServer, toSheetsFailure } from './usage-sheet';
+import type { UsageSheet } from './usage-sheet';
 
-/**
- * The Sheets calls the flusher makes: `GoogleSheet` (src/keys/sheet-source.ts) is the implementation. One
- * `readValues()` and one `batchUpdate()` per flush; `timeZone()` only when no key snapshot supplies the zone.
- */
-export interface UsageSheet {
-  readonly target: SheetsTarget;
-  /** The whole tab, `UNFORMATTED_VALUE`. @throws SheetsError */
-  readValues(): Promise<CellValue[][]>;
-  /** `properties.timeZone`. @throws SheetsError */
-  timeZone(): Promise<string>;
-  /** One `values.batchUpdate`. @throws SheetsError */
-  batchUpdate(data: readonly CellWrite[], valueInputOption: 'USER_ENTERED'): Promise<void>;
-}
+export type { UsageSheet };
 
 export interface UsageFlusherOptions {
   readonly sheet: UsageSheet;
@@ -62,7 +51,7 @@ export interface FlushResult {
 /** `/auth/status` and metrics. Counts and times only, never a key. */
 export interface UsageStatus {
   readonly intervalMs: number;
-  /** Epoch ms of the last flush that wrote (or found nothing to write). */
+  /** Epoch ms of the last flush that succeeded (idle intervals make no flush). */
   readonly lastFlushAt: number | undefined;
   /** Duration of the last flush that did any Sheets call. */
   readonly lastFlushMs: number | undefined;
@@ -186,7 +175,12 @@ export class UsageFlusher {
     });
     const result = await Promise.race([final, timeout]);
     clearTimeout(timer);
-    this.reportUnwritten(result);
+    logUnwritten(this.options.logger, {
+      result,
+      unwritten: [...this.counter.peek().values(), ...(this.writing?.values() ?? [])],
+      inDoubt: [...this.inDoubt.values()].map((a) => a.usage),
+      stopTimeoutMs: this.stopTimeoutMs,
+    });
     return result;
   }
 
@@ -212,10 +206,11 @@ export class UsageFlusher {
       } catch (err) {
         // Nothing was sent: the batch goes back; an earlier in-doubt write stays in doubt for the next read.
         this.counter.restore(batch);
-        return this.failed(toError(err), 'failed', batchTotals(batch), elapsed());
+        return this.failed(toSheetsFailure(err), 'failed', batchTotals(batch), elapsed());
       }
       this.inDoubt = new Map(); // this read settled it: confirmed, merged into `plan`, or dropped
-      const droppedRequests = this.report(plan);
+      const droppedRequests = logPlan(this.options.logger, plan, this.reportedMissing);
+      this.droppedRequests += droppedRequests;
       const owned = usageOf(plan.attempts);
       if (owned.size === 0) {
         return this.succeeded({ keys: 0, requests: 0 }, droppedRequests, elapsed());
@@ -224,16 +219,13 @@ export class UsageFlusher {
       try {
         await this.options.sheet.batchUpdate(plan.writes, 'USER_ENTERED');
       } catch (err) {
-        const error = toError(err);
+        const error = toSheetsFailure(err);
         if (refusedByServer(error)) {
           this.counter.restore(owned);
           return this.failed(error, 'failed', batchTotals(owned), elapsed());
         }
         this.inDoubt = plan.attempts; // held here, not in the counter: settled by the next read, never counted twice
         return this.failed(error, 'in_doubt', batchTotals(owned), elapsed());
-      }
-      if (plan.addedColumns.length > 0) {
-        this.options.logger.info(`added column(s) ${plan.addedColumns.join(', ')} to the header row`);
       }
       return this.succeeded(batchTotals(owned), droppedRequests, elapsed());
     } finally {
@@ -258,7 +250,9 @@ export class UsageFlusher {
     this.failures += 1;
     this.lastFlushMs = ms;
     this.lastError = { code: error.code, message: error.message, at: this.now() };
-    this.options.logger.error(`usage write-back failed: ${error.message}`, {
+    const what =
+      outcome === 'failed' ? 'usage write-back failed' : 'usage write got no answer (the next read settles it)';
+    this.options.logger.error(`${what}: ${error.message}`, {
       code: error.code,
       outcome,
       keys: totals.keys,
@@ -268,37 +262,6 @@ export class UsageFlusher {
     const result: FlushResult = { outcome, ...totals, droppedRequests: 0, ms, error };
     this.options.onFlush?.(result);
     return result;
-  }
-
-  /** Logs what the plan found; returns the requests kept out of the sheet. A missing row is logged once per key. */
-  private report(plan: UsagePlan): number {
-    const { logger } = this.options;
-    let dropped = 0;
-    const drop = (usage: KeyUsage, why: string): void => {
-      dropped += usage.count;
-      const once = !this.reportedMissing.has(usage.keyId);
-      this.reportedMissing.add(usage.keyId);
-      logger.log(once ? 'warn' : 'debug', `usage of key ${usage.keyId} not written: ${why}`, {
-        keyId: usage.keyId,
-        requests: usage.count,
-      });
-    };
-    plan.vanished.forEach((u) => drop(u, 'its row is no longer in the sheet'));
-    plan.ambiguous.forEach((u) => drop(u, 'the key is on several rows'));
-    for (const attempt of plan.attempts.values()) {
-      this.reportedMissing.delete(attempt.usage.keyId);
-    }
-    for (const { keyId, row } of plan.unreadableCounts) {
-      logger.warn(`usage_count on row ${row} is not a whole number: counting from 0`, { keyId, row });
-    }
-    if (plan.confirmed.length > 0 || plan.retried.length > 0) {
-      logger.info('usage write without an answer settled by reading the sheet', {
-        applied: batchTotals(byHash(plan.confirmed)).requests,
-        notApplied: batchTotals(byHash(plan.retried)).requests,
-      });
-    }
-    this.droppedRequests += dropped;
-    return dropped;
   }
 
   private async timeZone(): Promise<string> {
@@ -327,46 +290,8 @@ export class UsageFlusher {
     this.timer = setTimeout(() => void this.flush(), delayMs);
     this.timer.unref();
   }
-
-  /** Shutdown report: what is not in the sheet, by key id (never the key). */
-  private reportUnwritten(result: FlushResult | undefined): void {
-    const { logger } = this.options;
-    const unwritten = [...this.counter.peek().values(), ...(this.writing?.values() ?? [])];
-    const inDoubt = [...this.inDoubt.values()].map((a) => a.usage);
-    if (result?.outcome === 'written' || (result?.outcome === 'idle' && unwritten.length === 0)) {
-      logger.info('usage flushed at shutdown', { keys: result.keys, requests: result.requests });
-    }
-    const describe = (list: readonly KeyUsage[]) => ({
-      keys: list.length,
-      requests: list.reduce((sum, u) => sum + u.count, 0),
-      byKey: list.slice(0, 50).map((u) => ({ keyId: u.keyId, requests: u.count })),
-    });
-    if (result === undefined) {
-      logger.error(`usage flush did not finish within ${this.stopTimeoutMs} ms of shutdown: not written`, {
-        ...describe([...unwritten, ...inDoubt]),
-      });
-    } else if (unwritten.length > 0) {
-      logger.error('usage not written at shutdown', describe(unwritten));
-    }
-    if (result !== undefined && inDoubt.length > 0) {
-      logger.error('usage write at shutdown got no answer: it may or may not be in the sheet', describe(inDoubt));
-    }
-  }
-}
-
-function toError(err: unknown): SheetsError {
-  return err instanceof SheetsError ? err : new SheetsError('unknown', String(err), true, undefined, { cause: err });
-}
-
-/** Google answered with a refusal (4xx: quota, permission, bad request): the write was not applied. */
-function refusedByServer(error: SheetsError): boolean {
-  return error.status !== undefined && error.status >= 400 && error.status < 500;
 }
 
 function usageOf(attempts: Attempts): UsageBatch {
   return new Map([...attempts].map(([hash, attempt]) => [hash, attempt.usage]));
-}
-
-function byHash(list: readonly KeyUsage[]): UsageBatch {
-  return new Map(list.map((u) => [u.hash, u]));
 }

@@ -21,6 +21,19 @@ const PROBLEMS: Readonly<Record<UpstreamErrorCode, { status: 502 | 504; title: s
   },
 };
 
+/** The request target in origin form (`/path?query`): an absolute-form target (`GET http://host/path`) is reduced. */
+function originForm(target: string): string {
+  if (target.startsWith('/')) {
+    return target;
+  }
+  try {
+    const url = new URL(target);
+    return url.pathname + url.search;
+  } catch {
+    return '/';
+  }
+}
+
 /** Where authenticated requests go: one resolved target and its connection pool. */
 export interface Upstream {
   readonly origin: string;
@@ -58,7 +71,7 @@ export function createUpstream(upstreamUrl: string, timeoutMs: number, logger: L
         hostname: url.hostname.replace(/^\[|\]$/g, ''),
         port: url.port,
         method: req.method,
-        path: basePath + req.originalUrl,
+        path: basePath + originForm(req.originalUrl),
         headers: upstreamRequestHeaders(req, url.host, upgrade),
         // A tunnel owns its connection for its lifetime: never take one from, or give one back to, the pool.
         agent: upgrade ? false : agent,

@@ -359,6 +359,11 @@ describe('reverse proxy (issue 7)', () => {
     await upstreamClosed;
   });
 
+  it('forwards an absolute-form request target in origin form', async () => {
+    const reply = await send(port, { path: `http://127.0.0.1:${port}/abs?q=1`, headers: auth });
+    expect(JSON.parse(reply.body.toString())).toMatchObject({ url: '/abs?q=1' });
+  });
+
   it('keeps the upstream URL path as a prefix', async () => {
     const app = createApp({
       gate,

@@ -385,6 +385,32 @@ describe('usage write-back against the emulator (real googleapis client over HTT
     expect(sum).toBe(total);
   });
 
+  it('backs off after a failed write, never sooner than the interval, then writes exact totals (fake timers)', async () => {
+    const [a] = keys(1);
+    const id = seed([[a!, 'Alpha', true, '', 0]]);
+    const interval = 60_000;
+    const { app, flusher } = await setup(id, { intervalMs: interval, random: () => 1, now: () => Date.now() });
+    await hit(app, a!, 4);
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask', 'performance', 'hrtime'] });
+    emulator.fault({ method: 'values.batchUpdate', status: 429, times: 2 });
+    flusher.start();
+
+    await jest.advanceTimersByTimeAsync(interval);
+    expect(await flusher.flush()).toMatchObject({ outcome: 'failed' }); // joins the timer's flush
+    expect(flusher.status().nextFlushAt).toBe(Date.now() + 2 * interval);
+    await jest.advanceTimersByTimeAsync(interval);
+    expect(emulator.stats.writes).toBe(1); // nothing sooner than the backoff
+
+    await jest.advanceTimersByTimeAsync(interval);
+    expect(await flusher.flush()).toMatchObject({ outcome: 'failed' });
+    expect(flusher.status().nextFlushAt).toBe(Date.now() + 4 * interval);
+    await jest.advanceTimersByTimeAsync(4 * interval);
+    expect(await flusher.flush()).toMatchObject({ outcome: 'written', requests: 4 });
+    expect(flusher.status().nextFlushAt).toBe(Date.now() + interval);
+    expect(emulator.stats.byMethod).toEqual({ 'values.get': 3, 'values.batchUpdate': 3 });
+    expect(countOf(id, a!)).toBe(4);
+  });
+
   describe('stop()', () => {
     it('writes what is pending', async () => {
       const [a] = keys(1);

@@ -3,6 +3,7 @@
  * messages Google actually sends for the cases sheetgate must tell apart (DESIGN §2 "Errors").
  */
 
+/** Google's exact wording for the refusals a client must tell apart. */
 export const MESSAGES = {
   missingCredentials:
     'Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other ' +
@@ -61,6 +62,7 @@ export const WRITE_METHODS = [
 ] as const;
 export type ApiMethod = (typeof READ_METHODS)[number] | (typeof WRITE_METHODS)[number];
 
+/** Writes count against the write quota; everything else is a read. */
 export function isWrite(method: string): boolean {
   return (WRITE_METHODS as readonly string[]).includes(method);
 }

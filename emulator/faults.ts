@@ -26,6 +26,7 @@ export interface Fault {
   readonly applyThenDelayMs?: number;
 }
 
+/** Accepted values of {@link Fault.method}. */
 export const FAULT_TARGETS: readonly string[] = [...READ_METHODS, ...WRITE_METHODS, 'read', 'write', 'any'];
 
 interface Armed {
@@ -69,6 +70,7 @@ function matches(target: string | undefined, method: ApiMethod): boolean {
   }
 }
 
+/** The armed faults of one emulator. */
 export class Faults {
   private queue: Armed[] = [];
 
@@ -103,6 +105,7 @@ export interface Stats {
   readonly byMethod: Readonly<Record<string, number>>;
 }
 
+/** Call counters of one emulator. */
 export class Counters {
   private reads = 0;
   private writes = 0;

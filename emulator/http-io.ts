@@ -53,7 +53,8 @@ export function sendError(res: ServerResponse, error: GoogleError): void {
     headers['www-authenticate'] = 'Bearer realm="https://accounts.google.com/", error="invalid_token"';
   }
   if (error.reason !== undefined) {
-    headers['x-emulator-reason'] = error.reason;
+    // Reasons may quote attacker-chosen JWT fields: keep the header to printable ASCII so writeHead cannot throw.
+    headers['x-emulator-reason'] = error.reason.replace(/[^\x20-\x7e]/g, '?');
   }
   send(res, error.code, error.body(), headers);
 }

@@ -15,6 +15,7 @@ export interface TrustedCredentials {
   readonly private_key_id?: string;
 }
 
+/** A trusted service account, ready for signature checks. */
 export interface TrustedAccount {
   readonly email: string;
   readonly keyId: string | undefined;
@@ -33,7 +34,7 @@ const SHEETS_SCOPES = [
 const MAX_LIFETIME_S = 3600;
 const SKEW_S = 300;
 
-/** @throws Error when neither key is given or the key does not parse. */
+/** Derives the public key to verify with. @throws Error when neither key is given or the key does not parse. */
 export function toTrustedAccount(credentials: TrustedCredentials): TrustedAccount {
   const pem = credentials.private_key ?? credentials.public_key;
   if (pem === undefined) {
@@ -46,6 +47,7 @@ export function toTrustedAccount(credentials: TrustedCredentials): TrustedAccoun
   };
 }
 
+/** Outcome of {@link verifyJwt}: the caller's email, or why not. */
 export type JwtVerdict =
   | { readonly ok: true; readonly email: string }
   | { readonly ok: false; readonly reason: string; readonly insufficientScope?: true };

@@ -48,10 +48,14 @@ export interface Emulator {
   /** `http://127.0.0.1:PORT/`: what `GOOGLE_SHEETS_ROOT_URL` / the client's `rootUrl` is set to. */
   readonly url: string;
   readonly port: number;
+  /** Accepts JWTs signed by this service account (`private_key`, or `public_key` alone). @throws Error */
   trust(credentials: TrustedCredentials): void;
+  /** Creates a spreadsheet; returns its id. Tabs are read as USER_ENTERED unless `inputOption: 'RAW'`. */
   createSpreadsheet(options?: CreateSpreadsheetOptions): string;
   spreadsheetIds(): string[];
+  /** Replaces a tab's content (creating the tab if missing). `null` = empty cell. Defaults to USER_ENTERED. */
   setValues(id: string, tab: string, rows: readonly (readonly CellInput[])[], inputOption?: InputOption): void;
+  /** Inserts rows before 1-based `atRow`; rows below shift down. */
   insertRows(
     id: string,
     tab: string,
@@ -59,11 +63,16 @@ export interface Emulator {
     rows: readonly (readonly CellInput[])[],
     inputOption?: InputOption,
   ): void;
+  /** Deletes 1-based `row`; rows below shift up. */
   deleteRow(id: string, tab: string, row: number): void;
+  /** Sorts rows (below the header by default) with `compare` over UNFORMATTED_VALUE rows. */
   sortRows(id: string, tab: string, compare: RowCompare, options?: { skipHeader?: boolean }): void;
+  /** The whole tab as `values.get` returns it (trailing empties trimmed). Defaults to UNFORMATTED_VALUE. */
   getValues(id: string, tab: string, render?: 'UNFORMATTED_VALUE' | 'FORMATTED_VALUE'): CellValue[][];
+  /** Calls that reached the API (faulted and refused ones included); a frozen copy. */
   readonly stats: Stats;
   resetStats(): void;
+  /** Arms a fault for the next matching request(s). @throws Error naming each invalid field. */
   fault(fault: Fault): void;
   clearFaults(): void;
   /** Stops listening and drops open connections: clients get ECONNREFUSED until {@link up}. */
@@ -152,7 +161,11 @@ class EmulatorServer extends EmulatorState implements Emulator {
         return;
       }
       const error = err instanceof GoogleError ? err : new GoogleError(500, `emulator bug: ${String(err)}`);
-      sendError(res, error);
+      try {
+        sendError(res, error);
+      } catch {
+        res.destroy(); // never let one bad request take the emulator down
+      }
     }
   }
 

@@ -36,6 +36,7 @@ export type RowCompare = (a: readonly CellValue[], b: readonly CellValue[]) => n
 const unformatted = (row: readonly (Cell | undefined)[]): CellValue[] =>
   Array.from(row, (cell) => (cell === undefined ? '' : renderCell(cell, 'UNFORMATTED_VALUE', 'SERIAL_NUMBER')));
 
+/** The emulator minus HTTP: data, trust, faults, counters. `startEmulator` wraps it in a server. */
 export class EmulatorState {
   protected readonly spreadsheets = new Map<string, Spreadsheet>();
   protected readonly accounts = new Map<string, TrustedAccount>();

@@ -21,6 +21,7 @@ export function toCells(rows: readonly (readonly CellInput[])[], option: InputOp
   return rows.map((row) => row.map((v) => (v === null ? undefined : toCell(v, option))));
 }
 
+/** One tab (Google: "sheet"): a grid of `rowCount` × `columnCount` holding sparse typed cells. */
 export class Tab {
   /** Sparse: `rows[r][c]`, `undefined` = empty; arrays may be shorter than the grid. */
   private rows: (Cell | undefined)[][] = [];
@@ -163,6 +164,7 @@ export class Tab {
   }
 }
 
+/** Fields of a new {@link Spreadsheet}; every one has a Google-like default. */
 export interface SpreadsheetInit {
   readonly id?: string;
   readonly title?: string;
@@ -172,6 +174,7 @@ export interface SpreadsheetInit {
   readonly sharedWith?: readonly string[];
 }
 
+/** A spreadsheet: metadata for `spreadsheets.get`, its tabs in order, and who may open it. */
 export class Spreadsheet {
   readonly id: string;
   readonly title: string;

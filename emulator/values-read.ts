@@ -19,6 +19,7 @@ export interface RenderOptions {
   readonly major: MajorDimension;
 }
 
+/** Google's ValueRange resource. */
 export interface ValueRange {
   range: string;
   majorDimension: MajorDimension;
@@ -43,6 +44,7 @@ export function enumParam<T extends string>(
   return found;
 }
 
+/** `valueRenderOption`, `dateTimeRenderOption`, `majorDimension` of a read, with Google's defaults. */
 export function renderOptions(query: URLSearchParams): RenderOptions {
   const major = enumParam(query, 'majorDimension', ['ROWS', 'COLUMNS', 'DIMENSION_UNSPECIFIED'], 'ROWS');
   return {

@@ -113,6 +113,14 @@ describe('emulator authentication: self-signed service-account JWTs', () => {
     expect(res.reason).toEqual(reason);
   });
 
+  it('survives hostile JWT fields that cannot go into a header', async () => {
+    const token = jwt({ alg: 'RS256', typ: 'JWT', kid: '☃\r\nx: y' }, claims(), trusted.private_key);
+    const res = await getWith(`Bearer ${token}`);
+    expect(res.status).toBe(401);
+    expect(res.reason).toBe('kid "?\\r\\nx: y" is not a key of ' + trusted.client_email);
+    expect((await getWith(undefined)).status).toBe(401);
+  });
+
   it('answers 403 to a token without a Sheets scope', async () => {
     const token = jwt(
       { alg: 'RS256', typ: 'JWT' },

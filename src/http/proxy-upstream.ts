@@ -45,12 +45,15 @@ export interface Upstream {
 
 /**
  * Resolves `UPSTREAM_URL` once into an {@link Upstream} with its own keep-alive agent.
- * @throws Error when the URL is not `http:` or `https:`, or carries a query or fragment.
+ * @throws Error when the URL is not `http:` or `https:`, or carries credentials, a query or a fragment.
  */
 export function createUpstream(upstreamUrl: string, timeoutMs: number, logger: Logger): Upstream {
   const url = new URL(upstreamUrl);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new Error(`proxy: upstream URL must be http: or https:, got ${url.protocol}`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new Error('proxy: upstream URL must not carry credentials (user:password@); they would not be sent');
   }
   if (url.search !== '' || url.hash !== '') {
     throw new Error('proxy: upstream URL must not have a query or fragment; requests keep their own');

@@ -24,7 +24,7 @@ const DEFAULT_TIMEOUT_MS = 60_000;
  * `upstream_timeout`. Upgrade requests arriving through {@link upgradeHandler} are tunnelled (websockets).
  * Public routes (/health, /ready, /auth/status, /metrics) and /auth/whoami, /auth/verify are mounted before it and
  * stay on sheetgate.
- * @throws Error when `upstreamUrl` is not an http(s) URL without query, or `timeoutMs` is not positive.
+ * @throws Error when `upstreamUrl` is not an http(s) URL without credentials or query, or `timeoutMs` is not positive.
  */
 export function proxyRoutes(upstreamUrl: string, options: ProxyOptions): Router {
   const upstream = createUpstream(upstreamUrl, options.timeoutMs ?? DEFAULT_TIMEOUT_MS, options.logger);

@@ -403,6 +403,7 @@ describe('reverse proxy (issue 7)', () => {
   it.each([
     ['ftp://example.com', /http: or https:/],
     ['http://example.com/?a=1', /query or fragment/],
+    ['http://user:pw@example.com/', /credentials/],
     ['not a url', /Invalid URL/],
   ])('refuses upstream %s at construction', (url, message) => {
     expect(() => proxyRoutes(url, { logger })).toThrow(message);
@@ -463,6 +464,12 @@ describe('reverse proxy (issue 7)', () => {
       const reply = await refusal('/ws', { 'x-api-key': LIMITED });
       expect(reply.status).toBe(429);
       expect(Number(reply.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    });
+
+    it('answers an Upgrade to a public route like any request, without tunnelling it', async () => {
+      const reply = await refusal('/health');
+      expect(reply.status).toBe(200);
+      expect(JSON.parse(reply.body.toString())).toEqual({ status: 'ok' });
     });
 
     it('relays the upstream refusing the upgrade', async () => {

@@ -41,6 +41,18 @@ function googleMessage(data: unknown): string | undefined {
   return undefined;
 }
 
+/** Names and messages down the `cause` chain: native fetch nests the real failure (TimeoutError, ECONNREFUSED). */
+function causeText(err: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = err;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
+    const e = current as { name?: unknown; code?: unknown; message?: unknown; cause?: unknown };
+    parts.push(String(e.name), String(e.code), String(e.message));
+    current = e.cause;
+  }
+  return parts.join(' ');
+}
+
 /** Where the call went, for messages. */
 export interface SheetsTarget {
   readonly spreadsheetId: string;
@@ -100,7 +112,7 @@ export function toSheetsError(err: unknown, target: SheetsTarget): SheetsError {
   if (status !== undefined && status >= 500) {
     return new SheetsError('unavailable', `Sheets API unavailable (HTTP ${status}: ${google})`, true, status, opts);
   }
-  if (/timeout|aborted/i.test(`${String(e.code)} ${google}`)) {
+  if (/timeout|aborted/i.test(`${String(e.code)} ${google} ${causeText(err)}`)) {
     return new SheetsError('timeout', `Sheets API did not answer in time (${google})`, true, status, opts);
   }
   if (status === undefined) {

@@ -1,6 +1,12 @@
+/**
+ * The header row (DESIGN §1): which known column sits at which index. Pure.
+ */
 import type { CellValue } from './types';
 
-/** Columns sheetgate understands (DESIGN §1). Others are ignored. */
+/**
+ * Columns sheetgate understands (DESIGN §1), in the order `init` writes them. `revoked_at` is written by the CLI's
+ * `revoke` and never read by the service. Any other column is ignored.
+ */
 export const COLUMNS = [
   'api_key',
   'key_hash',
@@ -16,18 +22,25 @@ export const COLUMNS = [
 ] as const;
 export type Column = (typeof COLUMNS)[number];
 
-/** 0-based index of each known column present in the header row. */
+/** 0-based index of each known column present in the header row; locate cells with `row[columns.usage_count]`. */
 export type HeaderMap = Readonly<Partial<Record<Column, number>>>;
 
 export interface HeaderResult {
   readonly columns: HeaderMap;
-  /** Why the table cannot be used; empty when it can. */
+  /** Why the table cannot be used, one sentence each; empty when it can. */
   readonly problems: readonly string[];
 }
 
-const KNOWN = new Set<string>(COLUMNS);
+const KNOWN: ReadonlySet<string> = new Set(COLUMNS);
 
-/** `" API Key "` → `api_key`: trimmed, lower-case, inner spaces and dashes as underscores. */
+function isColumn(name: string): name is Column {
+  return KNOWN.has(name);
+}
+
+/**
+ * A header cell as a column name: trimmed, lower-case, runs of spaces or dashes as one underscore, so an admin's
+ * `" API Key "` or `Rate-Limit` is `api_key` / `rate_limit`. Nothing fuzzier: `apikey` or `key` stay unknown.
+ */
 export function normalizeHeader(cell: CellValue): string {
   return String(cell)
     .trim()
@@ -36,22 +49,26 @@ export function normalizeHeader(cell: CellValue): string {
 }
 
 /**
- * Maps header names to column indexes: case-insensitive after trimming, any order, `API Key` = `api_key`.
- * Unusable: a known column twice, no `api_key` nor `key_hash`, or no `client_name` / `is_active`.
+ * Maps header names to column indexes (DESIGN §1): `normalizeHeader` names, any order, unknown columns ignored.
+ * The table is unusable (a problem each) when a known column appears twice (which one would we read, or write
+ * usage to?), when it has neither `api_key` nor `key_hash`, or lacks `client_name` or `is_active`.
  */
 export function mapHeader(row: readonly CellValue[]): HeaderResult {
   const columns: Partial<Record<Column, number>> = {};
   const problems: string[] = [];
+  const reported = new Set<Column>();
   row.forEach((cell, index) => {
     const name = normalizeHeader(cell);
-    if (!KNOWN.has(name)) {
+    if (!isColumn(name)) {
       return;
     }
-    const column = name as Column;
-    if (columns[column] === undefined) {
-      columns[column] = index;
-    } else {
-      problems.push(`column "${column}" appears twice`);
+    const first = columns[name];
+    if (first === undefined) {
+      columns[name] = index;
+    } else if (!reported.has(name)) {
+      reported.add(name);
+      const at = row.flatMap((c, i) => (normalizeHeader(c) === name ? [columnLetter(i)] : []));
+      problems.push(`column "${name}" appears twice (${at.join(', ')})`);
     }
   });
   if (columns.api_key === undefined && columns.key_hash === undefined) {

@@ -1,10 +1,18 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 
 const HASH_PREFIX = 'sha256:';
 
-/** Lower-case hex sha256 of a raw key. The only form in which a key is stored or compared. */
+/**
+ * One-shot `crypto.hash` (Node ≥ 20.12) is about 3× faster than `createHash` on short inputs, and a snapshot hashes
+ * every key of the sheet on each refresh. Older Node 20 releases (`engines` allows them) fall back.
+ */
+const oneShotHash = (crypto as { readonly hash?: typeof crypto.hash }).hash;
+
+/** Lower-case hex sha256 of a raw key (UTF-8). The only form in which a key is stored or compared. */
 export function hashKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
+  return oneShotHash === undefined
+    ? crypto.createHash('sha256').update(key, 'utf8').digest('hex')
+    : oneShotHash('sha256', key, 'hex');
 }
 
 /** Non-secret identifier derived from the hash: safe for logs, metric labels and limiter keys. */

@@ -1,22 +1,40 @@
+/**
+ * One sheet row → a usable key, a refusal or nothing (DESIGN §1). Pure and synchronous; never throws for any cell
+ * content. Refusal reasons quote the offending cell but never the key (DESIGN §4 "Secrets").
+ */
 import { parseDateCell } from './dates';
-import type { HeaderMap } from './header';
+import type { Column, HeaderMap } from './header';
 import { hashKey, keyIdOf, maskHash, maskKey, parseKeyHash } from './key-id';
 import type { CellValue, KeyRecord, ParseContext, RowProblem } from './types';
 
 export type RowResult =
   | { readonly kind: 'blank' }
   | { readonly kind: 'key'; readonly record: KeyRecord }
-  /** `hash` when the key cell was readable, so a duplicate of a refused row is still caught. */
+  /** `hash` when the key cell was readable, so a duplicate of a refused row is still caught (DESIGN §1). */
   | { readonly kind: 'refused'; readonly problem: RowProblem; readonly hash?: string };
 
-const TRUE_TEXT = new Set(['true', 'yes', '1', 'y']);
-const FALSE_TEXT = new Set(['false', 'no', '0', 'n']);
+const TRUE_TEXT: ReadonlySet<string> = new Set(['true', 'yes', '1']);
+const FALSE_TEXT: ReadonlySet<string> = new Set(['false', 'no', '0']);
+/** Longer cell values are shown masked in reasons: a key pasted into the wrong column must not leak. */
+const SHOWN_MAX = 24;
+const BAD_HASH = 'key_hash: expected sha256:<64 hex digits>';
 
 function text(cell: CellValue | undefined): string {
-  return cell === undefined ? '' : String(cell).trim();
+  if (typeof cell === 'string') {
+    return cell.trim();
+  }
+  return cell === undefined ? '' : String(cell);
 }
 
-/** Boolean cell, or text true/false/yes/no/1/0 in any case; empty → false (inactive). undefined = unreadable. */
+function at(cells: readonly CellValue[], columns: HeaderMap, column: Column): CellValue | undefined {
+  const index = columns[column];
+  return index === undefined ? undefined : cells[index];
+}
+
+/**
+ * `is_active`: a boolean cell, number 1/0, or text true/false/yes/no/1/0 in any case; empty → false (an inactive
+ * key, not a refusal). undefined = unreadable.
+ */
 export function parseActive(cell: CellValue | undefined): boolean | undefined {
   if (typeof cell === 'boolean') {
     return cell;
@@ -31,108 +49,145 @@ export function parseActive(cell: CellValue | undefined): boolean | undefined {
   return TRUE_TEXT.has(t) ? true : undefined;
 }
 
-/** Positive whole number (number cell or numeric text); empty → `fallback`; anything else undefined. */
+/** A whole number ≥ 0 from a number cell or digits (surrounding spaces allowed); otherwise undefined. */
+function wholeNumber(cell: CellValue | undefined): number | undefined {
+  const n = typeof cell === 'number' ? cell : typeof cell === 'string' && /^\s*\d+\s*$/.test(cell) ? Number(cell) : NaN;
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+/** `rate_limit`: a positive whole number; empty → `fallback`; anything else undefined. */
 function parseLimit(cell: CellValue | undefined, fallback: number): number | undefined {
-  const t = text(cell);
-  if (t === '') {
+  if (cell === undefined || (typeof cell === 'string' && cell.trim() === '')) {
     return fallback;
   }
-  const n = typeof cell === 'number' ? cell : /^\d+$/.test(t) ? Number(t) : NaN;
-  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+  const n = wholeNumber(cell);
+  return n === undefined || n === 0 ? undefined : n;
 }
 
-/** Space/comma separated, deduplicated; empty = full access. */
+/** `scopes`: split on spaces and commas, deduplicated in first-seen order; empty = full access. */
 export function parseScopes(cell: CellValue | undefined): readonly string[] {
-  return [
-    ...new Set(
-      text(cell)
-        .split(/[\s,]+/)
-        .filter((s) => s !== ''),
-    ),
-  ];
-}
-
-function parseUsage(cell: CellValue | undefined): number {
-  const n = typeof cell === 'number' ? cell : Number(text(cell));
-  return Number.isSafeInteger(n) && n > 0 ? n : 0;
-}
-
-function shown(cell: CellValue | undefined): string {
-  return JSON.stringify(text(cell).slice(0, 40));
-}
-
-/** Which key a row holds: its hash, preview, or why it has none. */
-function rowKey(cells: readonly CellValue[], columns: HeaderMap): { hash: string; preview: string } | string {
-  const key = columns.api_key === undefined ? '' : text(cells[columns.api_key]);
-  const hashCell = columns.key_hash === undefined ? '' : text(cells[columns.key_hash]);
-  const stored = hashCell === '' ? undefined : parseKeyHash(hashCell);
-  if (hashCell !== '' && stored === undefined) {
-    return 'key_hash: expected sha256:<64 hex digits>';
-  }
-  if (key !== '') {
-    const hash = hashKey(key);
-    if (stored !== undefined && stored !== hash) {
-      return 'api_key and key_hash disagree';
+  const scopes: string[] = [];
+  for (const scope of text(cell).split(/[\s,]+/)) {
+    if (scope !== '' && !scopes.includes(scope)) {
+      scopes.push(scope);
     }
-    return { hash, preview: maskKey(key) };
   }
-  return stored === undefined ? 'no api_key or key_hash' : { hash: stored, preview: maskHash(stored) };
+  return scopes;
+}
+
+/** `usage_count` is ours, never a reason to refuse a key: anything but a whole number counts as 0. */
+function parseUsage(cell: CellValue | undefined): number {
+  return wholeNumber(cell) ?? 0;
+}
+
+/** Unchecked checkboxes fill a column with FALSE down to the last formatted row: such rows are blank too. */
+function isBlank(cells: readonly CellValue[]): boolean {
+  return cells.every((c) => c === false || text(c) === '');
+}
+
+interface RowKey {
+  readonly hash: string;
+  /** The raw key; undefined for a `key_hash`-only row. */
+  readonly key: string | undefined;
+}
+
+/** Which key the row holds, or why it holds none usable (with the hash when the key itself was readable). */
+function rowKey(cells: readonly CellValue[], columns: HeaderMap): RowKey | { reason: string; hash?: string } {
+  const keyCell = at(cells, columns, 'api_key');
+  if (typeof keyCell === 'boolean') {
+    return { reason: 'api_key: expected text, got a TRUE/FALSE cell' };
+  }
+  const key = text(keyCell);
+  const hashCell = text(at(cells, columns, 'key_hash'));
+  const stored = hashCell === '' ? undefined : parseKeyHash(hashCell);
+  if (key === '') {
+    if (hashCell === '') {
+      return { reason: 'no api_key or key_hash' };
+    }
+    return stored === undefined ? { reason: BAD_HASH } : { hash: stored, key: undefined };
+  }
+  const hash = hashKey(key);
+  if (hashCell !== '' && stored === undefined) {
+    return { reason: BAD_HASH, hash };
+  }
+  // Both cells: the api_key's hash stands for the row in duplicate detection.
+  return stored === undefined || stored === hash ? { hash, key } : { reason: 'api_key and key_hash disagree', hash };
 }
 
 /**
- * Parses one data row (DESIGN §1). Never throws; a refusal's reason never contains the key.
- * `created_at` is informational: an unreadable one is ignored (undefined), it never makes a key unusable.
- * `usage_count` is ours: unreadable → 0. A bare date in `expires_at` lasts through the end of that day.
+ * A cell for a reason: quoted as typed; this row's key in a wrong column is named, not shown; any value longer
+ * than `SHOWN_MAX` (another row's key, say) is masked.
+ */
+function shown(cell: CellValue | undefined, key: RowKey): string {
+  const t = text(cell);
+  if (key.key === undefined ? hashKey(t) === key.hash : t.includes(key.key)) {
+    return "this row's key";
+  }
+  return t.length > SHOWN_MAX ? `a ${t.length}-character value (${maskKey(t)})` : JSON.stringify(t);
+}
+
+function refused(row: number, reason: string, hash: string | undefined): RowResult {
+  return hash === undefined
+    ? { kind: 'refused', problem: { row, reason } }
+    : { kind: 'refused', problem: { row, reason, keyId: keyIdOf(hash) }, hash };
+}
+
+/**
+ * Parses one data row (DESIGN §1); `row` is its 1-based sheet row number, for messages. Rules:
+ * - `api_key` trimmed (a number cell is its string form, a TRUE/FALSE cell is refused); `key_hash`
+ *   (`sha256:<hex>`, any case) when `api_key` is empty; when both are filled they must agree. No key but other data
+ *   → refused.
+ * - `client_name` trimmed, required. `is_active` as `parseActive`. `rate_limit` a positive whole number; empty →
+ *   `ctx.defaultRateLimit`.
+ * - `expires_at` as `parseDateCell` with `endOfDay`: a bare date is valid through that day; empty = never.
+ * - `created_at` is informational: an unreadable one is `undefined`, never a refusal.
+ * - `scopes` as `parseScopes`; `usage_count` unreadable → 0.
+ * A row of empty cells (or only unchecked checkboxes) is blank. A readable key comes back as `hash` even when the
+ * row is refused, for duplicate detection. The record is frozen.
+ * @throws RangeError when `ctx.timeZone` is unknown to Intl (`buildSnapshot` checks it first).
  */
 export function parseRow(cells: readonly CellValue[], columns: HeaderMap, row: number, ctx: ParseContext): RowResult {
-  if (cells.every((c) => text(c) === '')) {
+  if (isBlank(cells)) {
     return { kind: 'blank' };
   }
   const key = rowKey(cells, columns);
-  if (typeof key === 'string') {
-    return { kind: 'refused', problem: { row, reason: key } };
+  if ('reason' in key) {
+    return refused(row, key.reason, key.hash);
   }
-  const refuse = (reason: string): RowResult => ({
-    kind: 'refused',
-    problem: { row, reason, keyId: keyIdOf(key.hash) },
-    hash: key.hash,
-  });
-  const cell = (column: keyof HeaderMap): CellValue | undefined => {
-    const index = columns[column];
-    return index === undefined ? undefined : cells[index];
-  };
-
-  const clientName = text(cell('client_name'));
+  const clientName = text(at(cells, columns, 'client_name'));
   if (clientName === '') {
-    return refuse('client_name is empty');
+    return refused(row, 'client_name is empty', key.hash);
   }
-  const active = parseActive(cell('is_active'));
+  const activeCell = at(cells, columns, 'is_active');
+  const active = parseActive(activeCell);
   if (active === undefined) {
-    return refuse(`is_active: expected TRUE/FALSE, got ${shown(cell('is_active'))}`);
+    return refused(row, `is_active: expected TRUE/FALSE, got ${shown(activeCell, key)}`, key.hash);
   }
-  const rateLimit = parseLimit(cell('rate_limit'), ctx.defaultRateLimit);
+  const limitCell = at(cells, columns, 'rate_limit');
+  const rateLimit = parseLimit(limitCell, ctx.defaultRateLimit);
   if (rateLimit === undefined) {
-    return refuse(`rate_limit: expected a positive whole number, got ${shown(cell('rate_limit'))}`);
+    return refused(row, `rate_limit: expected a positive whole number, got ${shown(limitCell, key)}`, key.hash);
   }
-  const expires = parseDateCell(cell('expires_at') ?? '', ctx.timeZone, { endOfDay: true });
+  const expiresCell = at(cells, columns, 'expires_at') ?? '';
+  const expires = parseDateCell(expiresCell, ctx.timeZone, { endOfDay: true });
   if (!expires.ok) {
-    return refuse(`expires_at: not a date: ${shown(cell('expires_at'))}`);
+    return refused(row, `expires_at: not a date: ${shown(expiresCell, key)}`, key.hash);
   }
-  const created = parseDateCell(cell('created_at') ?? '', ctx.timeZone);
+  const created = parseDateCell(at(cells, columns, 'created_at') ?? '', ctx.timeZone);
   return {
     kind: 'key',
-    record: {
+    record: Object.freeze({
       hash: key.hash,
       keyId: keyIdOf(key.hash),
-      preview: key.preview,
+      preview: key.key === undefined ? maskHash(key.hash) : maskKey(key.key),
       clientName,
       createdAt: created.ok ? created.ms : undefined,
       expiresAt: expires.ms,
       active,
       rateLimit,
-      scopes: parseScopes(cell('scopes')),
+      scopes: Object.freeze(parseScopes(at(cells, columns, 'scopes'))),
       row,
-      usageCount: parseUsage(cell('usage_count')),
-    },
+      usageCount: parseUsage(at(cells, columns, 'usage_count')),
+    }),
   };
 }

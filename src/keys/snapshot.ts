@@ -1,61 +1,107 @@
+/**
+ * A whole tab → the immutable snapshot the service answers from (DESIGN §1, §4). Pure and synchronous.
+ */
+import { isValidTimeZone } from './dates';
 import { mapHeader } from './header';
+import { keyIdOf } from './key-id';
 import { parseRow } from './row';
 import type { KeyRecord, RowProblem, SheetTable, Snapshot } from './types';
 
 /**
- * Builds the immutable snapshot from a whole tab (DESIGN §1, §4). Pure and synchronous.
- * An unusable header gives no keys and one problem on row 1 (the key store then keeps its previous snapshot).
- * A key on two rows — plaintext or hashed, valid or not — is refused on every row it appears on.
+ * Builds the snapshot of `table`, stamped `loadedAt: now`; dates are read in `table.timeZone`.
+ * - An unusable header row, or a time zone Intl does not know, gives no keys and one problem on row 1 (the key
+ *   store then keeps its previous snapshot).
+ * - Each refused row is one problem, with its row number and, when the key cell was readable, its key id.
+ * - A key on two or more rows — plaintext or hashed, valid or refused — is refused on every one of them
+ *   ("duplicate key (also on row N)"), and absent from `byHash`: which row's limit and owner would count?
+ * The snapshot, its problems, records and `byHash` are frozen: `byHash.set` throws.
  */
 export function buildSnapshot(table: SheetTable, ctx: { readonly defaultRateLimit: number }, now: number): Snapshot {
-  const [header = [], ...rows] = table.rows;
-  const { columns, problems: headerProblems } = mapHeader(header);
-  if (headerProblems.length > 0) {
-    return freeze(new Map(), [{ row: 1, reason: headerProblems.join('; ') }], table.timeZone, now);
+  const { timeZone, rows } = table;
+  if (!isValidTimeZone(timeZone)) {
+    const reason = `spreadsheet time zone ${JSON.stringify(timeZone)} is unknown (expected an IANA zone)`;
+    return freeze(new Map(), [{ row: 1, reason }], timeZone, now);
   }
-  const parseContext = { timeZone: table.timeZone, defaultRateLimit: ctx.defaultRateLimit };
+  const header = mapHeader(rows[0] ?? []);
+  if (header.problems.length > 0) {
+    return freeze(new Map(), [{ row: 1, reason: header.problems.join('; ') }], timeZone, now);
+  }
+  const parseContext = { timeZone, defaultRateLimit: ctx.defaultRateLimit };
   const byHash = new Map<string, KeyRecord>();
   const problems: RowProblem[] = [];
-  const firstRowOf = new Map<string, number>();
-  const duplicates = new Map<string, number[]>();
+  /** First row of each hash seen on a refused row (valid rows are found through `byHash`). */
+  const refusedAt = new Map<string, number>();
+  /** Every row of each hash seen more than once. */
+  const repeated = new Map<string, number[]>();
 
-  rows.forEach((cells, i) => {
-    const row = i + 2;
-    const result = parseRow(cells, columns, row, parseContext);
+  for (let i = 1; i < rows.length; i++) {
+    const row = i + 1;
+    const result = parseRow(rows[i] ?? [], header.columns, row, parseContext);
     if (result.kind === 'blank') {
-      return;
+      continue;
     }
     const hash = result.kind === 'key' ? result.record.hash : result.hash;
-    if (hash !== undefined) {
-      const first = firstRowOf.get(hash);
-      if (first === undefined) {
-        firstRowOf.set(hash, row);
-      } else {
-        duplicates.set(hash, [...(duplicates.get(hash) ?? [first]), row]);
-      }
-    }
-    if (result.kind === 'key') {
-      byHash.set(result.record.hash, result.record);
-    } else {
+    if (result.kind === 'refused') {
       problems.push(result.problem);
     }
-  });
-
-  for (const [hash, dupRows] of duplicates) {
-    byHash.delete(hash);
-    for (const row of dupRows) {
-      const others = dupRows.filter((r) => r !== row).join(', ');
-      problems.push({ row, reason: `duplicate key (also on row ${others})`, keyId: hash.slice(0, 16) });
+    if (hash === undefined) {
+      continue;
+    }
+    const first = byHash.get(hash)?.row ?? refusedAt.get(hash);
+    if (first !== undefined) {
+      const seen = repeated.get(hash);
+      if (seen === undefined) {
+        repeated.set(hash, [first, row]);
+      } else {
+        seen.push(row);
+      }
+    } else if (result.kind === 'key') {
+      byHash.set(hash, result.record);
+    } else {
+      refusedAt.set(hash, row);
     }
   }
-  problems.sort((a, b) => a.row - b.row);
-  return freeze(byHash, problems, table.timeZone, now);
+  for (const hash of repeated.keys()) {
+    byHash.delete(hash);
+  }
+  return freeze(byHash, withDuplicates(problems, repeated), timeZone, now);
 }
 
-function freeze(byHash: Map<string, KeyRecord>, problems: RowProblem[], timeZone: string, loadedAt: number): Snapshot {
+/** `problems` (in row order) plus one "duplicate key" problem per repeated row, merged into the row's own problem. */
+function withDuplicates(problems: RowProblem[], repeated: ReadonlyMap<string, number[]>): readonly RowProblem[] {
+  if (repeated.size === 0) {
+    return problems;
+  }
+  const byRow = new Map(problems.map((p) => [p.row, p]));
+  for (const [hash, rows] of repeated) {
+    for (const row of rows) {
+      const others = rows.filter((r) => r !== row);
+      const duplicate = `duplicate key (also on row${others.length > 1 ? 's' : ''} ${others.join(', ')})`;
+      const own = byRow.get(row);
+      const reason = own === undefined ? duplicate : `${duplicate}; ${own.reason}`;
+      byRow.set(row, { row, reason, keyId: keyIdOf(hash) });
+    }
+  }
+  return [...byRow.values()].sort((a, b) => a.row - b.row);
+}
+
+/** Freezes the snapshot; `byHash` stays a real Map (fast lookups) whose mutators throw. */
+function freeze(
+  byHash: Map<string, KeyRecord>,
+  problems: readonly RowProblem[],
+  timeZone: string,
+  loadedAt: number,
+): Snapshot {
+  for (const method of ['set', 'delete', 'clear'] as const) {
+    Object.defineProperty(byHash, method, {
+      value: () => {
+        throw new TypeError(`snapshot.byHash is immutable (${method}): build a new snapshot instead`);
+      },
+    });
+  }
   return Object.freeze({
-    byHash,
-    problems: Object.freeze(problems),
+    byHash: Object.freeze(byHash),
+    problems: Object.freeze(problems.map((p) => Object.freeze(p))),
     timeZone,
     loadedAt,
   });

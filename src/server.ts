@@ -3,9 +3,14 @@ import { createApp } from './app';
 import type { AuthMode } from './auth/middleware';
 import { ConfigError, envWithDotenv, loadConfig, missingCredentials } from './config';
 import type { Config } from './config';
+import { metricsRoutes, createMetrics } from './http/metrics';
+import { proxyRoutes, upgradeHandler } from './http/proxy';
+import { GoogleSheet, readServiceAccount } from './keys/sheet-source';
 import { createLogger } from './log';
 import type { Logger } from './log';
 import { sheetgate } from './sheetgate';
+import { UsageFlusher } from './usage/flusher';
+import { usageStatusSection } from './usage/status-section';
 
 /** How often degraded mode repeats its warning. */
 const DEGRADED_WARNING_MS = 5 * 60_000;
@@ -40,23 +45,45 @@ export interface Running {
 /** Wires adapters into the app and listens. Exported so tests can run the real composition in-process. */
 export async function startServer(config: Config, logger: Logger): Promise<Running> {
   const mode = authMode(config);
+  const metrics = createMetrics();
+  const sheet =
+    mode.kind === 'enforce' && config.sheetId !== undefined && config.credentialsPath !== undefined
+      ? new GoogleSheet({
+          credentials: readServiceAccount(config.credentialsPath),
+          spreadsheetId: config.sheetId,
+          sheetName: config.sheetName,
+          logger,
+          onCall: metrics.onSheetsCall,
+          ...(config.sheetsRootUrl === undefined ? {} : { rootUrl: config.sheetsRootUrl }),
+        })
+      : undefined;
+  const flusher =
+    sheet === undefined
+      ? undefined
+      : new UsageFlusher({
+          sheet,
+          logger,
+          intervalMs: config.usageFlushIntervalSec * 1000,
+          timeZone: () => gate.store?.snapshot()?.timeZone,
+          onFlush: (result) => {
+            metrics.observeFlush(result.ms, result.outcome === 'written' ? 'ok' : 'error');
+          },
+        });
   const gate = sheetgate({
     mode,
     logger,
     defaultRateLimit: config.defaultRateLimit,
     cacheDurationSec: config.cacheDurationSec,
     authFailureLimit: config.authFailureLimit,
-    ...(mode.kind === 'enforce' && config.sheetId !== undefined && config.credentialsPath !== undefined
-      ? {
-          sheet: {
-            spreadsheetId: config.sheetId,
-            sheetName: config.sheetName,
-            credentials: config.credentialsPath,
-            ...(config.sheetsRootUrl === undefined ? {} : { rootUrl: config.sheetsRootUrl }),
-          },
-        }
-      : {}),
+    onDecision: metrics.onDecision,
+    onSnapshot: metrics.onSnapshot,
+    ...(sheet === undefined ? {} : { source: sheet }),
+    ...(flusher === undefined ? {} : { usage: flusher }),
   });
+  if (flusher !== undefined) {
+    flusher.start();
+    metrics.pendingDeltas(() => flusher.status().pendingRequests);
+  }
   let degradedTimer: NodeJS.Timeout | undefined;
   if (mode.kind === 'degraded') {
     const warn = (): void => {
@@ -75,23 +102,34 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     gate,
     logger,
     ...(config.trustProxy === undefined ? {} : { trustProxy: config.trustProxy }),
+    publicRoutes: [metrics.requestTimer, metricsRoutes(metrics.registry, { token: config.metricsToken })],
+    ...(config.upstreamUrl === undefined ? {} : { protectedRoutes: [proxyRoutes(config.upstreamUrl, { logger })] }),
+    ...(flusher === undefined ? {} : { statusSections: { usage: usageStatusSection(flusher) } }),
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, '0.0.0.0', (err?: Error) => (err ? reject(err) : resolve(s)));
   });
+  if (config.upstreamUrl !== undefined) {
+    server.on('upgrade', upgradeHandler(app)); // websockets: authenticated like any request, then tunnelled
+  }
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  logger.info(`sheetgate listening on port ${port}`, { mode: mode.kind });
+  logger.info(`sheetgate listening on port ${port}`, {
+    mode: mode.kind,
+    ...(config.upstreamUrl === undefined ? {} : { upstream: config.upstreamUrl }),
+  });
 
   let closing: Promise<void> | undefined;
   const shutdown = (signal: string): Promise<void> => {
     closing ??= (async () => {
       logger.info(`${signal}: shutting down`);
       clearInterval(degradedTimer);
+      // Stop accepting first, so the final usage flush sees every request that was served (issue 4).
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      await flusher?.stop();
       await gate.close();
     })();
     return closing;

@@ -111,7 +111,7 @@ export class KeyStore {
       const snapshot = buildSnapshot(table, { defaultRateLimit: this.options.defaultRateLimit }, this.now());
       const headerProblem = snapshot.problems.find((p) => p.row === 1);
       if (headerProblem !== undefined) {
-        throw new SheetsError('bad_table', `Header row: ${headerProblem.reason}`, true);
+        throw new SheetsError('bad_table', `Sheet unusable (row 1): ${headerProblem.reason}`, true);
       }
       for (const problem of snapshot.problems) {
         logger.warn(`sheet row ${problem.row} refused: ${problem.reason}`, {

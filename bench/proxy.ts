@@ -2,7 +2,8 @@
  * `npx tsx bench/proxy.ts`: reverse-proxy overhead (issue 7). The same upstream route (bench/bare-server.ts, bare
  * Express) called directly, then through sheetgate's proxy mode (auth + rate limit + proxy), plus sheetgate's
  * `/auth/verify` alone to separate the auth cost from the proxy hop. Each server is its own process on 127.0.0.1;
- * autocannon drives them from this process, 50 connections, BENCH_SECONDS each (default 5) after a 1 s warm-up.
+ * autocannon drives them from this process with 50 connections, then 1, BENCH_SECONDS each (default 5) after a 1 s
+ * warm-up.
  * Run with BENCH_ROLE=gateway, this file is the sheetgate process itself.
  */
 import type { AddressInfo } from 'node:net';
@@ -15,7 +16,11 @@ import { FixedSource, HEADER } from '../test/helpers/fixed-source';
 import { startProcess } from './processes';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
-const CONNECTIONS = 50;
+/**
+ * 50: throughput under load; 1: the time one request gains from the extra hop. `ms/request` is connections / req/s
+ * (Little's law): at 1 connection it is the round trip, more precise than autocannon's whole-millisecond percentiles.
+ */
+const CONNECTION_COUNTS = [50, 1];
 const KEY = 'sk-convergence-00000000-0000-4000-8000-000000000000';
 
 async function gateway(): Promise<void> {
@@ -36,16 +41,24 @@ async function gateway(): Promise<void> {
 
 interface Row {
   readonly name: string;
+  readonly connections: number;
   readonly rps: number;
   readonly p50: number;
   readonly p99: number;
   readonly errors: number;
 }
 
-async function load(name: string, url: string, headers: Record<string, string>, seconds: number): Promise<Row> {
-  const result = await autocannon({ url, connections: CONNECTIONS, duration: seconds, headers });
+async function load(
+  name: string,
+  url: string,
+  headers: Record<string, string>,
+  connections: number,
+  seconds: number,
+): Promise<Row> {
+  const result = await autocannon({ url, connections, duration: seconds, headers });
   return {
     name,
+    connections,
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
@@ -66,23 +79,25 @@ async function main(): Promise<void> {
   ];
   const rows: Row[] = [];
   try {
-    for (const [name, url, headers] of runs) {
-      await load(name, url, headers, 1); // warm-up: JIT, keep-alive pools
-      rows.push(await load(name, url, headers, SECONDS));
+    for (const connections of CONNECTION_COUNTS) {
+      for (const [name, url, headers] of runs) {
+        await load(name, url, headers, connections, 1); // warm-up: JIT, keep-alive pools
+        rows.push(await load(name, url, headers, connections, SECONDS));
+      }
     }
   } finally {
     await gate.stop();
     await upstream.stop();
   }
-  const direct = rows[0];
-  process.stdout.write(`\n${CONNECTIONS} connections, ${SECONDS} s each, 127.0.0.1, node ${process.version}\n`);
+  process.stdout.write(`\n${SECONDS} s per run, 127.0.0.1, node ${process.version}\n`);
   process.stdout.write(
-    '| run | req/s | p50 ms | p99 ms | non-2xx/errors | req/s vs direct |\n|---|---|---|---|---|---|\n',
+    '| run | connections | req/s | ms/request | p50 ms | p99 ms | non-2xx/errors | req/s vs direct |\n|---|---|---|---|---|---|---|---|\n',
   );
   for (const row of rows) {
+    const direct = rows.find((r) => r.connections === row.connections);
     const ratio = direct === undefined ? '' : `${((row.rps / direct.rps) * 100).toFixed(0)} %`;
     process.stdout.write(
-      `| ${row.name} | ${row.rps.toFixed(0)} | ${row.p50} | ${row.p99} | ${row.errors} | ${ratio} |\n`,
+      `| ${row.name} | ${row.connections} | ${row.rps.toFixed(0)} | ${((row.connections * 1000) / row.rps).toFixed(2)} | ${row.p50} | ${row.p99} | ${row.errors} | ${ratio} |\n`,
     );
   }
 }

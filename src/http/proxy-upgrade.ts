@@ -16,6 +16,17 @@ export function isUpgrade(req: IncomingMessage): boolean {
 /** Anything that handles a Node request/response pair: the Express app. */
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
+/** A `server.on('upgrade')` listener that can also end every connection it took over. */
+export interface UpgradeHandler {
+  (req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /**
+   * Destroys every socket handed to this handler that is still open (websocket tunnels included). Call it on
+   * shutdown after `server.close()`: upgraded connections are no longer HTTP connections, so `server.close()` and
+   * `closeAllConnections()` would otherwise wait for every open websocket to end by itself.
+   */
+  closeAll(): void;
+}
+
 /**
  * `server.on('upgrade', upgradeHandler(app))`: routes an HTTP Upgrade request (websocket handshake) through the
  * Express app with a real response bound to the socket, so it passes the very same middleware chain as any request:
@@ -23,8 +34,11 @@ export type RequestListener = (req: IncomingMessage, res: ServerResponse) => voi
  * to the socket as the usual problem+json and the socket is closed; an accepted upgrade reaches the proxy router,
  * which tunnels it to the upstream ({@link tunnelUpgrade}).
  */
-export function upgradeHandler(app: RequestListener): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
-  return function sheetgateUpgrade(req, socket, head) {
+export function upgradeHandler(app: RequestListener): UpgradeHandler {
+  const open = new Set<Duplex>();
+  const handler = function sheetgateUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
     // Node removes its own socket error handler before emitting 'upgrade': a reset must not crash the process.
     socket.on('error', () => socket.destroy());
     if (head.length > 0) {
@@ -41,6 +55,13 @@ export function upgradeHandler(app: RequestListener): (req: IncomingMessage, soc
     });
     app(req, res);
   };
+  return Object.assign(handler, {
+    closeAll: () => {
+      for (const socket of open) {
+        socket.destroy();
+      }
+    },
+  });
 }
 
 /** The `101 Switching Protocols` head as the upstream sent it (its Connection/Upgrade headers are the handshake). */

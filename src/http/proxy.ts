@@ -45,4 +45,4 @@ export function proxyRoutes(upstreamUrl: string, options: ProxyOptions): Router 
 }
 
 export { upgradeHandler } from './proxy-upgrade';
-export type { RequestListener } from './proxy-upgrade';
+export type { RequestListener, UpgradeHandler } from './proxy-upgrade';

@@ -472,6 +472,28 @@ describe('reverse proxy (issue 7)', () => {
       expect(JSON.parse(reply.body.toString())).toEqual({ status: 'ok' });
     });
 
+    it('closeAll() ends open tunnels so that server.close() can finish (shutdown)', async () => {
+      const app = createApp({
+        gate,
+        logger,
+        protectedRoutes: [proxyRoutes(`http://127.0.0.1:${upstream.port}`, { logger })],
+      });
+      const server = http.createServer(app);
+      const upgrades = upgradeHandler(app);
+      server.on('upgrade', upgrades);
+      const p = await listen(server);
+      const ws = await new Promise<WebSocket>((resolve, reject) => {
+        const client = new WebSocket(`ws://127.0.0.1:${p}/ws`, { headers: { 'x-api-key': ACTIVE } });
+        client.once('open', () => resolve(client));
+        client.once('error', reject);
+      });
+      const clientClosed = new Promise((resolve) => ws.once('close', resolve));
+      const serverClosed = new Promise((resolve) => server.close(resolve));
+      server.closeIdleConnections();
+      upgrades.closeAll();
+      await Promise.all([clientClosed, serverClosed]);
+    });
+
     it('relays the upstream refusing the upgrade', async () => {
       const reply = await refusal('/not-ws', { 'x-api-key': ACTIVE });
       expect(reply.status).toBe(404);

@@ -14,3 +14,7 @@ export type { AuthErrorCode } from './auth/errors';
 export type { SheetSource, ServiceAccount } from './keys/sheet-source';
 export type { Limiter, LimitDecision } from './limits/limiter';
 export type { KeyRecord, Snapshot, SheetTable } from './keys/types';
+export { createMetrics, metricsRoutes } from './http/metrics';
+export type { Metrics, MetricsOptions, MetricsRoutesOptions } from './http/metrics';
+export { proxyRoutes, upgradeHandler } from './http/proxy';
+export type { ProxyOptions } from './http/proxy';

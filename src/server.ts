@@ -109,8 +109,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, '0.0.0.0', (err?: Error) => (err ? reject(err) : resolve(s)));
   });
-  if (config.upstreamUrl !== undefined) {
-    server.on('upgrade', upgradeHandler(app)); // websockets: authenticated like any request, then tunnelled
+  // Websockets: the upgrade request passes the same app (auth, limits), then is tunnelled to the upstream.
+  const upgrades = config.upstreamUrl === undefined ? undefined : upgradeHandler(app);
+  if (upgrades !== undefined) {
+    server.on('upgrade', upgrades);
   }
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
@@ -128,6 +130,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
+        upgrades?.closeAll(); // an open websocket would otherwise keep server.close() waiting forever
       });
       await flusher?.stop();
       await gate.close();

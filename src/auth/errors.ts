@@ -91,6 +91,8 @@ export function problemBody(code: AuthErrorCode, extras: ProblemExtras = {}): Re
 
 /** Writes a refusal: status, `WWW-Authenticate` on 401/403, `Retry-After` when known, problem+json body. */
 export function sendProblem(res: Response, code: AuthErrorCode, extras: ProblemExtras = {}): void {
+  // Gateways (nginx auth_request) see only the status of the auth subrequest; this lets them pass the exact code on.
+  res.setHeader('X-Sheetgate-Code', code);
   const header = challenge(code, extras.scope);
   if (header !== undefined) {
     res.setHeader('WWW-Authenticate', header);

@@ -1,10 +1,23 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 export interface Proc {
   readonly child: ChildProcess;
   readonly port: number;
+  /** CPU time (user + system) the process has used so far, in ms (Linux /proc; 10 ms resolution). */
+  cpuMs(): number;
   stop(): Promise<void>;
+}
+
+function cpuMsOf(pid: number | undefined): number {
+  if (pid === undefined) {
+    return NaN;
+  }
+  // Fields 14 and 15 of /proc/<pid>/stat are utime and stime in clock ticks (100 per second on Linux).
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /**
@@ -29,6 +42,7 @@ export function startProcess(script: string, env: Record<string, string>, maxLif
         resolve({
           child,
           port: Number(match[1]),
+          cpuMs: () => cpuMsOf(child.pid),
           stop: () =>
             new Promise<void>((done) => {
               if (child.exitCode !== null) {

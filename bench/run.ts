@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: sheetgate's protected route vs the same route on bare Express 5, in one run, on 127.0.0.1.
  * Every server is a real listening process; autocannon drives them from this process, 50 connections, for a bounded
- * time each (BENCH_SECONDS, default 10). Prints a table of req/s, p50, p99 and ratios to bare Express.
+ * time each (BENCH_SECONDS, default 5; BENCH_ROUNDS rounds, default 3; BENCH_KEYS rotating keys, default 10,000;
+ * BENCH_BIG_KEYS adds a case with that many keys). Prints req/s, p50, p99 and ratios to bare Express.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -11,8 +12,10 @@ import autocannon from 'autocannon';
 import { startEmulator } from '../emulator/server';
 import { makeCredentials } from '../test/helpers/credentials';
 import { startProcess } from './processes';
+import type { Proc } from './processes';
 
-const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const CONNECTIONS = 50;
 const ROTATING_KEYS = Number(process.env['BENCH_KEYS'] ?? 10_000);
 const BIG_KEYS = Number(process.env['BENCH_BIG_KEYS'] ?? 0);
@@ -20,6 +23,8 @@ const BIG_KEYS = Number(process.env['BENCH_BIG_KEYS'] ?? 0);
 interface Row {
   readonly name: string;
   readonly rps: number;
+  /** Server CPU time per request, µs: robust to a noisy machine, unlike req/s. */
+  readonly cpuUs: number;
   readonly p50: number;
   readonly p99: number;
   readonly non2xx: number;
@@ -29,8 +34,10 @@ function keys(n: number): string[] {
   return Array.from({ length: n }, () => `sk-convergence-${randomUUID()}`);
 }
 
-async function load(name: string, port: number, keyList: readonly string[]): Promise<Row> {
+async function load(name: string, server: Proc, keyList: readonly string[]): Promise<Row> {
   let i = 0;
+  const port = server.port;
+  const cpuBefore = server.cpuMs();
   const result = await autocannon({
     url: `http://127.0.0.1:${port}/api/hello`,
     connections: CONNECTIONS,
@@ -44,9 +51,11 @@ async function load(name: string, port: number, keyList: readonly string[]): Pro
       },
     ],
   });
+  const cpuUs = ((server.cpuMs() - cpuBefore) * 1000) / Math.max(1, result.requests.total);
   return {
     name,
     rps: result.requests.average,
+    cpuUs,
     p50: result.latency.p50,
     p99: result.latency.p99,
     non2xx: result.non2xx + result.errors,
@@ -77,43 +86,54 @@ async function main(): Promise<void> {
   });
   const smallId = emulator.createSpreadsheet({ tabs: { API_Keys: sheet([...one, ...many]) } });
 
-  const rows: Row[] = [];
   const bare = await startProcess('bench/bare-server.ts', {});
   const gate = await startProcess('src/server.ts', sheetEnv(smallId));
+  const bigGate =
+    BIG_KEYS > 0
+      ? await startProcess('src/server.ts', sheetEnv(emulator.createSpreadsheet({ tabs: { API_Keys: sheet(big) } })))
+      : undefined;
+  const cases: { name: string; server: Proc; keys: readonly string[] }[] = [
+    { name: 'bare express 5 (no auth)', server: bare, keys: [] },
+    { name: 'sheetgate, 1 key', server: gate, keys: one },
+    { name: `sheetgate, ${ROTATING_KEYS} keys rotating`, server: gate, keys: many },
+    ...(bigGate === undefined ? [] : [{ name: `sheetgate, ${BIG_KEYS} keys rotating`, server: bigGate, keys: big }]),
+  ];
+  const runs = new Map<string, Row[]>(cases.map((c) => [c.name, []]));
   try {
-    // Warm both up, then alternate so drift on a noisy machine hits every case alike.
-    await load('warm-up', bare.port, []);
-    await load('warm-up', gate.port, one);
-    rows.push(await load('bare express 5 (no auth)', bare.port, []));
-    rows.push(await load('sheetgate, 1 key', gate.port, one));
-    rows.push(await load(`sheetgate, ${ROTATING_KEYS} keys rotating`, gate.port, many));
-  } finally {
-    await gate.stop();
-  }
-  if (BIG_KEYS > 0) {
-    const bigGate = await startProcess(
-      'src/server.ts',
-      sheetEnv(emulator.createSpreadsheet({ tabs: { API_Keys: sheet(big) } })),
-    );
-    try {
-      rows.push(await load(`sheetgate, ${BIG_KEYS} keys rotating`, bigGate.port, big));
-    } finally {
-      await bigGate.stop();
+    for (const c of cases) {
+      await load('warm-up', c.server, c.keys);
     }
+    // Rounds alternate the cases, so drift on a noisy machine hits every case alike; ratios are per round.
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const c of cases) {
+        runs.get(c.name)?.push(await load(c.name, c.server, c.keys));
+      }
+    }
+  } finally {
+    await Promise.all([bare.stop(), gate.stop(), bigGate?.stop()]);
+    await emulator.close();
   }
-  rows.push(await load('bare express 5 (again)', bare.port, []));
-  await bare.stop();
-  await emulator.close();
 
-  // Baseline: the mean of the bare runs before and after, so drift during the run shows as their spread.
-  const base = ((rows[0]?.rps ?? 0) + (rows.at(-1)?.rps ?? 0)) / 2;
-  const baseP50 = ((rows[0]?.p50 ?? 0) + (rows.at(-1)?.p50 ?? 0)) / 2;
-  console.log(`\n${CONNECTIONS} connections, ${SECONDS} s each, 127.0.0.1, node ${process.version}\n`);
-  console.log('| case | req/s | vs bare | p50 ms | p50 delta ms | p99 ms | non-2xx |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
-  for (const r of rows) {
+  const median = (xs: number[]): number => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+  };
+  const baseRuns = runs.get(cases[0]?.name ?? '') ?? [];
+  console.log(
+    `\n${CONNECTIONS} connections, ${ROUNDS} rounds × ${SECONDS} s per case, 127.0.0.1, node ${process.version}\n`,
+  );
+  console.log(
+    '| case | req/s (median) | vs bare (median of per-round ratios) | server CPU µs/req | p50 ms | p50 delta ms | p99 ms | non-2xx |',
+  );
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const c of cases) {
+    const rs = runs.get(c.name) ?? [];
+    const ratio = median(rs.map((r, i) => r.rps / (baseRuns[i]?.rps ?? r.rps)));
+    const p50 = median(rs.map((r) => r.p50));
+    const p50Delta = median(rs.map((r, i) => r.p50 - (baseRuns[i]?.p50 ?? r.p50)));
     console.log(
-      `| ${r.name} | ${Math.round(r.rps)} | ${(r.rps / base).toFixed(2)} | ${r.p50} | ${(r.p50 - baseP50).toFixed(1)} | ${r.p99} | ${r.non2xx} |`,
+      `| ${c.name} | ${Math.round(median(rs.map((r) => r.rps)))} | ${ratio.toFixed(2)} | ${Math.round(median(rs.map((r) => r.cpuUs)))} | ${p50} | ${p50Delta.toFixed(1)} | ${median(rs.map((r) => r.p99))} | ${rs.reduce((n, r) => n + r.non2xx, 0)} |`,
     );
   }
 }

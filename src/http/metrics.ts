@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Router } from 'express';
-import type { NextFunction, Request, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { AUTH_ERROR_CODES, sendProblem } from '../auth/errors';
 import type { AuthDecision } from '../auth/middleware';
@@ -35,7 +35,7 @@ export interface Metrics {
   /** A Redis command failed (`operation`: a short fixed name such as `limiter` or `usage`). */
   readonly redisError: (operation: string) => void;
   /** Times every request it sees and passes it on: mount it before the routes to time (first of `publicRoutes`). */
-  readonly requestTimer: Router;
+  readonly requestTimer: RequestHandler;
 }
 
 const OTHER_CLIENT = '_other';
@@ -164,15 +164,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     return OTHER_CLIENT;
   };
 
-  const requestTimer = Router();
-  requestTimer.use(function sheetgateRequestTimer(_req: Request, res: Response, next: NextFunction): void {
+  const requestTimer = function sheetgateRequestTimer(_req: Request, res: Response, next: NextFunction): void {
     const started = process.hrtime.bigint();
     res.once('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       latency.observe({ status_class: `${Math.floor(res.statusCode / 100)}xx` }, seconds);
     });
     next();
-  });
+  };
 
   return {
     registry,

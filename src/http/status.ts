@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import type { RequestHandler } from 'express';
 import type { Sheetgate } from '../sheetgate';
 
 /** Extra sections other components add to `/auth/status` (usage flusher, Redis). Must never include a key. */
@@ -12,13 +12,12 @@ function iso(ms: number | undefined): string | null {
  * `GET /auth/status` (DESIGN §3): whether auth is on and why not, keys loaded, last refresh, last error, which sheet.
  * Counts and times only: never a key, a preview or a client list.
  */
-export function statusRoutes(
+export function statusHandler(
   gate: Pick<Sheetgate, 'mode' | 'status' | 'source'>,
   sections: Readonly<Record<string, StatusSection>> = {},
   now: () => number = Date.now,
-): Router {
-  const router = Router();
-  router.get('/auth/status', (_req, res) => {
+): RequestHandler {
+  return function authStatus(_req, res) {
     const { mode } = gate;
     const store = gate.status();
     const body: Record<string, unknown> = {
@@ -49,6 +48,5 @@ export function statusRoutes(
       body[name] = section();
     }
     res.json(body);
-  });
-  return router;
+  };
 }

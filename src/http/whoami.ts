@@ -1,5 +1,4 @@
-import { Router } from 'express';
-import type { Request, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 
 function identity(req: Request): Record<string, unknown> {
   return req.auth === undefined
@@ -21,19 +20,16 @@ function setIdentityHeaders(req: Request, res: Response): void {
   }
 }
 
+/** `GET /auth/whoami` (protected): the caller's client name, key id, limit and scopes. */
+export const whoamiHandler: RequestHandler = function whoami(req, res) {
+  res.json(identity(req));
+};
+
 /**
- * Protected identity routes, mounted after the auth middleware:
- * `GET /auth/whoami` (the caller's client name, limit, scopes) and `GET /auth/verify`, the forward-auth check for
- * nginx `auth_request` / Traefik forwardAuth: reaching it means the key passed, so it answers 200 with identity headers.
+ * `/auth/verify` (protected, any method): the forward-auth check for nginx `auth_request` / Traefik forwardAuth.
+ * Reaching it means the key passed, so it answers 200 with identity headers.
  */
-export function identityRoutes(): Router {
-  const router = Router();
-  router.get('/auth/whoami', (req, res) => {
-    res.json(identity(req));
-  });
-  router.all('/auth/verify', (req, res) => {
-    setIdentityHeaders(req, res);
-    res.status(200).json(identity(req));
-  });
-  return router;
-}
+export const verifyHandler: RequestHandler = function verify(req, res) {
+  setIdentityHeaders(req, res);
+  res.status(200).json(identity(req));
+};

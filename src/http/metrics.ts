@@ -67,8 +67,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['outcome'] as const,
     registers,
   });
+  // Label children bound once: `inc({ outcome })` would hash the label set on every request (hot path).
+  const decisionByOutcome = new Map<string, { inc(): void }>();
   for (const outcome of ['ok', ...AUTH_ERROR_CODES]) {
-    decisions.inc({ outcome }, 0); // every series exists from the start, so rate() sees the first refusal
+    const child = decisions.labels({ outcome });
+    child.inc(0); // every series exists from the start, so rate() sees the first refusal
+    decisionByOutcome.set(outcome, child);
   }
   const accepted = new Counter({
     name: 'sheetgate_client_requests_total',
@@ -164,11 +168,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     return OTHER_CLIENT;
   };
 
+  const latencyByClass = ['1xx', '2xx', '3xx', '4xx', '5xx'].map((c) => latency.labels({ status_class: c }));
+  // Bound per client name seen (the label itself is capped by clientLabel; this map only caches lookups).
+  const acceptedByClient = new Map<string, { inc(): void }>();
   const requestTimer = function sheetgateRequestTimer(_req: Request, res: Response, next: NextFunction): void {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     res.once('finish', () => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      latency.observe({ status_class: `${Math.floor(res.statusCode / 100)}xx` }, seconds);
+      const child = latencyByClass[Math.floor(res.statusCode / 100) - 1];
+      child?.observe((performance.now() - started) / 1000);
     });
     next();
   };
@@ -176,9 +183,15 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   return {
     registry,
     onDecision: (decision) => {
-      decisions.inc({ outcome: decision.outcome });
+      decisionByOutcome.get(decision.outcome)?.inc();
       if (decision.outcome === 'ok' && decision.key !== undefined) {
-        accepted.inc({ client: clientLabel(decision.key.clientName) });
+        const name = decision.key.clientName;
+        let child = acceptedByClient.get(name);
+        if (child === undefined) {
+          child = accepted.labels({ client: clientLabel(name) });
+          acceptedByClient.set(name, child);
+        }
+        child.inc();
       } else if (decision.outcome === 'rate_limited') {
         rejected.inc({ client: decision.key === undefined ? NO_CLIENT : clientLabel(decision.key.clientName) });
       }

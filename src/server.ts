@@ -6,6 +6,8 @@ import type { Config } from './config';
 import { metricsRoutes, createMetrics } from './http/metrics';
 import { proxyRoutes, upgradeHandler } from './http/proxy';
 import { GoogleSheet, readServiceAccount } from './keys/sheet-source';
+import { connectRedis } from './limits/redis-client';
+import { createRlfLimiter } from './limits/rlf-limiter';
 import { createLogger } from './log';
 import type { Logger } from './log';
 import { sheetgate } from './sheetgate';
@@ -69,9 +71,14 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
             metrics.observeFlush(result.ms, result.outcome === 'written' ? 'ok' : 'error');
           },
         });
+  const redis =
+    config.redisUrl === undefined
+      ? undefined
+      : connectRedis(config.redisUrl, logger, () => metrics.redisError('client'));
   const gate = sheetgate({
     mode,
     logger,
+    limiter: createRlfLimiter(redis === undefined ? {} : { redis: redis.client }),
     defaultRateLimit: config.defaultRateLimit,
     cacheDurationSec: config.cacheDurationSec,
     authFailureLimit: config.authFailureLimit,
@@ -104,7 +111,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     ...(config.trustProxy === undefined ? {} : { trustProxy: config.trustProxy }),
     publicRoutes: [metrics.requestTimer, metricsRoutes(metrics.registry, { token: config.metricsToken })],
     ...(config.upstreamUrl === undefined ? {} : { protectedRoutes: [proxyRoutes(config.upstreamUrl, { logger })] }),
-    ...(flusher === undefined ? {} : { statusSections: { usage: usageStatusSection(flusher) } }),
+    statusSections: {
+      ...(flusher === undefined ? {} : { usage: usageStatusSection(flusher) }),
+      ...(redis === undefined ? {} : { redis: () => ({ ...redis.status() }) }),
+    },
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, '0.0.0.0', (err?: Error) => (err ? reject(err) : resolve(s)));
@@ -134,6 +144,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       });
       await flusher?.stop();
       await gate.close();
+      await redis?.close();
     })();
     return closing;
   };

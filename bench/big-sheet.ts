@@ -1,0 +1,444 @@
+/**
+ * `npx tsx bench/big-sheet.ts` (issue 8): does a big sheet stall request handling? For each size in BIG_SHEET_SIZES
+ * (default 1000,10000,100000 key rows) it runs three processes on 127.0.0.1:
+ *
+ * - the Sheets emulator (emulator/main.ts), seeded with that many keys;
+ * - sheetgate: the modules src/server.ts wires (GoogleSheet → sheetgate() key store + middleware → createApp, plus a
+ *   UsageFlusher), with a perf_hooks `monitorEventLoopDelay` histogram, driven over IPC by
+ * - this process, which runs a light autocannon load (BIG_SHEET_RATE req/s, default 200, 10 connections, keys
+ *   rotating over 1,000 of the sheet's) while it asks sheetgate to refresh its snapshot (BIG_SHEET_REFRESHES times,
+ *   default 3) or to flush usage.
+ *
+ * Reported per size: the first load and each refresh (duration, max event-loop block), p99 latency of the load
+ * during a refresh vs during a quiet window, heap and RSS per 1,000 keys (after GC), the read alone (HTTP + JSON) and
+ * the snapshot build alone, and one usage flush under load. The emulator runs in its own process so its
+ * serialisation of a multi-MB response blocks neither sheetgate nor the load generator.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import autocannon from 'autocannon';
+import { createApp } from '../src/app';
+import { GoogleSheet, readServiceAccount } from '../src/keys/sheet-source';
+import { buildSnapshot } from '../src/keys/snapshot';
+import { createLogger } from '../src/log';
+import { sheetgate } from '../src/sheetgate';
+import { UsageFlusher } from '../src/usage/flusher';
+import { makeCredentials } from '../test/helpers/credentials';
+
+const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
+const SIZES = (process.env['BIG_SHEET_SIZES'] ?? '1000,10000,100000').split(',').map(Number);
+const RATE = env('BIG_SHEET_RATE', 200);
+const REFRESHES = env('BIG_SHEET_REFRESHES', 3);
+const LOAD_KEYS = 1_000;
+const ZONE = 'Europe/Paris';
+const HEADER = ['api_key', 'client_name', 'created_at', 'expires_at', 'is_active', 'rate_limit', 'usage_count'];
+
+/** Event-loop delay over a window, ms. */
+interface Delay {
+  readonly max: number;
+  readonly p99: number;
+  readonly mean: number;
+}
+
+interface Memory {
+  readonly heapUsed: number;
+  readonly rss: number;
+}
+
+type Command = 'reset' | 'delay' | 'refresh' | 'read' | 'build' | 'flush' | 'memory' | 'stop';
+
+type Reply =
+  | { readonly kind: 'ready'; readonly port: number; readonly loadMs: number; readonly delay: Delay }
+  | { readonly kind: 'delay'; readonly delay: Delay }
+  | { readonly kind: 'timed'; readonly ms: number; readonly delay: Delay; readonly detail?: string }
+  | { readonly kind: 'memory'; readonly before: Memory; readonly after: Memory; readonly keys: number }
+  | { readonly kind: 'stopped' };
+
+// ---------------------------------------------------------------------------------------------------------------
+// The sheetgate process.
+
+async function serve(): Promise<void> {
+  const send = (reply: Reply): void => {
+    process.send?.(reply);
+  };
+  const gc = (): void => {
+    (globalThis as { gc?: () => void }).gc?.();
+    (globalThis as { gc?: () => void }).gc?.();
+  };
+  const mem = (): Memory => {
+    const m = process.memoryUsage();
+    return { heapUsed: m.heapUsed, rss: m.rss };
+  };
+  const histogram = monitorEventLoopDelay({ resolution: 1 });
+  /** A block shows in the histogram only when its timer next fires: let it fire before reading. */
+  const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 5));
+  const delay = (): Delay => ({
+    max: histogram.max / 1e6,
+    p99: histogram.percentile(99) / 1e6,
+    mean: histogram.mean / 1e6,
+  });
+  const logger = createLogger({ level: 'warn', format: 'json' });
+  const sheet = new GoogleSheet({
+    credentials: readServiceAccount(process.env['CREDENTIALS_PATH'] ?? ''),
+    spreadsheetId: process.env['SHEET_ID'] ?? '',
+    sheetName: 'API_Keys',
+    rootUrl: process.env['ROOT_URL'] ?? '',
+    logger,
+    timeoutMs: 60_000,
+  });
+  gc();
+  const before = mem();
+  const flusher = new UsageFlusher({ sheet, logger, intervalMs: 3_600_000 });
+  const started = performance.now();
+  histogram.enable();
+  const gate = sheetgate({
+    source: sheet,
+    logger,
+    cacheDurationSec: 3600, // refreshes only when this bench asks
+    usage: flusher,
+  });
+  flusher.start();
+  await gate.ready();
+  const loadMs = performance.now() - started;
+  await settle();
+  const firstLoad = delay();
+  const app = createApp({ gate, logger });
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  send({ kind: 'ready', port: (server.address() as AddressInfo).port, loadMs, delay: firstLoad });
+
+  const timed = async (run: () => Promise<string | undefined>): Promise<void> => {
+    histogram.reset();
+    const t = performance.now();
+    const detail = await run();
+    const ms = performance.now() - t;
+    await settle();
+    send({ kind: 'timed', ms, delay: delay(), ...(detail === undefined ? {} : { detail }) });
+  };
+  process.on('message', (command: Command) => {
+    switch (command) {
+      case 'reset':
+        histogram.reset();
+        send({ kind: 'delay', delay: delay() });
+        break;
+      case 'delay':
+        send({ kind: 'delay', delay: delay() });
+        break;
+      case 'refresh':
+        void timed(async () => {
+          await gate.store?.refresh();
+          const status = gate.status();
+          return status?.lastError?.message ?? `${status?.keys ?? 0} keys`;
+        });
+        break;
+      case 'read':
+        void timed(async () => `${(await sheet.readTable()).rows.length} rows`);
+        break;
+      case 'build':
+        void timed(async () => {
+          const table = await sheet.readTable();
+          histogram.reset();
+          const t = performance.now();
+          const snap = buildSnapshot(table, { defaultRateLimit: 60 }, Date.now());
+          return `buildSnapshot alone ${(performance.now() - t).toFixed(0)} ms, ${snap.byHash.size} keys`;
+        });
+        break;
+      case 'flush':
+        void timed(async () => {
+          const r = await flusher.flush();
+          return `${r.outcome}: ${r.keys} keys, ${r.requests} requests`;
+        });
+        break;
+      case 'memory':
+        gc();
+        send({ kind: 'memory', before, after: mem(), keys: gate.status()?.keys ?? 0 });
+        break;
+      case 'stop':
+        gate.store?.stop();
+        server.close();
+        void flusher.stop().then(() => {
+          send({ kind: 'stopped' });
+          process.exit(0);
+        });
+        break;
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The orchestrating process.
+
+interface Child {
+  readonly process: ChildProcess;
+  /** The next message, asked for or not (the first is `ready`). */
+  next(): Promise<Reply>;
+  ask(command: Command): Promise<Reply>;
+}
+
+function child(args: readonly string[], extraEnv: Record<string, string>): Child {
+  const proc = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', ...args], {
+    env: { ...process.env, ...extraEnv },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const killer = setTimeout(() => proc.kill('SIGKILL'), 30 * 60_000);
+  killer.unref();
+  proc.once('exit', () => clearTimeout(killer));
+  const replies: Reply[] = [];
+  const waiting: { resolve: (r: Reply) => void; reject: (e: Error) => void }[] = [];
+  proc.on('message', (reply: Reply) => {
+    const next = waiting.shift();
+    if (next === undefined) {
+      replies.push(reply);
+    } else {
+      next.resolve(reply);
+    }
+  });
+  proc.once('exit', (code) => {
+    for (const w of waiting.splice(0)) {
+      w.reject(new Error(`${args.join(' ')} exited (${String(code)})`));
+    }
+  });
+  const nextReply = (): Promise<Reply> =>
+    new Promise((resolve, reject) => {
+      const queued = replies.shift();
+      if (queued === undefined) {
+        waiting.push({ resolve, reject });
+      } else {
+        resolve(queued);
+      }
+    });
+  return {
+    process: proc,
+    next: nextReply,
+    ask: (command) => {
+      const reply = nextReply();
+      proc.send(command);
+      return reply;
+    },
+  };
+}
+
+/** Starts the emulator CLI in its own process and resolves with its URL. */
+function startEmulatorProcess(credentialsPath: string, seedPath: string): Promise<{ url: string; proc: ChildProcess }> {
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'emulator/main.ts', '--port', '0', '--credentials', credentialsPath, '--seed', seedPath],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  return new Promise((resolve, reject) => {
+    proc.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m?.[1] !== undefined) {
+        resolve({ url: m[1], proc });
+      }
+    });
+    proc.once('exit', (code) => reject(new Error(`emulator exited (${String(code)}): ${out}`)));
+  });
+}
+
+interface LoadResult {
+  readonly p99: number;
+  readonly p50: number;
+  readonly requests: number;
+  readonly non2xx: number;
+}
+
+/** A light, rate-bounded load until `stop()`. */
+function load(port: number, keys: readonly string[]): { stop: () => Promise<LoadResult> } {
+  let i = 0;
+  let finished: ((r: LoadResult) => void) | undefined;
+  const done = new Promise<LoadResult>((resolve) => {
+    finished = resolve;
+  });
+  const instance = autocannon(
+    {
+      url: `http://127.0.0.1:${port}/api/hello`,
+      connections: 10,
+      overallRate: RATE,
+      duration: 600,
+      requests: [
+        {
+          setupRequest: (req) => ({
+            ...req,
+            headers: { ...req.headers, authorization: `Bearer ${keys[i++ % keys.length] ?? ''}` },
+          }),
+        },
+      ],
+    },
+    (err, result) => {
+      if (err !== null && err !== undefined) {
+        throw err;
+      }
+      finished?.({
+        p99: result.latency.p99,
+        p50: result.latency.p50,
+        requests: result.requests.total,
+        non2xx: result.non2xx + result.errors,
+      });
+    },
+  );
+  return {
+    stop: () => {
+      instance.stop();
+      return done;
+    },
+  };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function expectKind<K extends Reply['kind']>(reply: Reply, kind: K): Extract<Reply, { kind: K }> {
+  if (reply.kind !== kind) {
+    throw new Error(`expected ${kind}, got ${JSON.stringify(reply)}`);
+  }
+  return reply as Extract<Reply, { kind: K }>;
+}
+
+/** Runs `action` under load, with the delay histogram reset just before; 1 s of load either side. */
+async function underLoad(
+  gate: Child,
+  port: number,
+  keys: readonly string[],
+  action: Command | undefined,
+): Promise<{ ms: number; delay: Delay; load: LoadResult; detail?: string }> {
+  const running = load(port, keys);
+  await sleep(1000);
+  expectKind(await gate.ask('reset'), 'delay');
+  let ms = 0;
+  let detail: string | undefined;
+  if (action === undefined) {
+    await sleep(3000);
+  } else {
+    const timed = expectKind(await gate.ask(action), 'timed');
+    ms = timed.ms;
+    detail = timed.detail;
+  }
+  await sleep(1000);
+  const { delay } = expectKind(await gate.ask('delay'), 'delay');
+  return { ms, delay, load: await running.stop(), ...(detail === undefined ? {} : { detail }) };
+}
+
+interface SizeResult {
+  readonly rows: number;
+  readonly first: { ms: number; delay: Delay };
+  readonly read: { ms: number; delay: Delay };
+  readonly buildDetail: string;
+  readonly quiet: { delay: Delay; load: LoadResult };
+  readonly refreshes: { ms: number; delay: Delay; load: LoadResult }[];
+  readonly flush: { ms: number; delay: Delay; load: LoadResult; detail?: string };
+  readonly heapPer1000: number;
+  readonly rssPer1000: number;
+  readonly heapMb: number;
+  readonly rssMb: number;
+}
+
+async function measure(rows: number, credentialsPath: string, dir: string): Promise<SizeResult> {
+  const keys = Array.from({ length: rows }, () => `sk-convergence-${randomUUID()}`);
+  const seedPath = join(dir, `seed-${rows}.json`);
+  const tab = [
+    HEADER,
+    ...keys.map((k, n) => [k, `client-${n}`, '2025-01-15', n % 10 === 0 ? '2030-12-31' : '', 'TRUE', 1_000_000_000, 0]),
+  ];
+  writeFileSync(seedPath, JSON.stringify({ spreadsheets: [{ id: 'big', timeZone: ZONE, tabs: { API_Keys: tab } }] }));
+  const emulator = await startEmulatorProcess(credentialsPath, seedPath);
+  const gate = child(['bench/big-sheet.ts', 'serve'], {
+    CREDENTIALS_PATH: credentialsPath,
+    SHEET_ID: 'big',
+    ROOT_URL: emulator.url,
+  });
+  try {
+    const ready = expectKind(await gate.next(), 'ready');
+    const loadKeys = keys.slice(0, LOAD_KEYS);
+    const memory = expectKind(await gate.ask('memory'), 'memory');
+    const read = expectKind(await gate.ask('read'), 'timed');
+    const build = expectKind(await gate.ask('build'), 'timed');
+    const quiet = await underLoad(gate, ready.port, loadKeys, undefined);
+    const refreshes = [];
+    for (let r = 0; r < REFRESHES; r++) {
+      refreshes.push(await underLoad(gate, ready.port, loadKeys, 'refresh'));
+    }
+    const flush = await underLoad(gate, ready.port, loadKeys, 'flush');
+    expectKind(await gate.ask('stop'), 'stopped');
+    const per1000 = (bytes: number): number => bytes / 1e6 / (memory.keys / 1000);
+    return {
+      rows,
+      first: { ms: ready.loadMs, delay: ready.delay },
+      read: { ms: read.ms, delay: read.delay },
+      buildDetail: build.detail ?? '',
+      quiet,
+      refreshes,
+      flush,
+      heapPer1000: per1000(memory.after.heapUsed - memory.before.heapUsed),
+      rssPer1000: per1000(memory.after.rss - memory.before.rss),
+      heapMb: memory.after.heapUsed / 1e6,
+      rssMb: memory.after.rss / 1e6,
+    };
+  } finally {
+    gate.process.kill();
+    emulator.proc.kill();
+  }
+}
+
+const f0 = (n: number): string => n.toFixed(0);
+const f1 = (n: number): string => n.toFixed(1);
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'sheetgate-big-'));
+  const { path: credentialsPath } = makeCredentials(dir);
+  const results: SizeResult[] = [];
+  for (const rows of SIZES) {
+    process.stdout.write(`${rows} rows…\n`);
+    results.push(await measure(rows, credentialsPath, dir));
+  }
+  console.log(
+    `\nnode ${process.version}; load ${RATE} req/s over 10 connections; ${REFRESHES} refreshes per size; times in ms\n`,
+  );
+  console.log(
+    '| rows | first load | refresh (median) | max loop block: first load / refresh (worst) / quiet | p99: refresh (worst) / quiet | read alone (block) | heap MB | heap / RSS per 1,000 keys (MB) |',
+  );
+  console.log('|---:|---:|---:|---|---|---|---:|---|');
+  for (const r of results) {
+    const sorted = [...r.refreshes].sort((a, b) => a.ms - b.ms);
+    const median = sorted[Math.floor(sorted.length / 2)]?.ms ?? NaN;
+    const worstBlock = Math.max(...r.refreshes.map((x) => x.delay.max));
+    const worstP99 = Math.max(...r.refreshes.map((x) => x.load.p99));
+    console.log(
+      `| ${r.rows} | ${f0(r.first.ms)} | ${f0(median)} | ${f1(r.first.delay.max)} / ${f1(worstBlock)} / ${f1(r.quiet.delay.max)} | ${worstP99} / ${r.quiet.load.p99} | ${f0(r.read.ms)} (${f1(r.read.delay.max)}) | ${f1(r.heapMb)} | ${r.heapPer1000.toFixed(2)} / ${r.rssPer1000.toFixed(2)} |`,
+    );
+  }
+  for (let i = 1; i < results.length; i++) {
+    const [a, b] = [results[i - 1], results[i]];
+    if (a !== undefined && b !== undefined) {
+      const per = (x: number, y: number): string => (((y - x) / (b.rows - a.rows)) * 1000).toFixed(2);
+      console.log(
+        `\nheap / RSS per 1,000 keys between ${a.rows} and ${b.rows} rows: ${per(a.heapMb, b.heapMb)} / ${per(a.rssMb, b.rssMb)} MB`,
+      );
+    }
+  }
+  console.log('\nPer size: snapshot build alone, usage flush under load (duration, max loop block, p99), non-2xx');
+  for (const r of results) {
+    const non2xx = r.quiet.load.non2xx + r.flush.load.non2xx + r.refreshes.reduce((n, x) => n + x.load.non2xx, 0);
+    console.log(
+      `- ${r.rows} rows: ${r.buildDetail}; flush ${f0(r.flush.ms)} ms (${r.flush.detail ?? ''}), block ${f1(r.flush.delay.max)} ms, p99 ${r.flush.load.p99} ms; non-2xx ${non2xx}`,
+    );
+  }
+}
+
+if (process.argv[2] === 'serve') {
+  void serve();
+} else {
+  void main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

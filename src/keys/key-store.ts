@@ -1,7 +1,7 @@
 import type { Logger } from '../log';
 import type { SheetSource } from './sheet-source';
 import { SheetsError } from './sheets-error';
-import { buildSnapshot } from './snapshot';
+import { buildSnapshotChunked } from './snapshot-chunked';
 import type { Snapshot } from './types';
 
 export interface KeyStoreOptions {
@@ -108,7 +108,12 @@ export class KeyStore {
     this.lastAttemptAt = this.now();
     try {
       const table = await this.options.source.readTable();
-      const snapshot = buildSnapshot(table, { defaultRateLimit: this.options.defaultRateLimit }, this.now());
+      // In slices, so that a big sheet never stalls the requests served meanwhile from the current snapshot (issue 8).
+      const snapshot = await buildSnapshotChunked(
+        table,
+        { defaultRateLimit: this.options.defaultRateLimit },
+        this.now(),
+      );
       const headerProblem = snapshot.problems.find((p) => p.row === 1);
       if (headerProblem !== undefined) {
         throw new SheetsError('bad_table', `Sheet unusable (row 1): ${headerProblem.reason}`, true);

@@ -3,6 +3,7 @@ import { sheets } from '@googleapis/sheets';
 import type { sheets_v4 } from '@googleapis/sheets';
 import { JWT } from 'google-auth-library';
 import type { Logger } from '../log';
+import { readValueRange } from './snapshot-json';
 import { SheetsError, toSheetsError } from './sheets-error';
 import type { SheetsTarget } from './sheets-error';
 import type { CellValue, SheetTable } from './types';
@@ -132,17 +133,31 @@ export class GoogleSheet implements SheetSource {
     return data.properties?.timeZone ?? 'Etc/UTC';
   }
 
-  /** Typed cells of `cells` (A1, e.g. `A1:Z`) or of the whole tab. */
+  /**
+   * Typed cells of `cells` (A1, e.g. `A1:Z`) or of the whole tab, in one request. The body is streamed and parsed a
+   * slice at a time ({@link readValueRange}): reading and parsing a 100,000-row tab in one piece would block the event
+   * loop for ~80 ms (issue 8). The timeout covers the whole body.
+   */
   async readValues(cells = ''): Promise<CellValue[][]> {
-    const data = await this.call('values.get', (api) =>
-      api.spreadsheets.values.get({
-        spreadsheetId: this.target.spreadsheetId,
-        range: tabRange(this.target.sheetName, cells),
-        valueRenderOption: 'UNFORMATTED_VALUE',
-        dateTimeRenderOption: 'SERIAL_NUMBER',
-      }),
-    );
-    return (data.values ?? []) as CellValue[][];
+    return this.call('values.get', async (api) => {
+      let body: unknown;
+      try {
+        body = (
+          await api.spreadsheets.values.get(
+            {
+              spreadsheetId: this.target.spreadsheetId,
+              range: tabRange(this.target.sheetName, cells),
+              valueRenderOption: 'UNFORMATTED_VALUE',
+              dateTimeRenderOption: 'SERIAL_NUMBER',
+            },
+            { responseType: 'stream' },
+          )
+        ).data;
+      } catch (err) {
+        throw withJsonErrorBody(err);
+      }
+      return { data: await readValuesBody(body) };
+    });
   }
 
   async readTable(): Promise<SheetTable> {
@@ -178,6 +193,38 @@ export class GoogleSheet implements SheetSource {
       }),
     );
     return data.updates?.updatedRange ?? undefined;
+  }
+}
+
+/**
+ * Under `responseType: 'stream'` gaxios hands an error body over as text; parsed back here (it is small) so that
+ * {@link toSheetsError} finds Google's message, as it does for every other call.
+ */
+function withJsonErrorBody(err: unknown): unknown {
+  const response = (err as { response?: { data?: unknown } } | null)?.response;
+  if (typeof response?.data === 'string') {
+    try {
+      response.data = JSON.parse(response.data) as unknown;
+    } catch {
+      // not JSON (a proxy's HTML page, say): the message stays as gaxios made it
+    }
+  }
+  return err;
+}
+
+/** The rows of a streamed `values.get` body (a web or Node stream; a parsed object from a transport that ignored `stream`). */
+async function readValuesBody(body: unknown): Promise<CellValue[][]> {
+  if (typeof body !== 'object' || body === null || !(Symbol.asyncIterator in body)) {
+    return (body as { values?: CellValue[][] } | null)?.values ?? [];
+  }
+  try {
+    return await readValueRange(body as AsyncIterable<Uint8Array | string>);
+  } catch (err) {
+    if (err instanceof SyntaxError) {
+      // Not the SyntaxError itself: its message quotes the body, which holds keys.
+      throw new SheetsError('unknown', 'values.get answered something that is not JSON', true, 200);
+    }
+    throw err; // the stream failed: a timeout or a lost connection, mapped by `call`
   }
 }
 

@@ -1,5 +1,7 @@
 /**
- * A whole tab → the immutable snapshot the service answers from (DESIGN §1, §4). Pure and synchronous.
+ * A whole tab → the immutable snapshot the service answers from (DESIGN §1, §4). Pure and synchronous: the build is a
+ * generator that can stop between rows, so that src/keys/snapshot-chunked.ts can give the event loop a turn on a big
+ * sheet (issue 8); `buildSnapshot` runs it to the end in one go.
  */
 import { isValidTimeZone } from './dates';
 import { mapHeader } from './header';
@@ -17,6 +19,26 @@ import type { KeyRecord, RowProblem, SheetTable, Snapshot } from './types';
  * The snapshot, its problems, records and `byHash` are frozen: `byHash.set` throws.
  */
 export function buildSnapshot(table: SheetTable, ctx: { readonly defaultRateLimit: number }, now: number): Snapshot {
+  const steps = buildSnapshotSteps(table, ctx, now, Infinity);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) {
+      return step.value;
+    }
+  }
+}
+
+/**
+ * {@link buildSnapshot} one stretch of rows at a time: the generator yields the number of table rows parsed so far
+ * after every `stepRows` rows and returns the snapshot — the same snapshot `buildSnapshot` returns for the same
+ * arguments. The caller decides what happens between steps; `table` must not change meanwhile.
+ */
+export function* buildSnapshotSteps(
+  table: SheetTable,
+  ctx: { readonly defaultRateLimit: number },
+  now: number,
+  stepRows: number,
+): Generator<number, Snapshot, void> {
   const { timeZone, rows } = table;
   if (!isValidTimeZone(timeZone)) {
     const reason = `spreadsheet time zone ${JSON.stringify(timeZone)} is unknown (expected an IANA zone)`;
@@ -35,6 +57,9 @@ export function buildSnapshot(table: SheetTable, ctx: { readonly defaultRateLimi
   const repeated = new Map<string, number[]>();
 
   for (let i = 1; i < rows.length; i++) {
+    if (i % stepRows === 0) {
+      yield i;
+    }
     const row = i + 1;
     const result = parseRow(rows[i] ?? [], header.columns, row, parseContext);
     if (result.kind === 'blank') {

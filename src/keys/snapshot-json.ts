@@ -8,7 +8,7 @@
  * a scan finds where each row of the `values` array ends, rows are parsed by `JSON.parse` in slices of about
  * `sliceChars` characters, and the event loop gets a turn whenever `budgetMs` of such work has run.
  */
-import { setImmediate as turn } from 'node:timers/promises';
+import { nextTurn } from './snapshot-chunked';
 import type { CellValue } from './types';
 
 export interface SliceOptions {
@@ -16,7 +16,7 @@ export interface SliceOptions {
   readonly sliceChars?: number;
   /** Longest stretch of work between two turns of the event loop. Defaults to `5` ms. */
   readonly budgetMs?: number;
-  /** How the event loop gets its turn. Defaults to `setImmediate` (timers/promises). */
+  /** How the event loop gets its turn. Defaults to {@link nextTurn}. */
   readonly pause?: () => Promise<unknown>;
   /** Clock for the budget; defaults to `performance.now`. */
   readonly clock?: () => number;
@@ -189,7 +189,7 @@ export async function readValueRange(
   options: SliceOptions = {},
 ): Promise<CellValue[][]> {
   const budgetMs = options.budgetMs ?? 5;
-  const pause = options.pause ?? (() => turn());
+  const pause = options.pause ?? nextTurn;
   const clock = options.clock ?? (() => performance.now());
   const scanner = new ValueRangeScanner(options.sliceChars ?? 131_072);
   const decoder = new TextDecoder();

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Logger } from '../log';
 import type { LimitDecision, Limiter } from './limiter';
 
 const WINDOW_SEC = 60;
@@ -10,39 +11,89 @@ export interface RlfLimiterOptions {
   readonly redis?: Redis;
   /** Redis key prefix, so several deployments can share one Redis. Defaults to `sheetgate:rl`. */
   readonly prefix?: string;
+  /** Logs the switch to the insurance limiter and back, once per transition (never per request). */
+  readonly logger?: Logger;
+  /** Called for every Redis command that failed and was answered by the insurance limiter (metrics). */
+  readonly onRedisError?: (operation: 'limiter') => void;
+}
+
+/** The limiter plus what `/auth/status` shows about it. */
+export interface RlfLimiter extends Limiter {
+  /** True while the last Redis consume failed: limits hold per instance, not across instances. */
+  insurance(): boolean;
+}
+
+interface Pair {
+  readonly shared: RateLimiterAbstract | undefined;
+  readonly memory: RateLimiterMemory;
 }
 
 /**
  * rate-limiter-flexible behind the {@link Limiter} port: `limit` points per 60 s per key id.
  * rlf limiters have a fixed number of points, so one limiter is built per distinct limit value (a sheet holds a
- * handful) and cached. With Redis, each one is insured by an in-memory limiter that takes over while Redis fails
- * (DESIGN §4): limits then hold per instance instead of globally.
+ * handful) and cached. With Redis (issue 6) each one has an in-memory insurance limiter that answers while Redis
+ * fails: the same role as rlf's `insuranceLimiter` option, done here so that the switch is observable — logged once
+ * when it starts and once when Redis answers again, and counted per failed command. While insured, limits hold per
+ * instance (N instances allow up to N × limit); docs/scaling.md explains the choice.
  */
-export function createRlfLimiter(options: RlfLimiterOptions = {}): Limiter {
+export function createRlfLimiter(options: RlfLimiterOptions = {}): RlfLimiter {
   const prefix = options.prefix ?? 'sheetgate:rl';
-  const byLimit = new Map<number, RateLimiterAbstract>();
+  const byLimit = new Map<number, Pair>();
+  let insured = false;
 
-  function limiterFor(limit: number): RateLimiterAbstract {
-    let limiter = byLimit.get(limit);
-    if (limiter === undefined) {
+  function pairFor(limit: number): Pair {
+    let pair = byLimit.get(limit);
+    if (pair === undefined) {
       const common = { points: limit, duration: WINDOW_SEC, keyPrefix: `${prefix}:${limit}` };
-      limiter =
-        options.redis === undefined
-          ? new RateLimiterMemory(common)
-          : new RateLimiterRedis({
-              ...common,
-              storeClient: options.redis,
-              insuranceLimiter: new RateLimiterMemory(common),
-            });
-      byLimit.set(limit, limiter);
+      pair = {
+        memory: new RateLimiterMemory(common),
+        shared:
+          options.redis === undefined
+            ? undefined
+            : // Not ready → reject at once (insurance) rather than wait on a connection that is not there.
+              new RateLimiterRedis({ ...common, storeClient: options.redis, rejectIfRedisNotReady: true }),
+      };
+      byLimit.set(limit, pair);
     }
-    return limiter;
+    return pair;
+  }
+
+  function switchTo(next: boolean, err?: unknown): void {
+    if (next === insured) {
+      return;
+    }
+    insured = next;
+    if (next) {
+      const why = err instanceof Error ? err.message : String(err);
+      options.logger?.warn(`rate limits fall back to per-instance memory: Redis failed (${why})`);
+    } else {
+      options.logger?.info('rate limits are shared through Redis again');
+    }
+  }
+
+  async function consumeIn(pair: Pair, keyId: string): Promise<RateLimiterRes> {
+    if (pair.shared === undefined) {
+      return pair.memory.consume(keyId);
+    }
+    try {
+      const res = await pair.shared.consume(keyId);
+      switchTo(false);
+      return res;
+    } catch (err: unknown) {
+      if (err instanceof RateLimiterRes) {
+        switchTo(false);
+        throw err;
+      }
+      options.onRedisError?.('limiter');
+      switchTo(true, err);
+      return pair.memory.consume(keyId);
+    }
   }
 
   return {
     async consume(keyId: string, limit: number): Promise<LimitDecision> {
       try {
-        const res = await limiterFor(limit).consume(keyId);
+        const res = await consumeIn(pairFor(limit), keyId);
         return { allowed: true, limit, remaining: res.remainingPoints, resetMs: res.msBeforeNext };
       } catch (err: unknown) {
         // rlf rejects with a RateLimiterRes (not an Error) when the budget is spent (STYLE.md trap).
@@ -52,6 +103,7 @@ export function createRlfLimiter(options: RlfLimiterOptions = {}): Limiter {
         throw err;
       }
     },
+    insurance: () => insured,
     async close(): Promise<void> {
       byLimit.clear();
       return Promise.resolve();

@@ -1,61 +1,57 @@
 import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { createApp } from '../../src/app';
-import { connectRedis } from '../../src/limits/redis-client';
-import type { RedisHandle } from '../../src/limits/redis-client';
 import { createRlfLimiter } from '../../src/limits/rlf-limiter';
+import type { RlfLimiter } from '../../src/limits/rlf-limiter';
+import { connectRedis } from '../../src/redis/connection';
+import type { RedisLink } from '../../src/redis/connection';
 import { sheetgate } from '../../src/sheetgate';
 import type { Sheetgate } from '../../src/sheetgate';
 import { captureLogger } from '../helpers/log-capture';
 import { FixedSource, HEADER } from '../helpers/fixed-source';
 
-const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+import { REDIS_URL, redisReachable } from './harness';
+
 const KEY = 'sk-convergence-abababab-0000-4000-8000-000000000001';
 
-async function redisReachable(): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000 });
-  try {
-    await probe.connect();
-    await probe.ping();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
 }
 
 /** Several sheetgate instances (each its own gate, limiter and app) sharing one Redis, as behind a load balancer. */
 describe('rate limits shared through Redis (issue 6)', () => {
   let reachable = false;
-  const handles: RedisHandle[] = [];
+  const handles: RedisLink[] = [];
+  const limiters: RlfLimiter[] = [];
   const gates: Sheetgate[] = [];
   const { logger, capture } = captureLogger();
 
   beforeAll(async () => {
-    reachable = await redisReachable();
-    if (!reachable) {
-      console.warn(
-        `Redis tests skipped: no Redis at ${REDIS_URL} (start one: redis-server --daemonize yes --port 6379)`,
-      );
-    }
+    reachable = await redisReachable('test/redis/limits.test.ts');
   });
 
   afterEach(async () => {
     await Promise.all(gates.splice(0).map((g) => g.close()));
     await Promise.all(handles.splice(0).map((h) => h.close()));
+    limiters.length = 0;
   });
 
-  async function instances(n: number, url: string, prefix: string) {
-    const apps = [];
+  async function instances(n: number, url: string, prefix: string): Promise<Server[]> {
+    const apps: Server[] = [];
     for (let i = 0; i < n; i++) {
-      const handle = connectRedis(url, logger);
+      const handle = connectRedis(url, { logger });
       handles.push(handle);
+      const limiter = createRlfLimiter({ redis: handle.client, prefix, logger });
+      limiters.push(limiter);
       const gate = sheetgate({
         source: new FixedSource([HEADER, [KEY, 'Acme', '', '', true, 30]]),
         logger,
-        limiter: createRlfLimiter({ redis: handle.client, prefix }),
+        limiter,
       });
       gates.push(gate);
       await gate.ready();
@@ -74,7 +70,7 @@ describe('rate limits shared through Redis (issue 6)', () => {
     try {
       const statuses = await Promise.all(
         Array.from({ length: 120 }, (_, i) =>
-          request(servers[i % 3])
+          request(servers[i % 3] as Server)
             .get('/api/hello')
             .set('X-API-Key', KEY)
             .then((r) => r.status),
@@ -82,8 +78,9 @@ describe('rate limits shared through Redis (issue 6)', () => {
       );
       expect(statuses.filter((s) => s === 200)).toHaveLength(30);
       expect(statuses.filter((s) => s === 429)).toHaveLength(90);
+      expect(limiters.map((l) => l.insurance())).toEqual([false, false, false]);
     } finally {
-      servers.forEach((s) => s.close());
+      await Promise.all(servers.map(closeServer));
       const cleanup = new Redis(REDIS_URL);
       const keys = await cleanup.keys(`${prefix}*`);
       expect(keys.length).toBeGreaterThan(0); // the limit really lived in Redis
@@ -98,7 +95,7 @@ describe('rate limits shared through Redis (issue 6)', () => {
     try {
       const statuses = await Promise.all(
         Array.from({ length: 40 }, () =>
-          request(servers[0])
+          request(servers[0] as Server)
             .get('/api/hello')
             .set('X-API-Key', KEY)
             .then((r) => r.status),
@@ -106,10 +103,13 @@ describe('rate limits shared through Redis (issue 6)', () => {
       );
       // The in-memory insurance limiter still enforces the limit on this instance.
       expect(statuses.filter((s) => s === 200)).toHaveLength(30);
-      expect(handles[0]?.status()).toEqual({ connected: false, limits: 'per-instance' });
-      expect(capture.text()).toMatch(/Redis unavailable .*per-instance/);
+      expect(handles[0]?.connected()).toBe(false);
+      expect(limiters[0]?.insurance()).toBe(true);
+      // Once per transition, never per request (40 requests above).
+      expect(capture.lines.filter((l) => l.includes('rate limits fall back to per-instance memory'))).toHaveLength(1);
+      expect(capture.lines.filter((l) => l.includes('Redis unavailable'))).toHaveLength(1);
     } finally {
-      servers.forEach((s) => s.close());
+      await Promise.all(servers.map(closeServer));
     }
   });
 });

@@ -1,0 +1,177 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from '../log';
+import { redactTable } from '../redis/redact-table';
+import { RedisScript } from '../redis/script';
+import type { SheetSource } from './sheet-source';
+import type { SheetsTarget } from './sheets-error';
+import type { SheetTable } from './types';
+
+/** KEYS: lease, table. ARGV: token, json, readAt, ttl ms, channel. Stores a newer table and announces its version. */
+const STORE = new RedisScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local version = redis.call('HINCRBY', KEYS[2], 'version', 1)
+redis.call('HSET', KEYS[2], 'json', ARGV[2], 'readAt', ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+redis.call('PUBLISH', ARGV[5], 'table:' .. version)
+return version`);
+
+export interface SharedSourceOptions {
+  /** The Google adapter. */
+  readonly inner: SheetSource;
+  readonly client: Redis;
+  /** Deployment namespace, e.g. `sheetgate:{3f2a9c1b2d4e}`. */
+  readonly namespace: string;
+  /** The leader lease (see src/redis/lease.ts). */
+  readonly lease: { readonly key: string; readonly token: string; held(): boolean; tick(): Promise<boolean> };
+  /** `API_KEY_CACHE_DURATION` in ms: a table older than this in Redis is not used. */
+  readonly maxAgeMs: number;
+  readonly logger: Logger;
+  /** How long a follower with no table in Redis waits for the leader's first read before reading Google. Defaults to `3000` ms. */
+  readonly waitForLeaderMs?: number;
+  readonly onRedisError?: (operation: 'table') => void;
+  readonly now?: () => number;
+}
+
+/** Where the last table came from, for `/auth/status`. */
+export interface SharedSourceStatus {
+  readonly from: 'google' | 'redis' | undefined;
+  /** Version of the table in Redis this instance last stored or read (0 = none). */
+  readonly version: number;
+}
+
+const POLL_MS = 100;
+
+/**
+ * A {@link SheetSource} that keeps total Sheets reads per minute constant as instances are added (issue 6, DESIGN §4
+ * "Quota economy"). The lease holder reads Google, stores the table in Redis — redacted, with no raw key — with a
+ * version, and publishes `table:<version>` on the namespace's channel (src/redis/refresh-bus.ts makes every follower
+ * refresh on it). Followers read the table from Redis when it is fresh (younger than `maxAgeMs`), and fall back to
+ * Google only when Redis has nothing fresh: leader gone, or Redis down. A follower first tries to take a free lease,
+ * and at startup waits briefly for a leader's first read, so N instances starting together read the sheet once.
+ */
+export class SharedSource implements SheetSource {
+  readonly target: SheetsTarget;
+  readonly channel: string;
+  private readonly tableKey: string;
+  private readonly now: () => number;
+  private from: SharedSourceStatus['from'];
+  private version = 0;
+  private readStartedAt = 0;
+
+  constructor(private readonly options: SharedSourceOptions) {
+    this.target = options.inner.target;
+    this.tableKey = `${options.namespace}:table`;
+    this.channel = `${options.namespace}:events`;
+    this.now = options.now ?? Date.now;
+  }
+
+  status(): SharedSourceStatus {
+    return { from: this.from, version: this.version };
+  }
+
+  /** Version of the table this instance last used (followers compare it with the versions announced). */
+  lastVersion(): number {
+    return this.version;
+  }
+
+  /** When the last `readTable()` began (epoch ms): a refresh requested later needs a later read. */
+  lastReadStartedAt(): number {
+    return this.readStartedAt;
+  }
+
+  /** @throws SheetsError when Google has to be read and fails. */
+  async readTable(): Promise<SheetTable> {
+    this.readStartedAt = this.now();
+    if (this.from === undefined) {
+      await this.connected(); // the first load starts with the process, usually before Redis said hello
+    }
+    const leads = this.options.lease.held() || (await this.options.lease.tick());
+    if (!leads) {
+      const shared = await this.readShared();
+      if (shared !== undefined) {
+        return shared;
+      }
+    }
+    return this.readGoogle();
+  }
+
+  /** Resolves when the client is ready, or after `waitForLeaderMs` (then Redis is down: read Google). */
+  private async connected(): Promise<void> {
+    const { client } = this.options;
+    if (client.status === 'ready' || client.status === 'end') {
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    let onReady: (() => void) | undefined;
+    await new Promise<void>((resolve) => {
+      onReady = resolve;
+      timer = setTimeout(resolve, this.options.waitForLeaderMs ?? 3000);
+      client.once('ready', onReady);
+    });
+    clearTimeout(timer);
+    if (onReady !== undefined) {
+      client.off('ready', onReady);
+    }
+  }
+
+  private async readGoogle(): Promise<SheetTable> {
+    const readAt = this.now();
+    const table = await this.options.inner.readTable();
+    this.from = 'google';
+    if (this.options.lease.held()) {
+      await this.store(table, readAt);
+    }
+    return table;
+  }
+
+  private async store(table: SheetTable, readAt: number): Promise<void> {
+    const { client, lease } = this.options;
+    try {
+      const json = JSON.stringify(redactTable(table));
+      const ttl = Math.max(this.options.maxAgeMs * 2, 60_000);
+      const version = Number(
+        await STORE.run(client, [lease.key, this.tableKey], [lease.token, json, readAt, ttl, this.channel]),
+      );
+      if (version > 0) {
+        this.version = version;
+      }
+    } catch {
+      this.options.onRedisError?.('table'); // the connection logs the outage; this instance still has its table
+    }
+  }
+
+  /** A fresh table from Redis, waiting up to `waitForLeaderMs` for a leader's first one. Undefined: none. */
+  private async readShared(): Promise<SheetTable | undefined> {
+    const deadline = this.now() + (this.version === 0 ? (this.options.waitForLeaderMs ?? 3000) : 0);
+    for (;;) {
+      const found = await this.fetchShared();
+      if (found !== 'absent' || this.now() >= deadline) {
+        return found === 'absent' || found === 'unreachable' ? undefined : found;
+      }
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  }
+
+  private async fetchShared(): Promise<SheetTable | 'absent' | 'unreachable'> {
+    let fields: (string | null)[];
+    try {
+      fields = await this.options.client.hmget(this.tableKey, 'json', 'readAt', 'version');
+    } catch {
+      this.options.onRedisError?.('table');
+      return 'unreachable';
+    }
+    const [json, readAt, version] = fields;
+    if (json == null || this.now() - Number(readAt) > this.options.maxAgeMs) {
+      return 'absent';
+    }
+    try {
+      const table = JSON.parse(json) as SheetTable;
+      this.version = Number(version);
+      this.from = 'redis';
+      return table;
+    } catch {
+      this.options.logger.warn('the key table stored in Redis is not valid JSON: reading Google instead');
+      return 'absent';
+    }
+  }
+}

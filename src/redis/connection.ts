@@ -1,0 +1,130 @@
+import { Redis } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import type { Logger } from '../log';
+
+export interface RedisLinkOptions {
+  readonly logger: Logger;
+  /** Called for every connection error (metrics: `sheetgate_redis_errors_total{operation="connection"}`). */
+  readonly onError?: (operation: string) => void;
+  /** Per-command timeout. Defaults to `1000` ms. */
+  readonly commandTimeoutMs?: number;
+}
+
+/** The shared Redis connection of one instance, with its up/down state. */
+export interface RedisLink {
+  /** Commands (limiter, usage, lease, table). Fails fast while disconnected: no offline queue. */
+  readonly client: Redis;
+  /** `REDIS_URL` without credentials, for logs and status. */
+  readonly where: string;
+  connected(): boolean;
+  /** A second connection for SUBSCRIBE (a subscribed connection can run no other command); made on first use. */
+  subscriber(): Redis;
+  /** Calls `listener(up)` on every transition (not per error): the first `ready`, each loss, each return. */
+  onChange(listener: (up: boolean) => void): void;
+  close(): Promise<void>;
+}
+
+/** Reconnect after 100 ms, 200 ms, ... capped at 5 s: a dead Redis costs a connect attempt every 5 s, no more. */
+export function reconnectDelay(attempt: number): number {
+  return Math.min(attempt * 100, 5000);
+}
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return 'redis://(unparsable url)';
+  }
+}
+
+/**
+ * Connects to `REDIS_URL` so that a dead or stalled Redis fails fast instead of holding requests (issue 6): no offline
+ * queue (a command while disconnected rejects at once, and the caller falls back: insurance limiter, local usage
+ * deltas, Google), one retry per command, a 2 s connect timeout, a 1 s command timeout (a partition that drops packets
+ * without a reset would otherwise leave commands pending until TCP gives up) and reconnection with backoff up to 5 s.
+ * Connection changes are logged once each, never per request or per reconnect attempt.
+ */
+export function connectRedis(url: string, options: RedisLinkOptions): RedisLink {
+  const { logger, onError } = options;
+  const where = redact(url);
+  const common: RedisOptions = {
+    connectTimeout: 2000,
+    retryStrategy: reconnectDelay,
+    // Our scripts are idempotent (push ids, flush ids) so a resend after a reconnect never counts twice.
+    autoResendUnfulfilledCommands: true,
+  };
+  const client = new Redis(url, {
+    ...common,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: options.commandTimeoutMs ?? 1000,
+  });
+  let sub: Redis | undefined;
+  const listeners: ((up: boolean) => void)[] = [];
+  let state: 'connecting' | 'up' | 'down' = 'connecting';
+
+  const change = (up: boolean): void => {
+    for (const listener of listeners) {
+      listener(up);
+    }
+  };
+  client.on('ready', () => {
+    if (state === 'down') {
+      logger.info(`Redis at ${where} is back: limits, usage and the key table are shared again`);
+    } else {
+      logger.info(`Redis connected at ${where}: limits, usage and the key table are shared`);
+    }
+    state = 'up';
+    change(true);
+  });
+  client.on('error', (err: Error) => {
+    onError?.('connection');
+    if (state !== 'down') {
+      logger.warn(
+        `Redis unavailable at ${where} (${err.message}): serving with per-instance limits, usage deltas kept locally until it returns`,
+      );
+      state = 'down';
+      change(false);
+    }
+  });
+  client.on('close', () => {
+    if (state === 'up') {
+      logger.warn(`Redis connection to ${where} closed: per-instance limits until it returns`);
+      state = 'down';
+      change(false);
+    }
+  });
+
+  return {
+    client,
+    where,
+    connected: () => client.status === 'ready',
+    subscriber: () => {
+      // Offline queue on, and no retry limit: SUBSCRIBE waits for the connection and is renewed after each reconnect.
+      sub ??= new Redis(url, { ...common, enableOfflineQueue: true, maxRetriesPerRequest: null });
+      sub.on('error', () => undefined); // the command connection already logs and counts the outage
+      return sub;
+    },
+    onChange: (listener) => {
+      listeners.push(listener);
+    },
+    close: async () => {
+      listeners.length = 0;
+      await Promise.all(
+        [client, sub].map(async (c) => {
+          if (c === undefined) {
+            return;
+          }
+          if (c.status === 'ready') {
+            await c.quit().catch(() => c.disconnect());
+          } else {
+            c.disconnect();
+          }
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,31 @@
+import type { StatusSection } from '../http/status';
+
+/** What the `redis` section of `/auth/status` reads. Counts and states only, never a key. */
+export interface RedisStatusParts {
+  readonly link: { connected(): boolean };
+  readonly limiter: { insurance(): boolean };
+  readonly pusher?: { pending(): { readonly requests: number }; lastPush(): number | undefined };
+  readonly lease?: { held(): boolean };
+  readonly source?: { status(): { readonly from: string | undefined; readonly version: number } };
+}
+
+/**
+ * `redis: { connected, insurance, pendingLocal, leader, lastPush, table }` in `/auth/status` (issue 6).
+ * `insurance`: limits are per instance right now (Redis unreachable, or its last limiter command failed).
+ * `pendingLocal`: requests counted here and not yet pushed to Redis. `leader`: this instance reads the sheet and
+ * writes usage for all. `table`: where this instance's last key table came from and its shared version.
+ */
+export function redisStatusSection(parts: RedisStatusParts): StatusSection {
+  return function redisStatus() {
+    const connected = parts.link.connected();
+    const lastPush = parts.pusher?.lastPush();
+    return {
+      connected,
+      insurance: !connected || parts.limiter.insurance(),
+      pendingLocal: parts.pusher?.pending().requests ?? 0,
+      leader: parts.lease?.held() ?? false,
+      lastPush: lastPush === undefined ? null : new Date(lastPush).toISOString(),
+      ...(parts.source === undefined ? {} : { table: parts.source.status() }),
+    };
+  };
+}

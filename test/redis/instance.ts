@@ -1,0 +1,100 @@
+/**
+ * One sheetgate instance with the Redis pieces wired in, as a child process for the issue-6 tests and bench/cluster.ts
+ * (`node --import tsx test/redis/instance.ts`). The same composition as src/server.ts plus `startRedisCluster`;
+ * test-only knobs: SHEETGATE_TEST_NAMESPACE, SHEETGATE_TEST_RL_PREFIX, SHEETGATE_TEST_LEASE_TTL_MS,
+ * SHEETGATE_TEST_PUSH_MS, SHEETGATE_TEST_SHEETS_TIMEOUT_MS.
+ */
+import type { Server } from 'node:http';
+import type { RequestHandler } from 'express';
+import { Router } from 'express';
+import { createApp } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { GoogleSheet, readServiceAccount } from '../../src/keys/sheet-source';
+import { createLogger } from '../../src/log';
+import { redisNamespace, startRedisCluster } from '../../src/redis/cluster';
+import { refreshRoutes } from '../../src/redis/refresh-route';
+import { sheetgate } from '../../src/sheetgate';
+import { usageStatusSection } from '../../src/usage/status-section';
+
+const env = process.env;
+const config = loadConfig(env);
+const logger = createLogger({ level: config.logLevel, format: 'json' });
+const number = (name: string): number | undefined => (env[name] === undefined ? undefined : Number(env[name]));
+
+if (config.redisUrl === undefined || config.sheetId === undefined || config.credentialsPath === undefined) {
+  throw new Error('instance.ts needs REDIS_URL, GOOGLE_SHEET_ID and GOOGLE_CREDENTIALS_PATH');
+}
+const sheetsTimeoutMs = number('SHEETGATE_TEST_SHEETS_TIMEOUT_MS');
+const google = new GoogleSheet({
+  credentials: readServiceAccount(config.credentialsPath),
+  spreadsheetId: config.sheetId,
+  sheetName: config.sheetName,
+  logger,
+  ...(config.sheetsRootUrl === undefined ? {} : { rootUrl: config.sheetsRootUrl }),
+  ...(sheetsTimeoutMs === undefined ? {} : { timeoutMs: sheetsTimeoutMs }),
+});
+const leaseTtlMs = number('SHEETGATE_TEST_LEASE_TTL_MS');
+const cluster = startRedisCluster({
+  url: config.redisUrl,
+  namespace: env['SHEETGATE_TEST_NAMESPACE'] ?? redisNamespace(google.target),
+  logger,
+  ...(leaseTtlMs === undefined ? {} : { leaseTtlMs }),
+  ...(env['SHEETGATE_TEST_RL_PREFIX'] === undefined ? {} : { limiterPrefix: env['SHEETGATE_TEST_RL_PREFIX'] }),
+});
+const pushIntervalMs = number('SHEETGATE_TEST_PUSH_MS');
+const flusher = cluster.usageFlusher({
+  sheet: google,
+  logger,
+  intervalMs: config.usageFlushIntervalSec * 1000,
+  timeZone: () => gate.store?.snapshot()?.timeZone,
+  ...(pushIntervalMs === undefined ? {} : { pushIntervalMs }),
+});
+const gate = sheetgate({
+  source: cluster.sharedSource(google, config.cacheDurationSec * 1000),
+  logger,
+  limiter: cluster.limiter,
+  usage: flusher,
+  defaultRateLimit: config.defaultRateLimit,
+  cacheDurationSec: config.cacheDurationSec,
+});
+const store = gate.store;
+if (store === undefined) {
+  throw new Error('instance.ts: no key store');
+}
+cluster.follow(store);
+flusher.start();
+
+const hello: RequestHandler = (req, res) => {
+  res.json({ message: `hello, ${req.auth?.clientName ?? 'anonymous'}`, pid: process.pid });
+};
+const app = createApp({
+  gate,
+  logger,
+  protectedRoutes: [refreshRoutes(cluster.refresh), Router().get('/api/hello', hello)],
+  statusSections: { usage: usageStatusSection(flusher), redis: cluster.status },
+});
+const server: Server = app.listen(config.port, '127.0.0.1', () => {
+  const address = server.address();
+  logger.info(`sheetgate listening on port ${typeof address === 'object' && address !== null ? address.port : 0}`);
+});
+
+let closing = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    if (closing) {
+      return;
+    }
+    closing = true;
+    void (async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await flusher.stop();
+      await gate.close();
+      await cluster.close();
+      logger.on('finish', () => process.exit(0));
+      logger.end();
+    })();
+  });
+}

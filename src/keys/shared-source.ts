@@ -95,22 +95,24 @@ export class SharedSource implements SheetSource {
     return this.readGoogle();
   }
 
-  /** Resolves when the client is ready, or after `waitForLeaderMs` (then Redis is down: read Google). */
+  /** Resolves once the client is ready or has failed to connect (then read Google), at most `waitForLeaderMs`. */
   private async connected(): Promise<void> {
     const { client } = this.options;
     if (client.status === 'ready' || client.status === 'end') {
       return;
     }
     let timer: NodeJS.Timeout | undefined;
-    let onReady: (() => void) | undefined;
+    let settle: (() => void) | undefined;
     await new Promise<void>((resolve) => {
-      onReady = resolve;
+      settle = resolve;
       timer = setTimeout(resolve, this.options.waitForLeaderMs ?? 3000);
-      client.once('ready', onReady);
+      client.once('ready', resolve);
+      client.once('error', resolve);
     });
     clearTimeout(timer);
-    if (onReady !== undefined) {
-      client.off('ready', onReady);
+    if (settle !== undefined) {
+      client.off('ready', settle);
+      client.off('error', settle);
     }
   }
 

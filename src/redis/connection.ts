@@ -19,8 +19,6 @@ export interface RedisLink {
   connected(): boolean;
   /** A second connection for SUBSCRIBE (a subscribed connection can run no other command); made on first use. */
   subscriber(): Redis;
-  /** Calls `listener(up)` on every transition (not per error): the first `ready`, each loss, each return. */
-  onChange(listener: (up: boolean) => void): void;
   close(): Promise<void>;
 }
 
@@ -63,14 +61,8 @@ export function connectRedis(url: string, options: RedisLinkOptions): RedisLink 
     commandTimeout: options.commandTimeoutMs ?? 1000,
   });
   let sub: Redis | undefined;
-  const listeners: ((up: boolean) => void)[] = [];
   let state: 'connecting' | 'up' | 'down' = 'connecting';
 
-  const change = (up: boolean): void => {
-    for (const listener of listeners) {
-      listener(up);
-    }
-  };
   client.on('ready', () => {
     if (state === 'down') {
       logger.info(`Redis at ${where} is back: limits, usage and the key table are shared again`);
@@ -78,7 +70,6 @@ export function connectRedis(url: string, options: RedisLinkOptions): RedisLink 
       logger.info(`Redis connected at ${where}: limits, usage and the key table are shared`);
     }
     state = 'up';
-    change(true);
   });
   client.on('error', (err: Error) => {
     onError?.('connection');
@@ -87,14 +78,12 @@ export function connectRedis(url: string, options: RedisLinkOptions): RedisLink 
         `Redis unavailable at ${where} (${err.message}): serving with per-instance limits, usage deltas kept locally until it returns`,
       );
       state = 'down';
-      change(false);
     }
   });
   client.on('close', () => {
     if (state === 'up') {
       logger.warn(`Redis connection to ${where} closed: per-instance limits until it returns`);
       state = 'down';
-      change(false);
     }
   });
 
@@ -108,11 +97,7 @@ export function connectRedis(url: string, options: RedisLinkOptions): RedisLink 
       sub.on('error', () => undefined); // the command connection already logs and counts the outage
       return sub;
     },
-    onChange: (listener) => {
-      listeners.push(listener);
-    },
     close: async () => {
-      listeners.length = 0;
       await Promise.all(
         [client, sub].map(async (c) => {
           if (c === undefined) {

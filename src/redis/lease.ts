@@ -48,7 +48,6 @@ export class Lease {
   private validUntil = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
-  private readonly listeners: ((held: boolean) => void)[] = [];
   private wasHeld = false;
 
   constructor(private readonly options: LeaseOptions) {
@@ -70,11 +69,6 @@ export class Lease {
   /** True while this instance holds the lease (with a 10% safety margin). */
   held(): boolean {
     return this.now() < this.validUntil;
-  }
-
-  /** Calls `listener(held)` when this instance becomes or stops being the leader. */
-  onChange(listener: (held: boolean) => void): void {
-    this.listeners.push(listener);
   }
 
   /** Takes the lease when free, renews it when ours. Resolves with `held()`; never rejects. */
@@ -101,9 +95,6 @@ export class Lease {
     if (had) {
       await RELEASE.run(this.options.client, [this.key], [this.token]).catch(() => undefined);
       this.options.logger.info('leader lease released: another instance takes over');
-      for (const listener of this.listeners) {
-        listener(false);
-      }
     }
   }
 
@@ -119,8 +110,5 @@ export class Lease {
         ? 'this instance now leads: it reads the sheet for all instances and writes usage back'
         : 'this instance no longer leads: another instance reads the sheet and writes usage back',
     );
-    for (const listener of this.listeners) {
-      listener(held);
-    }
   }
 }

@@ -1,0 +1,76 @@
+/**
+ * Issue 6: the table followers read from Redis holds no raw key, and the snapshot built from it accepts and refuses
+ * exactly what the snapshot of the sheet itself does (only previews and some refusal wordings differ).
+ */
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { formatKeyHash, hashKey } from '../../src/keys/key-id';
+import { buildSnapshot } from '../../src/keys/snapshot';
+import type { CellValue, Snapshot, SheetTable } from '../../src/keys/types';
+import { redactTable } from '../../src/redis/redact-table';
+
+const NOW = Date.UTC(2026, 0, 1);
+const KEYS = ['sk-convergence-one-0000000000000001', 'sk-convergence-two-0000000000000002', ' 12345 '];
+const keyCell = fc.oneof(fc.constantFrom<CellValue>(...KEYS, '', true, 12345), fc.constant<CellValue>('  '));
+const hashCell = fc.constantFrom<CellValue>(
+  '',
+  formatKeyHash(hashKey(KEYS[0] as string)),
+  formatKeyHash(hashKey(KEYS[1] as string)).toUpperCase(),
+  formatKeyHash(hashKey('12345')),
+  'sha256:nothex',
+);
+const row = fc.tuple(
+  keyCell,
+  hashCell,
+  fc.constantFrom<CellValue>('Acme', '', ' Beta '),
+  fc.constantFrom<CellValue>(true, false, 'yes', 'maybe', ''),
+  fc.constantFrom<CellValue>('', 5, 'x'),
+  fc.constantFrom<CellValue>('', 'read admin'),
+);
+
+/** Headers with and without `key_hash`, in other orders, with a trailing notes column. */
+function table(withHash: boolean, rows: CellValue[][]): SheetTable {
+  const header = ['API Key', 'key_hash', 'client_name', 'is_active', 'rate_limit', 'scopes'];
+  const pick = (cells: CellValue[]): CellValue[] => (withHash ? cells : cells.filter((_, i) => i !== 1));
+  return { timeZone: 'Europe/Paris', rows: [pick(header), ...rows.map((r) => [...pick(r), 'notes'])] };
+}
+
+function comparable(snapshot: Snapshot) {
+  return {
+    // Previews differ by design: a follower only ever sees the hash (`sha256:3f2a9c…`).
+    keys: [...snapshot.byHash.values()].map((record) => ({ ...record, preview: undefined })),
+    problems: snapshot.problems.map((p) => ({ row: p.row, keyId: p.keyId })),
+  };
+}
+
+describe('issue-6: redactTable', () => {
+  it('same keys, limits, scopes and refused rows (with key ids) as the sheet, and no raw key in the JSON', () => {
+    fc.assert(
+      fc.property(fc.boolean(), fc.array(row, { maxLength: 6 }), (withHash, rows) => {
+        const original = table(withHash, rows);
+        const redacted = redactTable(original);
+        const json = JSON.stringify(redacted);
+        for (const key of KEYS) {
+          expect(json).not.toContain(key.trim());
+        }
+        const ctx = { defaultRateLimit: 60 };
+        expect(comparable(buildSnapshot(redacted, ctx, NOW))).toEqual(comparable(buildSnapshot(original, ctx, NOW)));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('an unusable header keeps its problem and loses its keys', () => {
+    const original: SheetTable = {
+      timeZone: 'Etc/UTC',
+      rows: [
+        ['api_key', 'api_key', 'client_name'],
+        [KEYS[0] as string, 'x', 'A'],
+      ],
+    };
+    const redacted = redactTable(original);
+    expect(JSON.stringify(redacted)).not.toContain(KEYS[0]);
+    const ctx = { defaultRateLimit: 60 };
+    expect(buildSnapshot(redacted, ctx, NOW).problems).toEqual(buildSnapshot(original, ctx, NOW).problems);
+  });
+});

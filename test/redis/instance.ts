@@ -2,13 +2,14 @@
  * One sheetgate instance with the Redis pieces wired in, as a child process for the issue-6 tests and bench/cluster.ts
  * (`node --import tsx test/redis/instance.ts`). The same composition as src/server.ts plus `startRedisCluster`;
  * test-only knobs: SHEETGATE_TEST_NAMESPACE, SHEETGATE_TEST_RL_PREFIX, SHEETGATE_TEST_LEASE_TTL_MS,
- * SHEETGATE_TEST_PUSH_MS, SHEETGATE_TEST_SHEETS_TIMEOUT_MS.
+ * SHEETGATE_TEST_PUSH_MS, SHEETGATE_TEST_SHEETS_TIMEOUT_MS, SHEETGATE_TEST_LIMITER=memory (bench: the limiter's cost).
  */
 import type { Server } from 'node:http';
 import type { RequestHandler } from 'express';
 import { Router } from 'express';
 import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
+import { createRlfLimiter } from '../../src/limits/rlf-limiter';
 import { GoogleSheet, readServiceAccount } from '../../src/keys/sheet-source';
 import { createLogger } from '../../src/log';
 import { redisNamespace, startRedisCluster } from '../../src/redis/cluster';
@@ -52,7 +53,7 @@ const flusher = cluster.usageFlusher({
 const gate = sheetgate({
   source: cluster.sharedSource(google, config.cacheDurationSec * 1000),
   logger,
-  limiter: cluster.limiter,
+  limiter: env['SHEETGATE_TEST_LIMITER'] === 'memory' ? createRlfLimiter() : cluster.limiter,
   usage: flusher,
   defaultRateLimit: config.defaultRateLimit,
   cacheDurationSec: config.cacheDurationSec,

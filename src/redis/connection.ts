@@ -61,7 +61,7 @@ export function connectRedis(url: string, options: RedisLinkOptions): RedisLink 
     commandTimeout: options.commandTimeoutMs ?? 1000,
   });
   let sub: Redis | undefined;
-  let state: 'connecting' | 'up' | 'down' = 'connecting';
+  let state: 'connecting' | 'up' | 'down' | 'closed' = 'connecting';
 
   client.on('ready', () => {
     if (state === 'down') {
@@ -73,7 +73,7 @@ export function connectRedis(url: string, options: RedisLinkOptions): RedisLink 
   });
   client.on('error', (err: Error) => {
     onError?.('connection');
-    if (state !== 'down') {
+    if (state === 'connecting' || state === 'up') {
       logger.warn(
         `Redis unavailable at ${where} (${err.message}): serving with per-instance limits, usage deltas kept locally until it returns`,
       );
@@ -98,6 +98,7 @@ export function connectRedis(url: string, options: RedisLinkOptions): RedisLink 
       return sub;
     },
     close: async () => {
+      state = 'closed'; // our own quit is not an outage
       await Promise.all(
         [client, sub].map(async (c) => {
           if (c === undefined) {

@@ -127,10 +127,15 @@ describe('issue-6: Redis down', () => {
     await waitFor('small key usage', () => emulator.getValues(id, TAB)[2]?.[4] === 10, 10_000);
     await new Promise((resolve) => setTimeout(resolve, 2500));
     expect(emulator.getValues(id, TAB)[1]?.[4]).toBe(80);
+    expect((await spread(2, key)).every((s) => s === 200)).toBe(true); // the limiter answers from Redis again
     const after = await Promise.all(group.map((g) => g.status()));
-    expect(after.map((s) => [s.redis.connected, s.redis.pendingLocal])).toEqual([
-      [true, 0],
-      [true, 0],
+    expect(after.map((s) => [s.redis.connected, s.redis.insurance])).toEqual([
+      [true, false],
+      [true, false],
     ]);
+    for (const instance of group) {
+      expect(instance.output().match(/rate limits fall back to per-instance memory/g)).toHaveLength(1);
+      expect(instance.output()).toMatch(/rate limits are shared through Redis again/);
+    }
   });
 });

@@ -15,8 +15,10 @@ export interface AppDeps {
   readonly trustProxy?: boolean | number | string;
   /** Extra public routes or middleware mounted before auth, in order (e.g. the request timer, then `/metrics`). */
   readonly publicRoutes?: readonly (Router | RequestHandler)[];
-  /** Protected routes mounted after auth; defaults to the demo `/api/hello`. */
+  /** Protected routes mounted after auth. */
   readonly protectedRoutes?: readonly Router[];
+  /** Serve the demo `GET /api/hello` (before `protectedRoutes`). Defaults to `true`; off in reverse-proxy mode. */
+  readonly demoApi?: boolean;
   /** Extra `/auth/status` sections. */
   readonly statusSections?: Readonly<Record<string, StatusSection>>;
   readonly now?: () => number;
@@ -67,7 +69,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(gate);
   app.get('/auth/whoami', whoamiHandler);
   app.all('/auth/verify', verifyHandler);
-  if (deps.protectedRoutes === undefined) {
+  if (deps.demoApi ?? true) {
     app.get('/api/hello', helloHandler);
   }
   for (const router of deps.protectedRoutes ?? []) {

@@ -6,12 +6,14 @@ import type { Config } from './config';
 import { metricsRoutes, createMetrics } from './http/metrics';
 import { proxyRoutes, upgradeHandler } from './http/proxy';
 import { GoogleSheet, readServiceAccount } from './keys/sheet-source';
-import { connectRedis } from './limits/redis-client';
 import { createRlfLimiter } from './limits/rlf-limiter';
 import { createLogger } from './log';
 import type { Logger } from './log';
 import { sheetgate } from './sheetgate';
 import { UsageFlusher } from './usage/flusher';
+import type { FlushResult } from './usage/flusher';
+import { redisNamespace, startRedisCluster } from './redis/cluster';
+import { localRefresh, refreshRoutes } from './redis/refresh-route';
 import { usageStatusSection } from './usage/status-section';
 
 /** How often degraded mode repeats its warning. */
@@ -59,34 +61,47 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
           ...(config.sheetsRootUrl === undefined ? {} : { rootUrl: config.sheetsRootUrl }),
         })
       : undefined;
+  // REDIS_URL: limits, usage and the key table shared by every instance; one leader reads and writes Google (issue 6).
+  const cluster =
+    config.redisUrl === undefined || sheet === undefined
+      ? undefined
+      : startRedisCluster({
+          url: config.redisUrl,
+          namespace: redisNamespace(sheet.target),
+          logger,
+          onRedisError: metrics.redisError,
+        });
+  const flushOptions = {
+    logger,
+    intervalMs: config.usageFlushIntervalSec * 1000,
+    timeZone: () => gate.store?.snapshot()?.timeZone,
+    onFlush: (result: FlushResult) => {
+      metrics.observeFlush(result.ms, result.outcome === 'written' ? 'ok' : 'error');
+    },
+  };
   const flusher =
     sheet === undefined
       ? undefined
-      : new UsageFlusher({
-          sheet,
-          logger,
-          intervalMs: config.usageFlushIntervalSec * 1000,
-          timeZone: () => gate.store?.snapshot()?.timeZone,
-          onFlush: (result) => {
-            metrics.observeFlush(result.ms, result.outcome === 'written' ? 'ok' : 'error');
-          },
-        });
-  const redis =
-    config.redisUrl === undefined
-      ? undefined
-      : connectRedis(config.redisUrl, logger, () => metrics.redisError('client'));
+      : cluster === undefined
+        ? new UsageFlusher({ sheet, ...flushOptions })
+        : cluster.usageFlusher({ sheet, ...flushOptions });
   const gate = sheetgate({
     mode,
     logger,
-    limiter: createRlfLimiter(redis === undefined ? {} : { redis: redis.client }),
+    limiter: cluster?.limiter ?? createRlfLimiter(),
     defaultRateLimit: config.defaultRateLimit,
     cacheDurationSec: config.cacheDurationSec,
     authFailureLimit: config.authFailureLimit,
     onDecision: metrics.onDecision,
     onSnapshot: metrics.onSnapshot,
-    ...(sheet === undefined ? {} : { source: sheet }),
+    ...(sheet === undefined
+      ? {}
+      : { source: cluster === undefined ? sheet : cluster.sharedSource(sheet, config.cacheDurationSec * 1000) }),
     ...(flusher === undefined ? {} : { usage: flusher }),
   });
+  if (cluster !== undefined && gate.store !== undefined) {
+    cluster.follow(gate.store);
+  }
   if (flusher !== undefined) {
     flusher.start();
     metrics.pendingDeltas(() => flusher.status().pendingRequests);
@@ -110,10 +125,14 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     logger,
     ...(config.trustProxy === undefined ? {} : { trustProxy: config.trustProxy }),
     publicRoutes: [metrics.requestTimer, metricsRoutes(metrics.registry, { token: config.metricsToken })],
-    ...(config.upstreamUrl === undefined ? {} : { protectedRoutes: [proxyRoutes(config.upstreamUrl, { logger })] }),
+    demoApi: config.upstreamUrl === undefined,
+    protectedRoutes: [
+      ...(gate.store === undefined ? [] : [refreshRoutes(cluster?.refresh ?? localRefresh(gate.store))]),
+      ...(config.upstreamUrl === undefined ? [] : [proxyRoutes(config.upstreamUrl, { logger })]),
+    ],
     statusSections: {
       ...(flusher === undefined ? {} : { usage: usageStatusSection(flusher) }),
-      ...(redis === undefined ? {} : { redis: () => ({ ...redis.status() }) }),
+      ...(cluster === undefined ? {} : { redis: cluster.status }),
     },
   });
   const server = await new Promise<Server>((resolve, reject) => {
@@ -144,7 +163,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       });
       await flusher?.stop();
       await gate.close();
-      await redis?.close();
+      await cluster?.close(); // after the final flush: releases the lease so another instance leads at once
     })();
     return closing;
   };

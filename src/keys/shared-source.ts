@@ -6,11 +6,14 @@ import type { SheetSource } from './sheet-source';
 import type { SheetsTarget } from './sheets-error';
 import type { SheetTable } from './types';
 
-/** KEYS: lease, table. ARGV: token, json, readAt, ttl ms, channel. Stores a newer table and announces its version. */
+/**
+ * KEYS: lease, table, version counter. ARGV: token, json, readAt, ttl ms, channel. Stores the leader's table and
+ * announces its version. The counter has no ttl, so versions keep growing after a stored table expired.
+ */
 const STORE = new RedisScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-local version = redis.call('HINCRBY', KEYS[2], 'version', 1)
-redis.call('HSET', KEYS[2], 'json', ARGV[2], 'readAt', ARGV[3])
+local version = redis.call('INCR', KEYS[3])
+redis.call('HSET', KEYS[2], 'json', ARGV[2], 'readAt', ARGV[3], 'version', version)
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
 redis.call('PUBLISH', ARGV[5], 'table:' .. version)
 return version`);
@@ -131,9 +134,8 @@ export class SharedSource implements SheetSource {
     try {
       const json = JSON.stringify(redactTable(table));
       const ttl = Math.max(this.options.maxAgeMs * 2, 60_000);
-      const version = Number(
-        await STORE.run(client, [lease.key, this.tableKey], [lease.token, json, readAt, ttl, this.channel]),
-      );
+      const keys = [lease.key, this.tableKey, `${this.tableKey}:version`];
+      const version = Number(await STORE.run(client, keys, [lease.token, json, readAt, ttl, this.channel]));
       if (version > 0) {
         this.version = version;
       }

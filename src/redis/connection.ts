@@ -93,8 +93,10 @@ export function connectRedis(url: string, options: RedisLinkOptions): RedisLink 
     connected: () => client.status === 'ready',
     subscriber: () => {
       // Offline queue on, and no retry limit: SUBSCRIBE waits for the connection and is renewed after each reconnect.
-      sub ??= new Redis(url, { ...common, enableOfflineQueue: true, maxRetriesPerRequest: null });
-      sub.on('error', () => undefined); // the command connection already logs and counts the outage
+      if (sub === undefined) {
+        sub = new Redis(url, { ...common, enableOfflineQueue: true, maxRetriesPerRequest: null });
+        sub.on('error', () => undefined); // the command connection already logs and counts the outage
+      }
       return sub;
     },
     close: async () => {

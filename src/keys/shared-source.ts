@@ -8,13 +8,15 @@ import type { SheetTable } from './types';
 
 /**
  * KEYS: lease, table, version counter. ARGV: token, json, readAt, ttl ms, channel. Stores the leader's table and
- * announces its version. The counter has no ttl, so versions keep growing after a stored table expired.
+ * announces its version. The counter outlives the table (a week from the last read), so versions keep growing after
+ * a stored table expired and followers holding a higher version still catch up.
  */
 const STORE = new RedisScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 local version = redis.call('INCR', KEYS[3])
 redis.call('HSET', KEYS[2], 'json', ARGV[2], 'readAt', ARGV[3], 'version', version)
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
+redis.call('PEXPIRE', KEYS[3], 604800000)
 redis.call('PUBLISH', ARGV[5], 'table:' .. version)
 return version`);
 

@@ -5,7 +5,7 @@
  * - the Sheets emulator (emulator/main.ts), seeded with that many keys;
  * - sheetgate: the modules src/server.ts wires (GoogleSheet → sheetgate() key store + middleware → createApp, plus a
  *   UsageFlusher), with a perf_hooks `monitorEventLoopDelay` histogram, driven over IPC by
- * - this process, which runs a light autocannon load (BIG_SHEET_RATE req/s, default 200, 10 connections, keys
+ * - this process, which runs a light, evenly paced load (BIG_SHEET_RATE req/s, default 200, 10 connections, keys
  *   rotating over 1,000 of the sheet's) while it asks sheetgate to refresh its snapshot (BIG_SHEET_REFRESHES times,
  *   default 3) or to flush usage.
  *
@@ -14,16 +14,15 @@
  * the snapshot build alone, and one usage flush under load. The emulator runs in its own process so its
  * serialisation of a multi-MB response blocks neither sheetgate nor the load generator.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import autocannon from 'autocannon';
 import { createApp } from '../src/app';
 import { GoogleSheet, readServiceAccount } from '../src/keys/sheet-source';
 import { buildSnapshot } from '../src/keys/snapshot';
@@ -37,6 +36,12 @@ const SIZES = (process.env['BIG_SHEET_SIZES'] ?? '1000,10000,100000').split(',')
 const RATE = env('BIG_SHEET_RATE', 200);
 const REFRESHES = env('BIG_SHEET_REFRESHES', 3);
 const LOAD_KEYS = 1_000;
+/**
+ * On a 2-core machine the emulator serialising a multi-MB response and the load generator would preempt sheetgate,
+ * and that preemption shows as event-loop delay. With taskset, sheetgate gets CPU 0 to itself and the others share
+ * CPU 1 (BIG_SHEET_PIN=0 turns this off).
+ */
+const PIN = process.env['BIG_SHEET_PIN'] !== '0' && availableParallelism() >= 2 && existsSync('/usr/bin/taskset');
 const ZONE = 'Europe/Paris';
 const HEADER = ['api_key', 'client_name', 'created_at', 'expires_at', 'is_active', 'rate_limit', 'usage_count'];
 
@@ -184,7 +189,9 @@ interface Child {
 }
 
 function child(args: readonly string[], extraEnv: Record<string, string>): Child {
-  const proc = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', ...args], {
+  const node = [process.execPath, '--expose-gc', '--import', 'tsx', ...args];
+  const [command = '', ...rest] = PIN ? ['taskset', '-c', '0', ...node] : node;
+  const proc = spawn(command, rest, {
     env: { ...process.env, ...extraEnv },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -228,11 +235,13 @@ function child(args: readonly string[], extraEnv: Record<string, string>): Child
 
 /** Starts the emulator CLI in its own process and resolves with its URL. */
 function startEmulatorProcess(credentialsPath: string, seedPath: string): Promise<{ url: string; proc: ChildProcess }> {
-  const proc = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'emulator/main.ts', '--port', '0', '--credentials', credentialsPath, '--seed', seedPath],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const node = [process.execPath, '--import', 'tsx', 'emulator/main.ts', '--port', '0'];
+  const [command = '', ...rest] = [
+    ...(PIN ? ['taskset', '-c', '1'] : []),
+    ...node,
+    ...['--credentials', credentialsPath, '--seed', seedPath],
+  ];
+  const proc = spawn(command, rest, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   return new Promise((resolve, reject) => {
     proc.stdout.on('data', (chunk: Buffer) => {
@@ -248,49 +257,54 @@ function startEmulatorProcess(credentialsPath: string, seedPath: string): Promis
 
 interface LoadResult {
   readonly p99: number;
+  readonly max: number;
   readonly p50: number;
   readonly requests: number;
   readonly non2xx: number;
 }
 
-/** A light, rate-bounded load until `stop()`. */
+/**
+ * A light load until `stop()`: 10 loops (fetch keeps their connections alive), each sending one request every
+ * 10 / RATE s, so arrivals are evenly spaced and a request is in flight whenever the server stalls. (autocannon's
+ * `overallRate` sends each second's requests in a burst at its start, then waits: a stall later in the second is
+ * invisible in its latencies.)
+ */
 function load(port: number, keys: readonly string[]): { stop: () => Promise<LoadResult> } {
-  let i = 0;
-  let finished: ((r: LoadResult) => void) | undefined;
-  const done = new Promise<LoadResult>((resolve) => {
-    finished = resolve;
-  });
-  const instance = autocannon(
-    {
-      url: `http://127.0.0.1:${port}/api/hello`,
-      connections: 10,
-      overallRate: RATE,
-      duration: 600,
-      requests: [
-        {
-          setupRequest: (req) => ({
-            ...req,
-            headers: { ...req.headers, authorization: `Bearer ${keys[i++ % keys.length] ?? ''}` },
-          }),
-        },
-      ],
-    },
-    (err, result) => {
-      if (err !== null && err !== undefined) {
-        throw err;
+  const loops = 10;
+  const intervalMs = (1000 * loops) / RATE;
+  const latencies: number[] = [];
+  let non2xx = 0;
+  let running = true;
+  const loop = async (n: number): Promise<void> => {
+    let next = performance.now() + (intervalMs * n) / loops;
+    for (let i = n; running; i += loops) {
+      const wait = next - performance.now();
+      if (wait > 0) {
+        await sleep(wait);
       }
-      finished?.({
-        p99: result.latency.p99,
-        p50: result.latency.p50,
-        requests: result.requests.total,
-        non2xx: result.non2xx + result.errors,
-      });
-    },
-  );
+      next += intervalMs;
+      const started = performance.now();
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/api/hello`, {
+          headers: { authorization: `Bearer ${keys[i % keys.length] ?? ''}` },
+        });
+        await res.arrayBuffer();
+        non2xx += res.ok ? 0 : 1;
+      } catch {
+        non2xx += 1;
+      }
+      latencies.push(performance.now() - started);
+    }
+  };
+  const done = Promise.all(Array.from({ length: loops }, (_, n) => loop(n)));
   return {
-    stop: () => {
-      instance.stop();
-      return done;
+    stop: async () => {
+      running = false;
+      await done;
+      const sorted = [...latencies].sort((a, b) => a - b);
+      const at = (q: number): number =>
+        Math.round((sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN) * 10) / 10;
+      return { p50: at(0.5), p99: at(0.99), max: at(1), requests: sorted.length, non2xx };
     },
   };
 }
@@ -393,6 +407,9 @@ const f0 = (n: number): string => n.toFixed(0);
 const f1 = (n: number): string => n.toFixed(1);
 
 async function main(): Promise<void> {
+  if (PIN) {
+    spawnSync('taskset', ['-pc', '1', String(process.pid)], { stdio: 'ignore' });
+  }
   const dir = mkdtempSync(join(tmpdir(), 'sheetgate-big-'));
   const { path: credentialsPath } = makeCredentials(dir);
   const results: SizeResult[] = [];
@@ -401,10 +418,10 @@ async function main(): Promise<void> {
     results.push(await measure(rows, credentialsPath, dir));
   }
   console.log(
-    `\nnode ${process.version}; load ${RATE} req/s over 10 connections; ${REFRESHES} refreshes per size; times in ms\n`,
+    `\nnode ${process.version}; load ${RATE} req/s over 10 connections; ${REFRESHES} refreshes per size; times in ms; ${PIN ? 'sheetgate alone on CPU 0' : 'not pinned'}\n`,
   );
   console.log(
-    '| rows | first load | refresh (median) | max loop block: first load / refresh (worst) / quiet | p99: refresh (worst) / quiet | read alone (block) | heap MB | heap / RSS per 1,000 keys (MB) |',
+    '| rows | first load | refresh (median) | max loop block: first load / refresh (worst) / quiet | latency p99 / max: refresh (worst) ; quiet | read alone (block) | heap MB | heap / RSS per 1,000 keys (MB) |',
   );
   console.log('|---:|---:|---:|---|---|---|---:|---|');
   for (const r of results) {
@@ -412,8 +429,9 @@ async function main(): Promise<void> {
     const median = sorted[Math.floor(sorted.length / 2)]?.ms ?? NaN;
     const worstBlock = Math.max(...r.refreshes.map((x) => x.delay.max));
     const worstP99 = Math.max(...r.refreshes.map((x) => x.load.p99));
+    const worstMax = Math.max(...r.refreshes.map((x) => x.load.max));
     console.log(
-      `| ${r.rows} | ${f0(r.first.ms)} | ${f0(median)} | ${f1(r.first.delay.max)} / ${f1(worstBlock)} / ${f1(r.quiet.delay.max)} | ${worstP99} / ${r.quiet.load.p99} | ${f0(r.read.ms)} (${f1(r.read.delay.max)}) | ${f1(r.heapMb)} | ${r.heapPer1000.toFixed(2)} / ${r.rssPer1000.toFixed(2)} |`,
+      `| ${r.rows} | ${f0(r.first.ms)} | ${f0(median)} | ${f1(r.first.delay.max)} / ${f1(worstBlock)} / ${f1(r.quiet.delay.max)} | ${worstP99} / ${worstMax} ; ${r.quiet.load.p99} / ${r.quiet.load.max} | ${f0(r.read.ms)} (${f1(r.read.delay.max)}) | ${f1(r.heapMb)} | ${r.heapPer1000.toFixed(2)} / ${r.rssPer1000.toFixed(2)} |`,
     );
   }
   for (let i = 1; i < results.length; i++) {
@@ -428,6 +446,8 @@ async function main(): Promise<void> {
   console.log('\nPer size: snapshot build alone, usage flush under load (duration, max loop block, p99), non-2xx');
   for (const r of results) {
     const non2xx = r.quiet.load.non2xx + r.flush.load.non2xx + r.refreshes.reduce((n, x) => n + x.load.non2xx, 0);
+    const each = r.refreshes.map((x) => `${f0(x.ms)} ms / ${f1(x.delay.max)} ms / p99 ${x.load.p99} max ${x.load.max}`);
+    console.log(`- ${r.rows} rows: refreshes (duration / max loop block / latency ms): ${each.join('; ')}`);
     console.log(
       `- ${r.rows} rows: ${r.buildDetail}; flush ${f0(r.flush.ms)} ms (${r.flush.detail ?? ''}), block ${f1(r.flush.delay.max)} ms, p99 ${r.flush.load.p99} ms; non-2xx ${non2xx}`,
     );

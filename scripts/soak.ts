@@ -381,8 +381,12 @@ function summarise(soak: Soak, emulator: Emulator, sheetId: string, logs: string
     `| event-loop lag max (prom-client, per ${SAMPLE_SECONDS} s sample): median / max | ${median(soak.samples.map((s) => s.lagMaxMs)).toFixed(1)} / ${Math.max(...soak.samples.map((s) => s.lagMaxMs)).toFixed(1)} ms |`,
   );
   console.log(`| snapshot age at samples: max | ${Math.max(...soak.samples.map((s) => s.snapshotAgeSec))} s |`);
-  console.log('\nmemory samples (s: RSS MB / heap MB):');
-  console.log(soak.samples.map((s) => `${s.at.toFixed(0)}: ${s.rssMb.toFixed(0)}/${s.heapMb.toFixed(0)}`).join('  '));
+  console.log('\nsamples (s: RSS MB / heap MB / event-loop lag max ms):');
+  console.log(
+    soak.samples
+      .map((s) => `${s.at.toFixed(0)}: ${s.rssMb.toFixed(0)}/${s.heapMb.toFixed(0)}/${s.lagMaxMs.toFixed(0)}`)
+      .join('  '),
+  );
   console.log('');
   for (const [name, pass, detail] of checks) {
     console.log(`${pass ? 'PASS' : 'FAIL'}  ${name}: ${detail}`);

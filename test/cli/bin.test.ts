@@ -49,13 +49,18 @@ it('exits 0 / 1 / 2, and list never prints a full key on stdout or stderr', asyn
   ]);
   const env = { ...h.env(id), LOG_LEVEL: 'debug' };
 
-  const [listed, listedJson, usage, sheetError, created] = await Promise.all([
+  // The read-only commands run together; the one that appends a row runs after them (list counts the rows).
+  const [listed, listedJson, usage, sheetError] = await Promise.all([
     sheetgate(['list'], env),
     sheetgate(['list', '--json'], env),
     sheetgate(['create', '--rate-limit', '5'], env),
     sheetgate(['check', '--sheet-id', 'no-such-sheet'], env),
-    sheetgate(['create', '--client', 'Spawned', '--json'], { ...h.env(), LOG_LEVEL: 'info', GOOGLE_SHEET_ID: id }),
   ]);
+  const created = await sheetgate(['create', '--client', 'Spawned', '--json'], {
+    ...h.env(),
+    LOG_LEVEL: 'info',
+    GOOGLE_SHEET_ID: id,
+  });
 
   expect(listed.code).toBe(0);
   expect(listed.stdout).toContain(`sk-con…${plain.slice(-4)}`);

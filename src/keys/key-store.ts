@@ -34,6 +34,9 @@ export interface KeyStoreStatus {
   readonly nextRefreshAt: number | undefined;
 }
 
+/** Least wait after a 429 `RESOURCE_EXHAUSTED`: Google's read quota is counted per minute. */
+const QUOTA_BACKOFF_MS = 20_000;
+
 /** Refresh after this share of the max age, so a slow read still lands before the snapshot is too old. */
 const REFRESH_AT = 0.8;
 
@@ -140,7 +143,8 @@ export class KeyStore {
         err instanceof SheetsError ? err : new SheetsError('unknown', String(err), true, undefined, { cause: err });
       this.failures += 1;
       this.lastError = { message: error.message, code: error.code, at: this.now() };
-      const delay = this.backoff();
+      // A quota refusal is per minute: quick retries would only spend the next minute's quota too (DESIGN §2).
+      const delay = error.code === 'quota' ? Math.max(QUOTA_BACKOFF_MS, this.backoff()) : this.backoff();
       logger.error(`key refresh failed: ${error.message}`, {
         code: error.code,
         failures: this.failures,

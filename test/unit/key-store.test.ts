@@ -1,6 +1,7 @@
 import { KeyStore } from '../../src/keys/key-store';
 import { hashKey } from '../../src/keys/key-id';
 import { captureLogger } from '../helpers/log-capture';
+import { SheetsError } from '../../src/keys/sheets-error';
 import { FixedSource, HEADER, unavailable } from '../helpers/fixed-source';
 
 const KEY = 'sk-convergence-cccccccc-cccc-4ccc-8ccc-cccccccccccc';
@@ -67,6 +68,20 @@ describe('KeyStore refresh loop (fake timers)', () => {
     await jest.advanceTimersByTimeAsync(60_000);
     expect(s.status()).toMatchObject({ consecutiveFailures: 0, lastError: undefined });
     expect(s.snapshot()).not.toBe(good);
+    s.stop();
+  });
+
+  it('waits at least 20 s after a quota refusal (429) instead of retrying within the same minute', async () => {
+    const source = new FixedSource([HEADER, [KEY, 'Acme', '', '', true, '']]);
+    const { s } = store(source);
+    await s.start();
+    source.failWith = new SheetsError('quota', 'Sheets API quota exhausted', true, 429);
+    await s.refresh();
+    const readsAfterFailure = source.reads;
+    await jest.advanceTimersByTimeAsync(19_000);
+    expect(source.reads).toBe(readsAfterFailure);
+    await jest.advanceTimersByTimeAsync(2_000);
+    expect(source.reads).toBe(readsAfterFailure + 1);
     s.stop();
   });
 

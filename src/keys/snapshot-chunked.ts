@@ -1,6 +1,7 @@
 /**
  * {@link buildSnapshot} without stalling requests (issue 8): the same build, run a few hundred rows at a time, giving
- * the event loop a turn whenever a slice has used its time budget. 100,000 rows take ~0.4 s of CPU; in one piece that
+ * the event loop a turn whenever a slice has used its time budget ({@link runInSlices}; the usage flush locates rows
+ * the same way). 100,000 rows take ~0.4 s of CPU; in one piece that
  * is 0.4 s during which no request is answered.
  */
 import { setImmediate as turn } from 'node:timers/promises';
@@ -29,20 +30,13 @@ export interface ChunkedBuildOptions {
 }
 
 /**
- * The snapshot `buildSnapshot(table, ctx, now)` returns, built in slices of at most about `budgetMs` each. The caller
- * keeps serving the previous snapshot meanwhile and swaps in the result whole (it is immutable): requests never see a
- * half-built one. `table` must not change until the promise settles.
+ * Runs a generator of pure work to its end in slices of at most about `budgetMs` each, giving the event loop a turn
+ * between slices; resolves with what the generator returns. The generator must yield often (every `stepRows` rows).
  */
-export async function buildSnapshotChunked(
-  table: SheetTable,
-  ctx: { readonly defaultRateLimit: number },
-  now: number,
-  options: ChunkedBuildOptions = {},
-): Promise<Snapshot> {
+export async function runInSlices<T>(steps: Generator<unknown, T, void>, options: ChunkedBuildOptions = {}): Promise<T> {
   const budgetMs = options.budgetMs ?? 5;
   const pause = options.pause ?? nextTurn;
   const clock = options.clock ?? (() => performance.now());
-  const steps = buildSnapshotSteps(table, ctx, now, options.stepRows ?? 100);
   let sliceStart = clock();
   for (;;) {
     const step = steps.next();
@@ -54,4 +48,18 @@ export async function buildSnapshotChunked(
       sliceStart = clock();
     }
   }
+}
+
+/**
+ * The snapshot `buildSnapshot(table, ctx, now)` returns, built in slices of at most about `budgetMs` each. The caller
+ * keeps serving the previous snapshot meanwhile and swaps in the result whole (it is immutable): requests never see a
+ * half-built one. `table` must not change until the promise settles.
+ */
+export function buildSnapshotChunked(
+  table: SheetTable,
+  ctx: { readonly defaultRateLimit: number },
+  now: number,
+  options: ChunkedBuildOptions = {},
+): Promise<Snapshot> {
+  return runInSlices(buildSnapshotSteps(table, ctx, now, options.stepRows ?? 100), options);
 }

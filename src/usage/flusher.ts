@@ -3,7 +3,8 @@ import type { Logger } from '../log';
 import { batchTotals, UsageCounter } from './counter';
 import type { CountedKey, PendingUsage, UsageBatch } from './counter';
 import { logPlan, logUnwritten } from './flush-log';
-import { planUsageWrite } from './plan';
+import { runInSlices } from '../keys/snapshot-chunked';
+import { locateRowsSteps, planUsageWrite } from './plan';
 import type { Attempts, UsagePlan } from './plan';
 import { refusedByServer, toSheetsFailure } from './usage-sheet';
 import type { UsageSheet } from './usage-sheet';
@@ -198,7 +199,8 @@ export class UsageFlusher {
       let plan: UsagePlan;
       try {
         const [zone, rows] = await Promise.all([this.timeZone(), this.options.sheet.readValues()]);
-        const planned = planUsageWrite(rows, zone, batch, this.inDoubt);
+        const located = await runInSlices(locateRowsSteps(rows, 100));
+        const planned = planUsageWrite(rows, zone, batch, this.inDoubt, located);
         if (!planned.ok) {
           throw new SheetsError('bad_table', planned.reason, true);
         }

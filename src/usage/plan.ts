@@ -109,10 +109,23 @@ export function wasApplied(attempt: Attempt, countCell: CellValue | undefined, l
 }
 
 /** Data rows (1-based sheet row numbers) by key hash; several rows when a key is duplicated. */
-function locate(rows: readonly (readonly CellValue[])[], keyColumn?: number, hashColumn?: number) {
+export type RowsByHash = ReadonlyMap<string, readonly number[]>;
+
+/**
+ * {@link RowsByHash} of a read of the tab, yielding every `stepRows` rows: hashing every key of a 100,000-row tab takes
+ * ~0.1 s, so the flusher runs this in slices (`runInSlices`, issue 8). Empty when the header has no key column.
+ */
+export function* locateRowsSteps(
+  rows: readonly (readonly CellValue[])[],
+  stepRows = Infinity,
+): Generator<number, RowsByHash, void> {
+  const { columns } = mapHeader(rows[0] ?? []);
   const found = new Map<string, number[]>();
   for (let i = 1; i < rows.length; i++) {
-    const hash = rowIdentity(rows[i] ?? [], keyColumn, hashColumn);
+    if (i % stepRows === 0) {
+      yield i;
+    }
+    const hash = rowIdentity(rows[i] ?? [], columns.api_key, columns.key_hash);
     if (hash !== undefined) {
       const seen = found.get(hash);
       if (seen === undefined) {
@@ -125,18 +138,30 @@ function locate(rows: readonly (readonly CellValue[])[], keyColumn?: number, has
   return found;
 }
 
+function locateRows(rows: readonly (readonly CellValue[])[]): RowsByHash {
+  const steps = locateRowsSteps(rows);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) {
+      return step.value;
+    }
+  }
+}
+
 /**
  * Plans one write: first settles the in-doubt attempts of an earlier write whose response never came (applied →
  * done; not applied → their delta joins this write), then gives every located key `usage_count` = value found +
  * delta and `last_used_at` = its latest use as `yyyy-mm-dd hh:mm:ss` wall-clock text in `timeZone` (written
  * `USER_ENTERED`, so Sheets stores a real date cell). Missing usage columns are added after the widest row.
  * Not ok when the header row has no key column or repeats one sheetgate needs: nothing can be located safely.
+ * `located` is `locateRowsSteps(rows)`'s result when the caller has already computed it (in slices).
  */
 export function planUsageWrite(
   rows: readonly (readonly CellValue[])[],
   timeZone: string,
   batch: UsageBatch,
   inDoubt: Attempts = new Map(),
+  located?: RowsByHash,
 ): PlanResult {
   const header = rows[0] ?? [];
   const { columns } = mapHeader(header);
@@ -149,11 +174,15 @@ export function planUsageWrite(
       return { ok: false, reason: `Header row: column "${name}" appears twice` };
     }
   }
-  const rowsByHash = locate(rows, columns.api_key, columns.key_hash);
+  const rowsByHash = located ?? locateRows(rows);
 
   const writes: CellWrite[] = [];
   const addedColumns: string[] = [];
-  let next = Math.max(header.length, ...rows.map((r) => r.length));
+  // A loop, not Math.max(...rows): spreading 100,000+ arguments can overflow the stack.
+  let next = header.length;
+  for (const r of rows) {
+    next = Math.max(next, r.length);
+  }
   const column = (name: (typeof USAGE_COLUMNS)[number]): number => {
     const index = columns[name];
     if (index !== undefined) {

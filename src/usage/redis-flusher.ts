@@ -3,7 +3,8 @@ import { batchTotals } from './counter';
 import type { PendingUsage, UsageBatch } from './counter';
 import { logPlan } from './flush-log';
 import type { FlushResult, UsageStatus } from './flusher';
-import { planUsageWrite } from './plan';
+import { runInSlices } from '../keys/snapshot-chunked';
+import { locateRowsSteps, planUsageWrite } from './plan';
 import type { Attempts } from './plan';
 import type { RedisUsageLedger } from './redis-ledger';
 import type { UsagePusher } from './redis-pusher';
@@ -215,7 +216,8 @@ export class RedisUsageFlusher {
 
   private async plan(batch: UsageBatch, inDoubt: Attempts) {
     const [zone, rows] = await Promise.all([this.timeZone(), this.options.sheet.readValues()]);
-    const planned = planUsageWrite(rows, zone, batch, inDoubt);
+    const located = await runInSlices(locateRowsSteps(rows, 100));
+    const planned = planUsageWrite(rows, zone, batch, inDoubt, located);
     if (!planned.ok) {
       throw new SheetsError('bad_table', planned.reason, true);
     }

@@ -4,7 +4,7 @@ import { formatKeyHash, hashKey, keyIdOf } from '../../src/keys/key-id';
 import { buildSnapshot } from '../../src/keys/snapshot';
 import type { CellValue } from '../../src/keys/types';
 import type { KeyUsage, UsageBatch } from '../../src/usage/counter';
-import { planUsageWrite, rowIdentity } from '../../src/usage/plan';
+import { locateRowsSteps, planUsageWrite, rowIdentity } from '../../src/usage/plan';
 import type { Attempts, UsagePlan } from '../../src/usage/plan';
 
 const ZONE = 'Europe/Paris';
@@ -151,5 +151,47 @@ describe('rowIdentity', () => {
     expect(rows.map((r) => rowIdentity(r, 0, 1))).toEqual([...snapshot.byHash.keys()]);
     expect(rowIdentity([A, formatKeyHash(hashKey(B))], 0, 1)).toBeUndefined(); // disagreeing cells: refused
     expect(rowIdentity(['', 'sha256:nothex'], 0, 1)).toBeUndefined();
+  });
+});
+
+describe('issue-8: locating rows in slices', () => {
+  function drain(rows: CellValue[][], stepRows: number): { yields: number; located: ReturnType<typeof locateInOne> } {
+    const steps = locateRowsSteps(rows, stepRows);
+    let yields = 0;
+    for (;;) {
+      const step = steps.next();
+      if (step.done === true) {
+        return { yields, located: step.value };
+      }
+      yields++;
+    }
+  }
+  const locateInOne = (rows: CellValue[][]) => locateRowsSteps(rows);
+
+  it('finds the same rows, duplicates included, whatever the slice size, and plans the same write', () => {
+    const rows: CellValue[][] = [HEADER];
+    for (let i = 0; i < 250; i++) {
+      rows.push([`sk-convergence-slice-${i}`, `client-${i}`, true, i]);
+    }
+    rows.push([A, 'Alpha', true, 1], [B, 'Beta', true, 2], [A, 'Alpha again', true, 3]);
+    const { yields, located } = drain(rows, 100);
+    expect(yields).toBe(2); // after rows 100 and 200 of 253
+    expect(located.get(hashKey(A))).toEqual([252, 254]);
+    expect(located.get(hashKey(B))).toEqual([253]);
+    expect(located.get(hashKey('sk-convergence-slice-0'))).toEqual([2]);
+    const b = batch(usage(B, 5), usage(A, 1), usage('sk-convergence-slice-7', 2));
+    expect(planUsageWrite(rows, ZONE, b, new Map(), located)).toEqual(planUsageWrite(rows, ZONE, b));
+  });
+
+  it('plans a tab wider than the header row without spreading every row into Math.max', () => {
+    const rows: CellValue[][] = [['api_key', 'client_name']];
+    for (let i = 0; i < 200_000; i++) {
+      rows.push([`k${i}`, 'c']);
+    }
+    rows.push([A, 'Alpha', '', '', 'a note']);
+    const p = plan(rows, batch(usage(A, 1)));
+    // usage_count and last_used_at go after the widest row (5 cells: A..E), so F and G.
+    expect(p.addedColumns).toEqual(['usage_count', 'last_used_at']);
+    expect(p.writes.map((w) => w.cells)).toEqual(['F1', 'G1', `F${rows.length}:G${rows.length}`]);
   });
 });

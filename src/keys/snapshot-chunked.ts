@@ -33,7 +33,10 @@ export interface ChunkedBuildOptions {
  * Runs a generator of pure work to its end in slices of at most about `budgetMs` each, giving the event loop a turn
  * between slices; resolves with what the generator returns. The generator must yield often (every `stepRows` rows).
  */
-export async function runInSlices<T>(steps: Generator<unknown, T, void>, options: ChunkedBuildOptions = {}): Promise<T> {
+export async function runInSlices<T>(
+  steps: Generator<unknown, T, void>,
+  options: ChunkedBuildOptions = {},
+): Promise<T> {
   const budgetMs = options.budgetMs ?? 5;
   const pause = options.pause ?? nextTurn;
   const clock = options.clock ?? (() => performance.now());

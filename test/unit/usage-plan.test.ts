@@ -5,7 +5,7 @@ import { buildSnapshot } from '../../src/keys/snapshot';
 import type { CellValue } from '../../src/keys/types';
 import type { KeyUsage, UsageBatch } from '../../src/usage/counter';
 import { locateRowsSteps, planUsageWrite, rowIdentity } from '../../src/usage/plan';
-import type { Attempts, UsagePlan } from '../../src/usage/plan';
+import type { Attempts, RowsByHash, UsagePlan } from '../../src/usage/plan';
 
 const ZONE = 'Europe/Paris';
 const HEADER = ['api_key', 'client_name', 'is_active', 'usage_count', 'last_used_at'];
@@ -155,7 +155,7 @@ describe('rowIdentity', () => {
 });
 
 describe('issue-8: locating rows in slices', () => {
-  function drain(rows: CellValue[][], stepRows: number): { yields: number; located: ReturnType<typeof locateInOne> } {
+  function drain(rows: CellValue[][], stepRows: number): { yields: number; located: RowsByHash } {
     const steps = locateRowsSteps(rows, stepRows);
     let yields = 0;
     for (;;) {
@@ -166,7 +166,6 @@ describe('issue-8: locating rows in slices', () => {
       yields++;
     }
   }
-  const locateInOne = (rows: CellValue[][]) => locateRowsSteps(rows);
 
   it('finds the same rows, duplicates included, whatever the slice size, and plans the same write', () => {
     const rows: CellValue[][] = [HEADER];

@@ -62,11 +62,34 @@ export interface AuthMiddlewareOptions {
 /** Seconds a client should wait before retrying while no snapshot has loaded. */
 const UNAVAILABLE_RETRY_SEC = 5;
 
-function setLimitHeaders(res: Response, d: LimitDecision): void {
-  res.setHeader('RateLimit-Limit', String(d.limit));
+/**
+ * What every accepted request of one key answers with, computed once per key record (records are immutable and
+ * replaced whole by each refresh) rather than on every request (issue 8): `req.auth`, the header-safe client name,
+ * the fixed RateLimit-* values and the metrics decision.
+ */
+interface KeyAnswer {
+  readonly auth: AuthContext;
+  readonly clientHeader: string;
+  readonly limitHeader: string;
+  readonly policyHeader: string;
+  readonly accepted: AuthDecision;
+}
+
+function keyAnswer(key: KeyRecord): KeyAnswer {
+  return {
+    auth: Object.freeze({ clientName: key.clientName, keyId: key.keyId, scopes: key.scopes, limit: key.rateLimit }),
+    clientHeader: headerSafe(key.clientName),
+    limitHeader: String(key.rateLimit),
+    policyHeader: `${key.rateLimit};w=60`,
+    accepted: Object.freeze({ outcome: 'ok', key }),
+  };
+}
+
+function setLimitHeaders(res: Response, answer: KeyAnswer, d: LimitDecision): void {
+  res.setHeader('RateLimit-Limit', answer.limitHeader);
   res.setHeader('RateLimit-Remaining', String(d.remaining));
   res.setHeader('RateLimit-Reset', String(Math.max(1, Math.ceil(d.resetMs / 1000))));
-  res.setHeader('RateLimit-Policy', `${d.limit};w=60`);
+  res.setHeader('RateLimit-Policy', answer.policyHeader);
 }
 
 /**
@@ -78,6 +101,16 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
   const now = options.now ?? Date.now;
   // winston builds and pipes an entry before filtering by level: decide once, not per request (LOG_LEVEL is fixed).
   const debug = logger.isDebugEnabled();
+  // Weak: a record of a replaced snapshot is dropped with it.
+  const answers = new WeakMap<KeyRecord, KeyAnswer>();
+  const answerFor = (key: KeyRecord): KeyAnswer => {
+    let answer = answers.get(key);
+    if (answer === undefined) {
+      answer = keyAnswer(key);
+      answers.set(key, answer);
+    }
+    return answer;
+  };
 
   const refuse = (res: Response, code: AuthErrorCode, key?: KeyRecord, extras?: ProblemExtras): void => {
     onDecision?.({ outcome: code, ...(key === undefined ? {} : { key }) });
@@ -89,46 +122,9 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
     refuse(res, code);
   };
 
-  return async function sheetgateAuth(req: Request, res: Response, next: NextFunction): Promise<void> {
-    if (mode.kind !== 'enforce') {
-      next();
-      return;
-    }
-    if (failures !== undefined) {
-      const waitMs = await failures.blockedFor(req.ip ?? 'unknown');
-      if (waitMs > 0) {
-        refuse(res, 'rate_limited', undefined, {
-          retryAfterSec: waitMs / 1000,
-          detail: 'Too many failed authentication attempts from this address.',
-        });
-        return;
-      }
-    }
-    const credentials = parseCredentials(credentialHeaders(req.rawHeaders));
-    if (credentials.kind !== 'key') {
-      const code = credentials.kind === 'missing' ? 'missing_api_key' : 'malformed_authorization';
-      if (debug) {
-        logger.debug('auth refused', { code, path: req.path });
-      }
-      await refuseKey(req, res, code);
-      return;
-    }
-    const snapshot = keys.snapshot();
-    if (snapshot === undefined) {
-      refuse(res, 'auth_unavailable', undefined, { retryAfterSec: UNAVAILABLE_RETRY_SEC });
-      return;
-    }
-    const verdict = verify(snapshot, hashKey(credentials.key), now());
-    if (!verdict.ok) {
-      if (debug) {
-        logger.debug('auth refused', { code: verdict.code, keyPreview: maskKey(credentials.key) });
-      }
-      await refuseKey(req, res, verdict.code);
-      return;
-    }
-    const key = verdict.key;
-    const decision = await limiter.consume(key.keyId, key.rateLimit);
-    setLimitHeaders(res, decision);
+  const admit = (req: Request, res: Response, next: NextFunction, key: KeyRecord, decision: LimitDecision): void => {
+    const answer = answerFor(key);
+    setLimitHeaders(res, answer, decision);
     if (!decision.allowed) {
       if (debug) {
         logger.debug('auth refused', { code: 'rate_limited', client: key.clientName, keyId: key.keyId });
@@ -136,14 +132,62 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
       refuse(res, 'rate_limited', key, { retryAfterSec: decision.resetMs / 1000 });
       return;
     }
-    res.setHeader('X-Client-Name', headerSafe(key.clientName));
-    req.auth = { clientName: key.clientName, keyId: key.keyId, scopes: key.scopes, limit: key.rateLimit };
+    res.setHeader('X-Client-Name', answer.clientHeader);
+    req.auth = answer.auth;
     usage?.record(key, now());
-    onDecision?.({ outcome: 'ok', key });
+    onDecision?.(answer.accepted);
     if (debug) {
       logger.debug('auth ok', { client: key.clientName, keyId: key.keyId, keyPreview: key.preview });
     }
     next();
+  };
+
+  const authenticate = (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const credentials = parseCredentials(credentialHeaders(req.rawHeaders));
+    if (credentials.kind !== 'key') {
+      const code = credentials.kind === 'missing' ? 'missing_api_key' : 'malformed_authorization';
+      if (debug) {
+        logger.debug('auth refused', { code, path: req.path });
+      }
+      return refuseKey(req, res, code);
+    }
+    const snapshot = keys.snapshot();
+    if (snapshot === undefined) {
+      refuse(res, 'auth_unavailable', undefined, { retryAfterSec: UNAVAILABLE_RETRY_SEC });
+      return Promise.resolve();
+    }
+    const verdict = verify(snapshot, hashKey(credentials.key), now());
+    if (!verdict.ok) {
+      if (debug) {
+        logger.debug('auth refused', { code: verdict.code, keyPreview: maskKey(credentials.key) });
+      }
+      return refuseKey(req, res, verdict.code);
+    }
+    const { key } = verdict;
+    return limiter.consume(key.keyId, key.rateLimit).then((decision) => {
+      admit(req, res, next, key, decision);
+    });
+  };
+
+  const throttled = async (req: Request, res: Response, next: NextFunction, throttle: FailureThrottle) => {
+    const waitMs = await throttle.blockedFor(req.ip ?? 'unknown');
+    if (waitMs > 0) {
+      refuse(res, 'rate_limited', undefined, {
+        retryAfterSec: waitMs / 1000,
+        detail: 'Too many failed authentication attempts from this address.',
+      });
+      return;
+    }
+    await authenticate(req, res, next);
+  };
+
+  // Not an async function: the accepted path has one promise (the limiter's), not an extra one per await (issue 8).
+  return function sheetgateAuth(req: Request, res: Response, next: NextFunction): Promise<void> | undefined {
+    if (mode.kind !== 'enforce') {
+      next();
+      return undefined;
+    }
+    return failures === undefined ? authenticate(req, res, next) : throttled(req, res, next, failures);
   };
 }
 

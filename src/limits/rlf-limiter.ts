@@ -71,12 +71,13 @@ export function createRlfLimiter(options: RlfLimiterOptions = {}): RlfLimiter {
     }
   }
 
-  async function consumeIn(pair: Pair, keyId: string): Promise<RateLimiterRes> {
-    if (pair.shared === undefined) {
-      return pair.memory.consume(keyId);
-    }
+  function consumeIn(pair: Pair, keyId: string): Promise<RateLimiterRes> {
+    return pair.shared === undefined ? pair.memory.consume(keyId) : consumeShared(pair, pair.shared, keyId);
+  }
+
+  async function consumeShared(pair: Pair, shared: RateLimiterAbstract, keyId: string): Promise<RateLimiterRes> {
     try {
-      const res = await pair.shared.consume(keyId);
+      const res = await shared.consume(keyId);
       switchTo(false);
       return res;
     } catch (err: unknown) {
@@ -91,17 +92,18 @@ export function createRlfLimiter(options: RlfLimiterOptions = {}): RlfLimiter {
   }
 
   return {
-    async consume(keyId: string, limit: number): Promise<LimitDecision> {
-      try {
-        const res = await consumeIn(pairFor(limit), keyId);
-        return { allowed: true, limit, remaining: res.remainingPoints, resetMs: res.msBeforeNext };
-      } catch (err: unknown) {
-        // rlf rejects with a RateLimiterRes (not an Error) when the budget is spent (STYLE.md trap).
-        if (err instanceof RateLimiterRes) {
-          return { allowed: false, limit, remaining: 0, resetMs: err.msBeforeNext };
-        }
-        throw err;
-      }
+    consume(keyId: string, limit: number): Promise<LimitDecision> {
+      // One promise chain per call, no async wrappers: this runs on every accepted request (issue 8).
+      return consumeIn(pairFor(limit), keyId).then(
+        (res): LimitDecision => ({ allowed: true, limit, remaining: res.remainingPoints, resetMs: res.msBeforeNext }),
+        (err: unknown): LimitDecision => {
+          // rlf rejects with a RateLimiterRes (not an Error) when the budget is spent (STYLE.md trap).
+          if (err instanceof RateLimiterRes) {
+            return { allowed: false, limit, remaining: 0, resetMs: err.msBeforeNext };
+          }
+          throw err;
+        },
+      );
     },
     insurance: () => insured,
     async close(): Promise<void> {

@@ -1,0 +1,110 @@
+/**
+ * issue-8 (hot path): what the per-request savings must not change. Each test fails on the mistake they invite: a
+ * shared mutable `req.auth`, a per-key answer outliving a refresh, metrics counted wrong once they are folded in at
+ * scrape time.
+ */
+import express from 'express';
+import request from 'supertest';
+import { createApp } from '../../src/app';
+import { createMetrics, metricsRoutes } from '../../src/http/metrics';
+import { sheetgate } from '../../src/sheetgate';
+import { captureLogger } from '../helpers/log-capture';
+import { FixedSource, HEADER } from '../helpers/fixed-source';
+
+const KEY = 'sk-convergence-88888888-8888-4888-8888-888888888888';
+const OTHER = 'sk-convergence-99999999-9999-4999-8999-999999999999';
+
+describe('issue-8: per-key answers computed once', () => {
+  const { logger } = captureLogger();
+
+  it('gives routes a frozen req.auth, so a route that writes to it cannot change the next request', async () => {
+    const gate = sheetgate({ source: new FixedSource([HEADER, [KEY, 'Acme', '', '', true, 5]]), logger });
+    await gate.ready();
+    const seen: unknown[] = [];
+    const tamper = express.Router().get('/api/tamper', (req, res) => {
+      seen.push(Object.isFrozen(req.auth));
+      try {
+        (req.auth as { clientName: string }).clientName = 'Mallory';
+      } catch {
+        // strict mode: assigning to a frozen property throws; either way it must not stick
+      }
+      res.json(req.auth);
+    });
+    const app = createApp({ gate, logger, protectedRoutes: [tamper] });
+    const first = await request(app).get('/api/tamper').set('Authorization', `Bearer ${KEY}`).expect(200);
+    const whoami = await request(app).get('/auth/whoami').set('Authorization', `Bearer ${KEY}`).expect(200);
+    expect(seen).toEqual([true]);
+    expect(first.body).toMatchObject({ clientName: 'Acme' });
+    expect(whoami.body).toMatchObject({ clientName: 'Acme', rateLimit: 5 });
+    await gate.close();
+  });
+
+  it('answers with the new name, limit and headers after a refresh changes the row', async () => {
+    const source = new FixedSource([HEADER, [KEY, 'Acme', '', '', true, 5]]);
+    const gate = sheetgate({ source, logger });
+    await gate.ready();
+    const app = createApp({ gate, logger });
+    const before = await request(app).get('/api/hello').set('Authorization', `Bearer ${KEY}`).expect(200);
+    expect(before.headers['x-client-name']).toBe('Acme');
+    expect(before.headers['ratelimit-limit']).toBe('5');
+    source.rows = [HEADER, [KEY, 'Acme Renamed', '', '', true, 7]];
+    await gate.store?.refresh();
+    const after = await request(app).get('/api/hello').set('Authorization', `Bearer ${KEY}`).expect(200);
+    expect(after.body).toEqual({ message: 'hello, Acme Renamed' });
+    expect(after.headers['x-client-name']).toBe('Acme Renamed');
+    expect(after.headers['ratelimit-limit']).toBe('7');
+    expect(after.headers['ratelimit-policy']).toBe('7;w=60');
+    await gate.close();
+  });
+});
+
+describe('issue-8: metrics counted as plain numbers, folded in at scrape time', () => {
+  const { logger } = captureLogger();
+
+  it('counts exactly across scrapes: nothing lost, nothing counted twice', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const gate = sheetgate({
+      source: new FixedSource([HEADER, [KEY, 'Acme', '', '', true, ''], [OTHER, 'Beta', '', '', true, '']]),
+      logger,
+      onDecision: metrics.onDecision,
+    });
+    await gate.ready();
+    const app = createApp({ gate, logger, publicRoutes: [metrics.requestTimer, metricsRoutes(metrics.registry)] });
+    const value = async (series: string): Promise<number> => {
+      const text = (await request(app).get('/metrics').expect(200)).text;
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      return Number(line?.split(' ')[1]);
+    };
+    for (let i = 0; i < 3; i++) {
+      await request(app).get('/api/hello').set('Authorization', `Bearer ${KEY}`).expect(200);
+    }
+    await request(app).get('/api/hello').expect(401);
+    expect(await value('sheetgate_auth_decisions_total{outcome="ok"}')).toBe(3);
+    expect(await value('sheetgate_client_requests_total{client="Acme"}')).toBe(3);
+    await request(app).get('/api/hello').set('Authorization', `Bearer ${OTHER}`).expect(200);
+    await request(app).get('/api/hello').set('Authorization', `Bearer ${KEY}`).expect(200);
+    expect(await value('sheetgate_auth_decisions_total{outcome="ok"}')).toBe(5);
+    expect(await value('sheetgate_auth_decisions_total{outcome="missing_api_key"}')).toBe(1);
+    expect(await value('sheetgate_client_requests_total{client="Acme"}')).toBe(4);
+    expect(await value('sheetgate_client_requests_total{client="Beta"}')).toBe(1);
+    // The request timer saw the 5 accepted requests and the 6 scrapes before this one (all 2xx), and the 401.
+    expect(await value('sheetgate_http_request_duration_seconds_count{status_class="2xx"}')).toBe(5 + 6);
+    expect(await value('sheetgate_http_request_duration_seconds_count{status_class="4xx"}')).toBe(1);
+    await gate.close();
+  });
+});
+
+describe('issue-8: no ETag on sheetgate’s own answers', () => {
+  const { logger } = captureLogger();
+
+  it('answers /api/hello, /auth/whoami and /health without hashing the body into an ETag', async () => {
+    const gate = sheetgate({ source: new FixedSource([HEADER, [KEY, 'Acme', '', '', true, '']]), logger });
+    await gate.ready();
+    const app = createApp({ gate, logger });
+    for (const path of ['/api/hello', '/auth/whoami', '/health']) {
+      const res = await request(app).get(path).set('Authorization', `Bearer ${KEY}`).expect(200);
+      expect(res.headers['etag']).toBeUndefined();
+    }
+    await gate.close();
+  });
+});

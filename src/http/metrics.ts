@@ -1,5 +1,4 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { Router } from 'express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { AUTH_ERROR_CODES, sendProblem } from '../auth/errors';
@@ -41,6 +40,8 @@ export interface Metrics {
 const OTHER_CLIENT = '_other';
 /** `client` of a rate-limit rejection that has no key: the per-address throttle of failed attempts. */
 const NO_CLIENT = '_address';
+/** `res.locals` key of the request timer's start time. */
+const STARTED_AT = 'sheetgateStartedAt';
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /**
@@ -61,24 +62,34 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   }
   const registers = [registry];
 
-  const decisions = new Counter({
+  // Hot-path counts are plain numbers, folded into prom-client at scrape time (`collect`): `inc()` on a labelled child
+  // hashes its label set on every call, and these run on every request (issue 8).
+  const decisionCounts = new Map<string, number>(['ok', ...AUTH_ERROR_CODES].map((outcome) => [outcome, 0]));
+  new Counter({
     name: 'sheetgate_auth_decisions_total',
     help: 'Auth decisions by outcome: ok or the DESIGN §3 error code.',
     labelNames: ['outcome'] as const,
     registers,
+    collect() {
+      for (const [outcome, n] of decisionCounts) {
+        this.inc({ outcome }, n); // n = 0 still creates the series, so rate() sees the first refusal
+        decisionCounts.set(outcome, 0);
+      }
+    },
   });
-  // Label children bound once: `inc({ outcome })` would hash the label set on every request (hot path).
-  const decisionByOutcome = new Map<string, { inc(): void }>();
-  for (const outcome of ['ok', ...AUTH_ERROR_CODES]) {
-    const child = decisions.labels({ outcome });
-    child.inc(0); // every series exists from the start, so rate() sees the first refusal
-    decisionByOutcome.set(outcome, child);
-  }
-  const accepted = new Counter({
+  /** Accepted requests since the last scrape, by client label. */
+  const acceptedCounts = new Map<string, number>();
+  new Counter({
     name: 'sheetgate_client_requests_total',
     help: 'Accepted requests by client name (capped; see maxClientLabels).',
     labelNames: ['client'] as const,
     registers,
+    collect() {
+      for (const [client, n] of acceptedCounts) {
+        this.inc({ client }, n);
+      }
+      acceptedCounts.clear();
+    },
   });
   const rejected = new Counter({
     name: 'sheetgate_rate_limit_rejections_total',
@@ -169,29 +180,34 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   };
 
   const latencyByClass = ['1xx', '2xx', '3xx', '4xx', '5xx'].map((c) => latency.labels({ status_class: c }));
-  // Bound per client name seen (the label itself is capped by clientLabel; this map only caches lookups).
-  const acceptedByClient = new Map<string, { inc(): void }>();
+  // Client label of each client name seen (the label itself is capped by clientLabel; this map only caches lookups).
+  const labelOf = new Map<string, string>();
+  // One listener function for every response, not a closure (and a `once` wrapper) per request; the start time rides
+  // on `res.locals`, Express's per-request store.
+  const observeLatency = function sheetgateObserveLatency(this: Response): void {
+    const start: unknown = this.locals[STARTED_AT];
+    if (typeof start === 'number') {
+      latencyByClass[Math.floor(this.statusCode / 100) - 1]?.observe((performance.now() - start) / 1000);
+    }
+  };
   const requestTimer = function sheetgateRequestTimer(_req: Request, res: Response, next: NextFunction): void {
-    const started = performance.now();
-    res.once('finish', () => {
-      const child = latencyByClass[Math.floor(res.statusCode / 100) - 1];
-      child?.observe((performance.now() - started) / 1000);
-    });
+    res.locals[STARTED_AT] = performance.now();
+    res.on('finish', observeLatency);
     next();
   };
 
   return {
     registry,
     onDecision: (decision) => {
-      decisionByOutcome.get(decision.outcome)?.inc();
+      decisionCounts.set(decision.outcome, (decisionCounts.get(decision.outcome) ?? 0) + 1);
       if (decision.outcome === 'ok' && decision.key !== undefined) {
         const name = decision.key.clientName;
-        let child = acceptedByClient.get(name);
-        if (child === undefined) {
-          child = accepted.labels({ client: clientLabel(name) });
-          acceptedByClient.set(name, child);
+        let label = labelOf.get(name);
+        if (label === undefined) {
+          label = clientLabel(name);
+          labelOf.set(name, label);
         }
-        child.inc();
+        acceptedCounts.set(label, (acceptedCounts.get(label) ?? 0) + 1);
       } else if (decision.outcome === 'rate_limited') {
         rejected.inc({ client: decision.key === undefined ? NO_CLIENT : clientLabel(decision.key.clientName) });
       }
@@ -230,18 +246,20 @@ function bearerToken(header: string | undefined): string | undefined {
 }
 
 /**
- * `GET /metrics` in the Prometheus text format, mounted as a public route. With a token, a scrape without it is
- * 401 `missing_api_key` and a wrong one 401 `invalid_api_key`; the comparison is constant-time (sha256 of both, then
- * `timingSafeEqual`), so neither the token's content nor its length leaks through timing.
+ * `GET /metrics` in the Prometheus text format, mounted as a public route (`app.use(metricsRoutes(registry))`). With a
+ * token, a scrape without it is 401 `missing_api_key` and a wrong one 401 `invalid_api_key`; the comparison is
+ * constant-time (sha256 of both, then `timingSafeEqual`), so neither the token's content nor its length leaks through
+ * timing. A plain middleware that passes every other request on, not an Express `Router`: it sits before auth, so
+ * every request walks past it, and a nested router's dispatch (closures, `req` properties set and restored) is work
+ * for nothing on each of them (issue 8).
  * @throws Error when `token` is the empty string.
  */
-export function metricsRoutes(registry: Registry, options: MetricsRoutesOptions = {}): Router {
+export function metricsRoutes(registry: Registry, options: MetricsRoutesOptions = {}): RequestHandler {
   if (options.token === '') {
     throw new Error('metrics: token must not be empty (leave it undefined for a public /metrics)');
   }
   const expected = options.token === undefined ? undefined : digest(options.token);
-  const router = Router();
-  router.get('/metrics', async (req, res) => {
+  const scrape = async (req: Request, res: Response): Promise<void> => {
     if (expected !== undefined) {
       const presented = bearerToken(req.headers.authorization);
       if (presented === undefined) {
@@ -256,6 +274,12 @@ export function metricsRoutes(registry: Registry, options: MetricsRoutesOptions 
     const body = await registry.metrics();
     res.setHeader('Cache-Control', 'no-store');
     res.type(registry.contentType).send(body);
-  });
-  return router;
+  };
+  return function sheetgateMetrics(req: Request, res: Response, next: NextFunction): Promise<void> | undefined {
+    if (req.path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      next();
+      return undefined;
+    }
+    return scrape(req, res);
+  };
 }

@@ -1,5 +1,5 @@
 import express from 'express';
-import type { ErrorRequestHandler, Express, RequestHandler, Router } from 'express';
+import type { ErrorRequestHandler, Express, RequestHandler } from 'express';
 import helmet from 'helmet';
 import { healthHandler, readyHandler } from './http/health';
 import { statusHandler } from './http/status';
@@ -14,9 +14,9 @@ export interface AppDeps {
   /** Express `trust proxy` (TRUST_PROXY). */
   readonly trustProxy?: boolean | number | string;
   /** Extra public routes or middleware mounted before auth, in order (e.g. the request timer, then `/metrics`). */
-  readonly publicRoutes?: readonly (Router | RequestHandler)[];
-  /** Protected routes mounted after auth. */
-  readonly protectedRoutes?: readonly Router[];
+  readonly publicRoutes?: readonly RequestHandler[];
+  /** Protected routes (routers or plain middleware) mounted after auth. */
+  readonly protectedRoutes?: readonly RequestHandler[];
   /** Serve the demo `GET /api/hello` (before `protectedRoutes`). Defaults to `true`; off in reverse-proxy mode. */
   readonly demoApi?: boolean;
   /** Extra `/auth/status` sections. */
@@ -55,6 +55,9 @@ export function createApp(deps: AppDeps): Express {
   const { gate, logger } = deps;
   const app = express();
   app.disable('x-powered-by');
+  // sheetgate's own answers (status, identity, verify, problems) are small and never fetched conditionally; an ETag
+  // is a hash of every body for nothing. Proxied responses keep the upstream's own ETag (issue 8).
+  app.set('etag', false);
   if (deps.trustProxy !== undefined) {
     app.set('trust proxy', deps.trustProxy);
   }

@@ -1,5 +1,4 @@
-import { Router } from 'express';
-import type { Request, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from '../log';
 import { isUpgrade, tunnelUpgrade } from './proxy-upgrade';
 import { createUpstream, guardUpstream, relayResponse } from './proxy-upstream';
@@ -16,7 +15,7 @@ export interface ProxyOptions {
 const DEFAULT_TIMEOUT_MS = 60_000;
 
 /**
- * Reverse-proxy mode (`UPSTREAM_URL`, issue 7): a router, mounted as a protected route, that forwards every request
+ * Reverse-proxy mode (`UPSTREAM_URL`, issue 7): a middleware, mounted as a protected route, that forwards every request
  * reaching it to the upstream — same method, path and query, bodies streamed both ways without buffering. The
  * client's `Authorization`/`X-API-Key` are removed (Kong `hide_credentials`); the upstream receives `X-Client-Name`,
  * `X-Sheetgate-Key-Id`, `X-Sheetgate-Scopes` and `X-Forwarded-For/-Host/-Proto` set by sheetgate alone. Hop-by-hop
@@ -26,10 +25,9 @@ const DEFAULT_TIMEOUT_MS = 60_000;
  * stay on sheetgate.
  * @throws Error when `upstreamUrl` is not an http(s) URL without credentials or query, or `timeoutMs` is not positive.
  */
-export function proxyRoutes(upstreamUrl: string, options: ProxyOptions): Router {
+export function proxyRoutes(upstreamUrl: string, options: ProxyOptions): RequestHandler {
   const upstream = createUpstream(upstreamUrl, options.timeoutMs ?? DEFAULT_TIMEOUT_MS, options.logger);
-  const router = Router();
-  router.use(function sheetgateProxy(req: Request, res: Response): void {
+  return function sheetgateProxy(req: Request, res: Response): void {
     if (isUpgrade(req)) {
       tunnelUpgrade(req, res, upstream);
       return;
@@ -40,8 +38,7 @@ export function proxyRoutes(upstreamUrl: string, options: ProxyOptions): Router 
       relayResponse(upstreamRes, res);
     });
     req.pipe(upstreamReq);
-  });
-  return router;
+  };
 }
 
 export { upgradeHandler } from './proxy-upgrade';

@@ -1,7 +1,11 @@
 // The baseline: the same route on bare Express 5 with no auth, no helmet. Run as its own process by bench/run.ts.
+// ETAG=off turns Express's ETag off, as sheetgate's own app has it: the like-for-like baseline.
 import express from 'express';
 
 const app = express();
+if (process.env['ETAG'] === 'off') {
+  app.set('etag', false);
+}
 app.get('/api/hello', (_req, res) => {
   res.json({ message: 'hello, anonymous' });
 });

@@ -1,6 +1,7 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 
 export interface Proc {
   readonly child: ChildProcess;
@@ -20,12 +21,28 @@ function cpuMsOf(pid: number | undefined): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
+/** True when servers and the load generator can be given a core each (Linux taskset, 2+ cores). */
+export const CAN_PIN = availableParallelism() >= 2 && existsSync('/usr/bin/taskset');
+
+/** Moves this process (the load generator) to `cpu`, so that it does not share a core with the servers. */
+export function pinSelf(cpu: number): void {
+  spawnSync('taskset', ['-a', '-pc', String(cpu), String(process.pid)], { stdio: 'ignore' });
+}
+
 /**
  * Starts `node --import tsx <script>` on 127.0.0.1 with PORT=0 and resolves with the port it prints
- * (`listening on port N`). Killed after `maxLifeMs` whatever happens, so a benchmark never leaves a server behind.
+ * (`listening on port N`); on `cpu` when given (taskset). Killed after `maxLifeMs` whatever happens, so a benchmark
+ * never leaves a server behind.
  */
-export function startProcess(script: string, env: Record<string, string>, maxLifeMs = 10 * 60_000): Promise<Proc> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+export function startProcess(
+  script: string,
+  env: Record<string, string>,
+  maxLifeMs = 10 * 60_000,
+  cpu?: number,
+): Promise<Proc> {
+  const node = [process.execPath, '--import', 'tsx', script];
+  const [command = '', ...args] = cpu === undefined ? node : ['taskset', '-c', String(cpu), ...node];
+  const child = spawn(command, args, {
     env: { ...process.env, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,8 +1,10 @@
 /**
  * `npm run bench`: sheetgate's protected route vs the same route on bare Express 5, in one run, on 127.0.0.1.
  * Every server is a real listening process; autocannon drives them from this process, 50 connections, for a bounded
- * time each (BENCH_SECONDS, default 5; BENCH_ROUNDS rounds, default 3; BENCH_KEYS rotating keys, default 10,000;
- * BENCH_BIG_KEYS adds a case with that many keys). Prints req/s, p50, p99 and ratios to bare Express.
+ * time each (BENCH_SECONDS, default 3; BENCH_ROUNDS alternating rounds, default 7; BENCH_KEYS rotating keys, default
+ * 10,000; BENCH_BIG_KEYS, default 100,000, a case with that many keys in the sheet, 0 to leave it out). Prints req/s,
+ * p50, p99 and ratios to bare Express, with its defaults and with ETag off as sheetgate's app has it. On a machine
+ * with 2+ cores and taskset, the servers share CPU 1 and the load generator has CPU 0 (BENCH_PIN=0 turns this off).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -11,14 +13,16 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { startEmulator } from '../emulator/server';
 import { makeCredentials } from '../test/helpers/credentials';
-import { startProcess } from './processes';
+import { CAN_PIN, pinSelf, startProcess } from './processes';
 import type { Proc } from './processes';
 
-const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 3);
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 7);
 const CONNECTIONS = 50;
 const ROTATING_KEYS = Number(process.env['BENCH_KEYS'] ?? 10_000);
-const BIG_KEYS = Number(process.env['BENCH_BIG_KEYS'] ?? 0);
+const BIG_KEYS = Number(process.env['BENCH_BIG_KEYS'] ?? 100_000);
+const PIN = process.env['BENCH_PIN'] !== '0' && CAN_PIN;
+const SERVER_CPU = PIN ? 1 : undefined;
 
 interface Row {
   readonly name: string;
@@ -86,14 +90,25 @@ async function main(): Promise<void> {
   });
   const smallId = emulator.createSpreadsheet({ tabs: { API_Keys: sheet([...one, ...many]) } });
 
-  const bare = await startProcess('bench/bare-server.ts', {});
-  const gate = await startProcess('src/server.ts', sheetEnv(smallId));
+  const LIFE_MS = 30 * 60_000;
+  const bare = await startProcess('bench/bare-server.ts', {}, LIFE_MS, SERVER_CPU);
+  const bareNoEtag = await startProcess('bench/bare-server.ts', { ETAG: 'off' }, LIFE_MS, SERVER_CPU);
+  const gate = await startProcess('src/server.ts', sheetEnv(smallId), LIFE_MS, SERVER_CPU);
   const bigGate =
     BIG_KEYS > 0
-      ? await startProcess('src/server.ts', sheetEnv(emulator.createSpreadsheet({ tabs: { API_Keys: sheet(big) } })))
+      ? await startProcess(
+          'src/server.ts',
+          sheetEnv(emulator.createSpreadsheet({ tabs: { API_Keys: sheet(big) } })),
+          LIFE_MS,
+          SERVER_CPU,
+        )
       : undefined;
+  if (PIN) {
+    pinSelf(0);
+  }
   const cases: { name: string; server: Proc; keys: readonly string[] }[] = [
     { name: 'bare express 5 (no auth)', server: bare, keys: [] },
+    { name: 'bare express 5, ETag off', server: bareNoEtag, keys: [] },
     { name: 'sheetgate, 1 key', server: gate, keys: one },
     { name: `sheetgate, ${ROTATING_KEYS} keys rotating`, server: gate, keys: many },
     ...(bigGate === undefined ? [] : [{ name: `sheetgate, ${BIG_KEYS} keys rotating`, server: bigGate, keys: big }]),
@@ -110,7 +125,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await Promise.all([bare.stop(), gate.stop(), bigGate?.stop()]);
+    await Promise.all([bare.stop(), bareNoEtag.stop(), gate.stop(), bigGate?.stop()]);
     await emulator.close();
   }
 
@@ -120,21 +135,33 @@ async function main(): Promise<void> {
     return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
   };
   const baseRuns = runs.get(cases[0]?.name ?? '') ?? [];
+  const noEtagRuns = runs.get(cases[1]?.name ?? '') ?? [];
+  /** Median over rounds of the case's req/s divided by the baseline's in the same round. */
+  const ratio = (rs: readonly Row[], base: readonly Row[], of: (r: Row) => number): number =>
+    median(rs.map((r, i) => of(r) / of(base[i] ?? r)));
   console.log(
-    `\n${CONNECTIONS} connections, ${ROUNDS} rounds × ${SECONDS} s per case, 127.0.0.1, node ${process.version}\n`,
+    `\n${CONNECTIONS} connections, ${ROUNDS} rounds × ${SECONDS} s per case, 127.0.0.1, node ${process.version}, ` +
+      `${PIN ? 'servers on CPU 1, load generator on CPU 0' : 'not pinned'}\n`,
   );
   console.log(
-    '| case | req/s (median) | vs bare (median of per-round ratios) | server CPU µs/req | p50 ms | p50 delta ms | p99 ms | non-2xx |',
+    '| case | req/s (median) | req/s vs bare | req/s vs bare, ETag off | server CPU µs/req | CPU/req: bare ÷ case | p50 ms | p99 ms | non-2xx |',
   );
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const c of cases) {
     const rs = runs.get(c.name) ?? [];
-    const ratio = median(rs.map((r, i) => r.rps / (baseRuns[i]?.rps ?? r.rps)));
-    const p50 = median(rs.map((r) => r.p50));
-    const p50Delta = median(rs.map((r, i) => r.p50 - (baseRuns[i]?.p50 ?? r.p50)));
-    console.log(
-      `| ${c.name} | ${Math.round(median(rs.map((r) => r.rps)))} | ${ratio.toFixed(2)} | ${Math.round(median(rs.map((r) => r.cpuUs)))} | ${p50} | ${p50Delta.toFixed(1)} | ${median(rs.map((r) => r.p99))} | ${rs.reduce((n, r) => n + r.non2xx, 0)} |`,
-    );
+    const cells = [
+      c.name,
+      Math.round(median(rs.map((r) => r.rps))),
+      ratio(rs, baseRuns, (r) => r.rps).toFixed(2),
+      ratio(rs, noEtagRuns, (r) => r.rps).toFixed(2),
+      Math.round(median(rs.map((r) => r.cpuUs))),
+      // Inverted so that, like the req/s ratios, 1.00 is "as cheap as bare Express" and lower is dearer.
+      (1 / ratio(rs, baseRuns, (r) => r.cpuUs)).toFixed(2),
+      median(rs.map((r) => r.p50)),
+      median(rs.map((r) => r.p99)),
+      rs.reduce((n, r) => n + r.non2xx, 0),
+    ];
+    console.log(`| ${cells.join(' | ')} |`);
   }
 }
 

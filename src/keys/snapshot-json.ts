@@ -214,3 +214,21 @@ export async function readValueRange(
 export function parseValueRange(body: string, options: SliceOptions = {}): Promise<CellValue[][]> {
   return readValueRange([body], options);
 }
+
+/**
+ * `JSON.stringify({ values: rows })`, yielding every `stepRows` rows: the body {@link parseValueRange} reads back in
+ * slices. A 100,000-row table stringified in one piece blocks the event loop for tens of ms (issue 8).
+ */
+export function* valueRangeJsonSteps(
+  rows: readonly (readonly CellValue[])[],
+  stepRows = Infinity,
+): Generator<number, string, void> {
+  const pieces: string[] = [];
+  for (let from = 0; from < rows.length; from += Math.min(stepRows, rows.length)) {
+    if (from > 0) {
+      yield from;
+    }
+    pieces.push(JSON.stringify(rows.slice(from, from + stepRows)).slice(1, -1));
+  }
+  return `{"values":[${pieces.filter((p) => p !== '').join(',')}]}`;
+}

@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import { formatKeyHash, hashKey } from '../../src/keys/key-id';
 import { buildSnapshot } from '../../src/keys/snapshot';
 import type { CellValue, Snapshot, SheetTable } from '../../src/keys/types';
-import { redactTable } from '../../src/redis/redact-table';
+import { parseValueRange, valueRangeJsonSteps } from '../../src/keys/snapshot-json';
+import { redactTable, redactTableSteps } from '../../src/redis/redact-table';
 
 const NOW = Date.UTC(2026, 0, 1);
 const KEYS = ['sk-convergence-one-0000000000000001', 'sk-convergence-two-0000000000000002', ' 12345 '];
@@ -74,3 +75,47 @@ describe('issue-6: redactTable', () => {
     expect(buildSnapshot(redacted, ctx, NOW).problems).toEqual(buildSnapshot(original, ctx, NOW).problems);
   });
 });
+
+describe('issue-8: the shared table is redacted and stringified in slices', () => {
+  const anyCell = fc.oneof(
+    fc.string(),
+    fc.boolean(),
+    fc.double({ noNaN: true, noDefaultInfinity: true }),
+    fc.integer(),
+  ) as fc.Arbitrary<CellValue>;
+
+  it('valueRangeJsonSteps writes what JSON.stringify({ values }) writes, and parseValueRange reads it back', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(anyCell, { maxLength: 5 }), { maxLength: 30 }),
+        fc.integer({ min: 1, max: 7 }),
+        async (rows, stepRows) => {
+          const json = drain(valueRangeJsonSteps(rows, stepRows));
+          expect(json).toBe(JSON.stringify({ values: rows }));
+          expect(await parseValueRange(json, { sliceChars: 16 })).toEqual(JSON.parse(json).values);
+        },
+      ),
+    );
+  });
+
+  it('redacts a 200,000-row table in steps to the same table, without spreading every row into Math.max', () => {
+    const rows: CellValue[][] = [['api_key', 'client_name', 'is_active']];
+    for (let i = 0; i < 200_000; i++) {
+      rows.push([`sk-convergence-big-${i}`, `c${i}`, true]);
+    }
+    const table: SheetTable = { timeZone: 'Etc/UTC', rows };
+    const stepped = drain(redactTableSteps(table, 1000));
+    expect(stepped).toEqual(redactTable(table));
+    expect(stepped.rows[0]).toEqual(['api_key', 'client_name', 'is_active', 'key_hash']);
+    expect(stepped.rows[200_000]).toEqual(['', 'c199999', true, formatKeyHash(hashKey('sk-convergence-big-199999'))]);
+  });
+});
+
+function drain<T>(steps: Generator<number, T, void>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) {
+      return step.value;
+    }
+  }
+}

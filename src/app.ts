@@ -38,6 +38,8 @@ const apiHelmet = helmet({
   xDownloadOptions: false,
   xFrameOptions: false,
   xPermittedCrossDomainPolicies: false,
+  // createApp disables Express's X-Powered-By, so helmet's per-request removeHeader would remove nothing.
+  xPoweredBy: false,
   xXssProtection: false,
 });
 

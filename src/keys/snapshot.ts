@@ -19,7 +19,14 @@ import type { KeyRecord, RowProblem, SheetTable, Snapshot } from './types';
  * The snapshot, its problems, records and `byHash` are frozen: `byHash.set` throws.
  */
 export function buildSnapshot(table: SheetTable, ctx: { readonly defaultRateLimit: number }, now: number): Snapshot {
-  const steps = buildSnapshotSteps(table, ctx, now, Infinity);
+  return runToEnd(buildSnapshotSteps(table, ctx, now, Infinity));
+}
+
+/**
+ * Runs a generator of pure work (one that yields between stretches of rows) to its end in one go and returns what it
+ * returns; `runInSlices` (src/keys/snapshot-chunked.ts) is the same with event-loop turns in between.
+ */
+export function runToEnd<T>(steps: Generator<unknown, T, void>): T {
   for (;;) {
     const step = steps.next();
     if (step.done === true) {

@@ -9,6 +9,7 @@
  */
 import { mapHeader, normalizeHeader } from '../keys/header';
 import { formatKeyHash, hashKey, parseKeyHash } from '../keys/key-id';
+import { runToEnd } from '../keys/snapshot';
 import type { CellValue, SheetTable } from '../keys/types';
 
 /** Put in `is_active` of a row whose `api_key` and `key_hash` disagree: the row stays refused, with its key id. */
@@ -41,13 +42,7 @@ function padded(cells: readonly CellValue[], width: number): CellValue[] {
  * key cells are emptied, the header (and so the reason the table is refused) is unchanged.
  */
 export function redactTable(table: SheetTable): SheetTable {
-  const steps = redactTableSteps(table);
-  for (;;) {
-    const step = steps.next();
-    if (step.done === true) {
-      return step.value;
-    }
-  }
+  return runToEnd(redactTableSteps(table));
 }
 
 /**

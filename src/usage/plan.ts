@@ -6,6 +6,7 @@
 import { epochToSerial, formatInZone } from '../keys/dates';
 import { columnLetter, mapHeader, normalizeHeader } from '../keys/header';
 import { hashKey, parseKeyHash } from '../keys/key-id';
+import { runToEnd } from '../keys/snapshot';
 import type { CellValue } from '../keys/types';
 import { mergeBatches } from './counter';
 import type { KeyUsage, UsageBatch } from './counter';
@@ -138,16 +139,6 @@ export function* locateRowsSteps(
   return found;
 }
 
-function locateRows(rows: readonly (readonly CellValue[])[]): RowsByHash {
-  const steps = locateRowsSteps(rows);
-  for (;;) {
-    const step = steps.next();
-    if (step.done === true) {
-      return step.value;
-    }
-  }
-}
-
 /**
  * Plans one write: first settles the in-doubt attempts of an earlier write whose response never came (applied →
  * done; not applied → their delta joins this write), then gives every located key `usage_count` = value found +
@@ -174,7 +165,7 @@ export function planUsageWrite(
       return { ok: false, reason: `Header row: column "${name}" appears twice` };
     }
   }
-  const rowsByHash = located ?? locateRows(rows);
+  const rowsByHash = located ?? runToEnd(locateRowsSteps(rows));
 
   const writes: CellWrite[] = [];
   const addedColumns: string[] = [];

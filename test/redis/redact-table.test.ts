@@ -5,7 +5,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { formatKeyHash, hashKey } from '../../src/keys/key-id';
-import { buildSnapshot } from '../../src/keys/snapshot';
+import { buildSnapshot, runToEnd } from '../../src/keys/snapshot';
 import type { CellValue, Snapshot, SheetTable } from '../../src/keys/types';
 import { parseValueRange, valueRangeJsonSteps } from '../../src/keys/snapshot-json';
 import { redactTable, redactTableSteps } from '../../src/redis/redact-table';
@@ -90,7 +90,7 @@ describe('issue-8: the shared table is redacted and stringified in slices', () =
         fc.array(fc.array(anyCell, { maxLength: 5 }), { maxLength: 30 }),
         fc.integer({ min: 1, max: 7 }),
         async (rows, stepRows) => {
-          const json = drain(valueRangeJsonSteps(rows, stepRows));
+          const json = runToEnd(valueRangeJsonSteps(rows, stepRows));
           expect(json).toBe(JSON.stringify({ values: rows }));
           expect(await parseValueRange(json, { sliceChars: 16 })).toEqual(JSON.parse(json).values);
         },
@@ -104,18 +104,9 @@ describe('issue-8: the shared table is redacted and stringified in slices', () =
       rows.push([`sk-convergence-big-${i}`, `c${i}`, true]);
     }
     const table: SheetTable = { timeZone: 'Etc/UTC', rows };
-    const stepped = drain(redactTableSteps(table, 1000));
+    const stepped = runToEnd(redactTableSteps(table, 1000));
     expect(stepped).toEqual(redactTable(table));
     expect(stepped.rows[0]).toEqual(['api_key', 'client_name', 'is_active', 'key_hash']);
     expect(stepped.rows[200_000]).toEqual(['', 'c199999', true, formatKeyHash(hashKey('sk-convergence-big-199999'))]);
   });
 });
-
-function drain<T>(steps: Generator<number, T, void>): T {
-  for (;;) {
-    const step = steps.next();
-    if (step.done === true) {
-      return step.value;
-    }
-  }
-}

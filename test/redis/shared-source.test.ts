@@ -1,0 +1,133 @@
+/**
+ * The shared key table (issue 6, stored as a ValueRange body since issue 8) against the real Redis: what a follower
+ * does with each kind of entry it can find there. The Google side is a fake of our own `SheetSource` port that counts
+ * its reads; the lease is a fixed answer, held or not.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
+import { SharedSource } from '../../src/keys/shared-source';
+import type { SheetSource } from '../../src/keys/sheet-source';
+import type { SheetTable } from '../../src/keys/types';
+import { createLogger } from '../../src/log';
+import { deleteKeys, REDIS_URL, redisReachable, testPrefix } from './harness';
+
+const logger = createLogger({ level: 'error', format: 'json' });
+const KEY = 'sk-shared-source-test-0000000000000001';
+const TABLE: SheetTable = {
+  timeZone: 'Europe/Paris',
+  rows: [
+    ['api_key', 'client_name', 'is_active', 'rate_limit'],
+    [KEY, 'acme', true, 30],
+    ['sk-shared-source-test-0000000000000002', 'globex', false, 60],
+  ],
+};
+
+class CountingSheet implements SheetSource {
+  readonly target = { spreadsheetId: 'sheet-1', sheetName: 'API_Keys', clientEmail: 'svc@example.test' };
+  reads = 0;
+
+  readTable(): Promise<SheetTable> {
+    this.reads += 1;
+    return Promise.resolve(TABLE);
+  }
+}
+
+describe('issue-8: what a follower does with the table it finds in Redis', () => {
+  let reachable = false;
+  let client: Redis;
+  let prefix: ReturnType<typeof testPrefix>;
+
+  beforeAll(async () => {
+    reachable = await redisReachable('test/redis/shared-source.test.ts');
+    client = new Redis(REDIS_URL, { lazyConnect: true });
+    if (reachable) {
+      await client.connect();
+    }
+  });
+
+  afterEach(async () => {
+    if (reachable) {
+      await deleteKeys(prefix.all);
+    }
+  });
+
+  afterAll(() => {
+    client.disconnect();
+  });
+
+  function source(leads: boolean, inner = new CountingSheet()): { shared: SharedSource; inner: CountingSheet } {
+    const lease = {
+      key: `${prefix.namespace}:lease`,
+      token: leads ? 'leader-token' : 'follower-token',
+      held: () => leads,
+      tick: () => Promise.resolve(leads),
+    };
+    const shared = new SharedSource({
+      inner,
+      client,
+      namespace: prefix.namespace,
+      lease,
+      maxAgeMs: 60_000,
+      logger,
+      waitForLeaderMs: 50,
+    });
+    return { shared, inner };
+  }
+
+  /** Writes an entry into the table hash by hand, as some other (older or broken) instance would have. */
+  async function storeByHand(fields: Record<string, string>): Promise<void> {
+    await client.hset(`${prefix.namespace}:table`, fields);
+  }
+
+  it("a leader's table is read from Redis, with its time zone, and holds no raw key", async () => {
+    if (!reachable) {
+      return;
+    }
+    prefix = testPrefix();
+    await client.set(`${prefix.namespace}:lease`, 'leader-token');
+    const leader = source(true);
+    await leader.shared.readTable();
+    expect(leader.inner.reads).toBe(1);
+    const stored = await client.hgetall(`${prefix.namespace}:table`);
+    expect(stored['zone']).toBe('Europe/Paris');
+    expect(stored['json']).toMatch(/^\{"values":\[/);
+    expect(stored['json']).not.toContain(KEY);
+
+    const follower = source(false);
+    const table = await follower.shared.readTable();
+    expect(follower.inner.reads).toBe(0);
+    expect(follower.shared.status()).toEqual({ from: 'redis', version: leader.shared.status().version });
+    expect(table.timeZone).toBe('Europe/Paris');
+    expect(table.rows).toHaveLength(TABLE.rows.length);
+  });
+
+  it('an entry with no zone field (written before issue 8) is not used: the follower reads Google', async () => {
+    if (!reachable) {
+      return;
+    }
+    prefix = testPrefix();
+    await storeByHand({ json: '{"values":[["key_hash","client_name"]]}', readAt: String(Date.now()), version: '1' });
+    const follower = source(false);
+    const table = await follower.shared.readTable();
+    expect(follower.inner.reads).toBe(1);
+    expect(follower.shared.status().from).toBe('google');
+    expect(table).toBe(TABLE);
+  });
+
+  it('an entry that is not valid JSON, or older than maxAgeMs, is not used either', async () => {
+    if (!reachable) {
+      return;
+    }
+    prefix = testPrefix();
+    await storeByHand({ json: '{"values":[[', readAt: String(Date.now()), version: '1', zone: 'UTC' });
+    const broken = source(false);
+    await broken.shared.readTable();
+    expect(broken.inner.reads).toBe(1);
+
+    await storeByHand({ json: '{"values":[]}', readAt: String(Date.now() - 61_000), version: '2', zone: 'UTC' });
+    const stale = source(false);
+    await stale.shared.readTable();
+    expect(stale.inner.reads).toBe(1);
+    expect(stale.shared.status().from).toBe('google');
+  });
+});

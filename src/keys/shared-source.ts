@@ -4,6 +4,7 @@ import { redactTableSteps } from '../redis/redact-table';
 import { RedisScript } from '../redis/script';
 import type { SheetSource } from './sheet-source';
 import { runInSlices } from './snapshot-chunked';
+import type { ChunkedBuildOptions } from './snapshot-chunked';
 import { parseValueRange, valueRangeJsonSteps } from './snapshot-json';
 import type { SheetsTarget } from './sheets-error';
 import type { SheetTable } from './types';
@@ -38,6 +39,8 @@ export interface SharedSourceOptions {
   readonly waitForLeaderMs?: number;
   readonly onRedisError?: (operation: 'table') => void;
   readonly now?: () => number;
+  /** How the leader's redact-and-stringify gives the event loop its turns; defaults to slices of ~5 ms (issue 8). */
+  readonly slicing?: ChunkedBuildOptions;
 }
 
 /** Where the last table came from, for `/auth/status`. */
@@ -138,8 +141,8 @@ export class SharedSource implements SheetSource {
     const { client, lease } = this.options;
     try {
       // Hashing every key and stringifying 100,000 rows would block for ~0.15 s: both in slices (issue 8).
-      const redacted = await runInSlices(redactTableSteps(table, 100));
-      const json = await runInSlices(valueRangeJsonSteps(redacted.rows, 1000));
+      const redacted = await runInSlices(redactTableSteps(table, 100), this.options.slicing);
+      const json = await runInSlices(valueRangeJsonSteps(redacted.rows, 1000), this.options.slicing);
       const ttl = Math.max(this.options.maxAgeMs * 2, 60_000);
       const keys = [lease.key, this.tableKey, `${this.tableKey}:version`];
       const version = Number(

@@ -1,12 +1,11 @@
-import { SheetsError } from '../keys/sheets-error';
+import type { SheetsError } from '../keys/sheets-error';
 import type { Logger } from '../log';
 import { batchTotals, UsageCounter } from './counter';
 import type { CountedKey, PendingUsage, UsageBatch } from './counter';
 import { logPlan, logUnwritten } from './flush-log';
-import { runInSlices } from '../keys/snapshot-chunked';
-import { locateRowsSteps, planUsageWrite } from './plan';
+import type { ChunkedBuildOptions } from '../keys/snapshot-chunked';
 import type { Attempts, UsagePlan } from './plan';
-import { refusedByServer, toSheetsFailure } from './usage-sheet';
+import { readAndPlan, refusedByServer, toSheetsFailure } from './usage-sheet';
 import type { UsageSheet } from './usage-sheet';
 
 export type { UsageSheet };
@@ -32,6 +31,8 @@ export interface UsageFlusherOptions {
   readonly random?: () => number;
   /** Called after every flush that had something to do (metrics). */
   readonly onFlush?: (result: FlushResult) => void;
+  /** How the plan of a flush gives the event loop its turns; defaults to slices of ~5 ms (issue 8). */
+  readonly slicing?: ChunkedBuildOptions;
 }
 
 /**
@@ -198,13 +199,7 @@ export class UsageFlusher {
     try {
       let plan: UsagePlan;
       try {
-        const [zone, rows] = await Promise.all([this.timeZone(), this.options.sheet.readValues()]);
-        const located = await runInSlices(locateRowsSteps(rows, 100));
-        const planned = planUsageWrite(rows, zone, batch, this.inDoubt, located);
-        if (!planned.ok) {
-          throw new SheetsError('bad_table', planned.reason, true);
-        }
-        plan = planned;
+        plan = await readAndPlan(this.options.sheet, this.timeZone(), batch, this.inDoubt, this.options.slicing);
       } catch (err) {
         // Nothing was sent: the batch goes back; an earlier in-doubt write stays in doubt for the next read.
         this.counter.restore(batch);

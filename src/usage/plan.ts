@@ -113,8 +113,8 @@ export function wasApplied(attempt: Attempt, countCell: CellValue | undefined, l
 export type RowsByHash = ReadonlyMap<string, readonly number[]>;
 
 /**
- * {@link RowsByHash} of a read of the tab, yielding every `stepRows` rows: hashing every key of a 100,000-row tab takes
- * ~0.1 s, so the flusher runs this in slices (`runInSlices`, issue 8). Empty when the header has no key column.
+ * {@link RowsByHash} of a read of the tab, yielding every `stepRows` rows (the first half of
+ * {@link planUsageWriteSteps}). Empty when the header has no key column.
  */
 export function* locateRowsSteps(
   rows: readonly (readonly CellValue[])[],
@@ -145,15 +145,28 @@ export function* locateRowsSteps(
  * delta and `last_used_at` = its latest use as `yyyy-mm-dd hh:mm:ss` wall-clock text in `timeZone` (written
  * `USER_ENTERED`, so Sheets stores a real date cell). Missing usage columns are added after the widest row.
  * Not ok when the header row has no key column or repeats one sheetgate needs: nothing can be located safely.
- * `located` is `locateRowsSteps(rows)`'s result when the caller has already computed it (in slices).
  */
 export function planUsageWrite(
   rows: readonly (readonly CellValue[])[],
   timeZone: string,
   batch: UsageBatch,
   inDoubt: Attempts = new Map(),
-  located?: RowsByHash,
 ): PlanResult {
+  return runToEnd(planUsageWriteSteps(rows, timeZone, batch, inDoubt));
+}
+
+/**
+ * {@link planUsageWrite} yielding every `step` rows while it locates them and every `step` keys while it plans them:
+ * a 100,000-row tab takes ~0.1 s to locate and 10,000 keys as long to plan, so the flushers run it in slices
+ * (`runInSlices`, issue 8).
+ */
+export function* planUsageWriteSteps(
+  rows: readonly (readonly CellValue[])[],
+  timeZone: string,
+  batch: UsageBatch,
+  inDoubt: Attempts = new Map(),
+  step = Infinity,
+): Generator<number, PlanResult, void> {
   const header = rows[0] ?? [];
   const { columns } = mapHeader(header);
   if (columns.api_key === undefined && columns.key_hash === undefined) {
@@ -165,7 +178,7 @@ export function planUsageWrite(
       return { ok: false, reason: `Header row: column "${name}" appears twice` };
     }
   }
-  const rowsByHash = located ?? runToEnd(locateRowsSteps(rows));
+  const rowsByHash = yield* locateRowsSteps(rows, step);
 
   const writes: CellWrite[] = [];
   const addedColumns: string[] = [];
@@ -204,7 +217,11 @@ export function planUsageWrite(
 
   const attempts = new Map<string, Attempt>();
   const unreadableCounts: { keyId: string; row: number }[] = [];
+  let planned = 0;
   for (const [hash, usage] of mergeBatches(batch, retried)) {
+    if (++planned % step === 0) {
+      yield planned;
+    }
     const found = rowsByHash.get(hash);
     const row = found?.length === 1 ? found[0] : undefined;
     const cells = row === undefined ? undefined : rows[row - 1];

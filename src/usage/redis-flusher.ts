@@ -3,12 +3,11 @@ import { batchTotals } from './counter';
 import type { PendingUsage, UsageBatch } from './counter';
 import { logPlan } from './flush-log';
 import type { FlushResult, UsageStatus } from './flusher';
-import { runInSlices } from '../keys/snapshot-chunked';
-import { locateRowsSteps, planUsageWrite } from './plan';
+import type { ChunkedBuildOptions } from '../keys/snapshot-chunked';
 import type { Attempts } from './plan';
 import type { RedisUsageLedger } from './redis-ledger';
 import type { UsagePusher } from './redis-pusher';
-import { refusedByServer, toSheetsFailure } from './usage-sheet';
+import { readAndPlan, refusedByServer, toSheetsFailure } from './usage-sheet';
 import type { UsageSheet } from './usage-sheet';
 import { SheetsError } from '../keys/sheets-error';
 import type { Logger } from '../log';
@@ -34,6 +33,8 @@ export interface RedisUsageFlusherOptions {
   readonly random?: () => number;
   /** Called after every flush that had something to do (metrics). */
   readonly onFlush?: (result: FlushResult) => void;
+  /** How the plan of a flush gives the event loop its turns; defaults to slices of ~5 ms (issue 8). */
+  readonly slicing?: ChunkedBuildOptions;
 }
 
 const ZONE_TTL_MS = 60 * 60_000;
@@ -181,7 +182,9 @@ export class RedisUsageFlusher {
       return IDLE; // no Sheets call at all when nothing was used
     }
     this.lastAttemptAt = this.now();
-    const plan = await this.plan(taken.batch, taken.inDoubt).catch((err: unknown) => toSheetsFailure(err));
+    const plan = await readAndPlan(sheet, this.timeZone(), taken.batch, taken.inDoubt, this.options.slicing).catch(
+      (err: unknown) => toSheetsFailure(err),
+    );
     if (plan instanceof SheetsError) {
       // Nothing was sent: what was taken stays taken in Redis, the in-doubt write stays in doubt.
       return this.failed(plan, 'failed', batchTotals(taken.batch), elapsed());
@@ -212,16 +215,6 @@ export class RedisUsageFlusher {
     }
     await ledger.written(id).catch(() => undefined); // else: the next read finds it applied
     return this.succeeded(batchTotals(owned), dropped, elapsed());
-  }
-
-  private async plan(batch: UsageBatch, inDoubt: Attempts) {
-    const [zone, rows] = await Promise.all([this.timeZone(), this.options.sheet.readValues()]);
-    const located = await runInSlices(locateRowsSteps(rows, 100));
-    const planned = planUsageWrite(rows, zone, batch, inDoubt, located);
-    if (!planned.ok) {
-      throw new SheetsError('bad_table', planned.reason, true);
-    }
-    return planned;
   }
 
   private succeeded(written: PendingUsage, droppedRequests: number, ms: number): FlushResult {

@@ -353,6 +353,23 @@ describe('usage write-back against the emulator (real googleapis client over HTT
     expect(emulator.stats.byMethod['values.batchUpdate']).toBe(2);
   });
 
+  it('issue-8: plans a big tab in slices, giving the event loop turns while it locates rows and plans keys', async () => {
+    const list = keys(1000);
+    const id = seed(list.map((k, i) => [k, `client-${i}`, true, '', i]));
+    let turns = 0;
+    // No budget: a turn at every step (100 rows located, or 100 keys planned), so the count shows the slicing.
+    const { app, flusher } = await setup(id, { slicing: { budgetMs: 0, pause: () => Promise.resolve((turns += 1)) } });
+    const touched = list.slice(0, 250);
+    for (const k of touched) {
+      await hit(app, k, 1);
+    }
+    expect(await flusher.flush()).toMatchObject({ outcome: 'written', keys: 250, requests: 250 });
+    expect(turns).toBe(10 + 2); // rows 100, 200 … 1000; keys 100 and 200 of 250
+    expect(countOf(id, list[0]!)).toBe(1);
+    expect(countOf(id, list[249]!)).toBe(250);
+    expect(countOf(id, list[250]!)).toBe(250); // untouched
+  });
+
   it('writes once per interval under sustained load, and nothing in an idle interval (fake timers)', async () => {
     const list = keys(50);
     const id = seed(list.map((k, i) => [k, `client ${i}`, true, '', 0]));

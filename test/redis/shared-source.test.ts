@@ -6,6 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { SharedSource } from '../../src/keys/shared-source';
+import type { SharedSourceOptions } from '../../src/keys/shared-source';
 import type { SheetSource } from '../../src/keys/sheet-source';
 import type { SheetTable } from '../../src/keys/types';
 import { createLogger } from '../../src/log';
@@ -26,9 +27,11 @@ class CountingSheet implements SheetSource {
   readonly target = { spreadsheetId: 'sheet-1', sheetName: 'API_Keys', clientEmail: 'svc@example.test' };
   reads = 0;
 
+  constructor(private readonly table: SheetTable = TABLE) {}
+
   readTable(): Promise<SheetTable> {
     this.reads += 1;
-    return Promise.resolve(TABLE);
+    return Promise.resolve(this.table);
   }
 }
 
@@ -55,7 +58,11 @@ describe('issue-8: what a follower does with the table it finds in Redis', () =>
     client.disconnect();
   });
 
-  function source(leads: boolean, inner = new CountingSheet()): { shared: SharedSource; inner: CountingSheet } {
+  function source(
+    leads: boolean,
+    inner = new CountingSheet(),
+    slicing?: SharedSourceOptions['slicing'],
+  ): { shared: SharedSource; inner: CountingSheet } {
     const lease = {
       key: `${prefix.namespace}:lease`,
       token: leads ? 'leader-token' : 'follower-token',
@@ -70,6 +77,7 @@ describe('issue-8: what a follower does with the table it finds in Redis', () =>
       maxAgeMs: 60_000,
       logger,
       waitForLeaderMs: 50,
+      ...(slicing === undefined ? {} : { slicing }),
     });
     return { shared, inner };
   }
@@ -129,5 +137,23 @@ describe('issue-8: what a follower does with the table it finds in Redis', () =>
     await stale.shared.readTable();
     expect(stale.inner.reads).toBe(1);
     expect(stale.shared.status().from).toBe('google');
+  });
+
+  it('a leader redacts and stringifies a big table in slices, giving the event loop turns', async () => {
+    if (!reachable) {
+      return;
+    }
+    prefix = testPrefix();
+    await client.set(`${prefix.namespace}:lease`, 'leader-token');
+    const rows = Array.from({ length: 2000 }, (_, i) => [`sk-shared-source-slices-${i}`, `client-${i}`, true, 60]);
+    const big = new CountingSheet({ timeZone: 'UTC', rows: [TABLE.rows[0] ?? [], ...rows] });
+    let turns = 0;
+    // No budget: a turn at every step (100 rows redacted, 1,000 rows stringified), so the count shows the slicing.
+    const leader = source(true, big, { budgetMs: 0, pause: () => Promise.resolve((turns += 1)) });
+    await leader.shared.readTable();
+    expect(turns).toBeGreaterThanOrEqual(20);
+    const follower = source(false);
+    expect((await follower.shared.readTable()).rows).toHaveLength(2001);
+    expect(follower.inner.reads).toBe(0);
   });
 });

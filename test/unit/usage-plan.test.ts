@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { epochToSerial } from '../../src/keys/dates';
 import { formatKeyHash, hashKey, keyIdOf } from '../../src/keys/key-id';
-import { buildSnapshot } from '../../src/keys/snapshot';
+import { buildSnapshot, runToEnd } from '../../src/keys/snapshot';
 import type { CellValue } from '../../src/keys/types';
 import type { KeyUsage, UsageBatch } from '../../src/usage/counter';
-import { locateRowsSteps, planUsageWrite, rowIdentity } from '../../src/usage/plan';
+import { locateRowsSteps, planUsageWrite, planUsageWriteSteps, rowIdentity } from '../../src/usage/plan';
 import type { Attempts, RowsByHash, UsagePlan } from '../../src/usage/plan';
 
 const ZONE = 'Europe/Paris';
@@ -179,7 +179,27 @@ describe('issue-8: locating rows in slices', () => {
     expect(located.get(hashKey(B))).toEqual([253]);
     expect(located.get(hashKey('sk-convergence-slice-0'))).toEqual([2]);
     const b = batch(usage(B, 5), usage(A, 1), usage('sk-convergence-slice-7', 2));
-    expect(planUsageWrite(rows, ZONE, b, new Map(), located)).toEqual(planUsageWrite(rows, ZONE, b));
+    for (const step of [1, 7, 100]) {
+      expect(runToEnd(planUsageWriteSteps(rows, ZONE, b, new Map(), step))).toEqual(planUsageWrite(rows, ZONE, b));
+    }
+  });
+
+  it('yields while it plans the keys too, not only while it locates the rows', () => {
+    const rows: CellValue[][] = [HEADER];
+    const touched: KeyUsage[] = [];
+    for (let i = 0; i < 250; i++) {
+      rows.push([`sk-convergence-plan-${i}`, `client-${i}`, true, i]);
+      touched.push(usage(`sk-convergence-plan-${i}`, 1));
+    }
+    const steps = planUsageWriteSteps(rows, ZONE, batch(...touched), new Map(), 100);
+    const yielded: number[] = [];
+    let step = steps.next();
+    for (; step.done !== true; step = steps.next()) {
+      yielded.push(step.value);
+    }
+    expect(yielded).toEqual([100, 200, 100, 200]); // rows 100 and 200 of 250, then keys 100 and 200 of 250
+    expect(step.value).toEqual(planUsageWrite(rows, ZONE, batch(...touched)));
+    expect(step.value.ok && step.value.attempts.size).toBe(250);
   });
 
   it('plans a tab wider than the header row without spreading every row into Math.max', () => {

@@ -10,8 +10,11 @@ import type { CellValue, KeyRecord, ParseContext, RowProblem } from './types';
 export type RowResult =
   | { readonly kind: 'blank' }
   | { readonly kind: 'key'; readonly record: KeyRecord }
-  /** `hash` when the key cell was readable, so a duplicate of a refused row is still caught (DESIGN §1). */
-  | { readonly kind: 'refused'; readonly problem: RowProblem; readonly hash?: string };
+  /**
+   * `hash` when the key cell was readable, so a duplicate of a refused row is still caught (DESIGN §1). `quoted`: the
+   * cell text the reason quotes as typed, so that the snapshot can mask it when it holds a key of some row.
+   */
+  | { readonly kind: 'refused'; readonly problem: RowProblem; readonly hash?: string; readonly quoted?: string };
 
 const TRUE_TEXT: ReadonlySet<string> = new Set(['true', 'yes', '1']);
 const FALSE_TEXT: ReadonlySet<string> = new Set(['false', 'no', '0']);
@@ -115,21 +118,34 @@ function rowKey(cells: readonly CellValue[], columns: HeaderMap): RowKey | { rea
 }
 
 /**
- * A cell for a reason: quoted as typed; this row's key in a wrong column is named, not shown; any value longer
- * than `SHOWN_MAX` (another row's key, say) is masked.
+ * A cell for a reason: quoted as typed (`quoted`); this row's key in a wrong column is named, not shown; any value
+ * longer than `SHOWN_MAX` (another row's key, say) is masked. A short key inside a short value (a hashed row's own,
+ * or another row's) cannot be told from here: `buildSnapshot` masks those, knowing every key of the sheet.
  */
-function shown(cell: CellValue | undefined, key: RowKey): string {
+function shown(cell: CellValue | undefined, key: RowKey): { readonly text: string; readonly quoted?: string } {
   const t = text(cell);
   if (key.key === undefined ? hashKey(t) === key.hash : t.includes(key.key)) {
-    return "this row's key";
+    return { text: "this row's key" };
   }
-  return t.length > SHOWN_MAX ? `a ${t.length}-character value (${maskKey(t)})` : JSON.stringify(t);
+  return t.length > SHOWN_MAX
+    ? { text: `a ${t.length}-character value (${maskKey(t)})` }
+    : { text: JSON.stringify(t), quoted: t };
 }
 
-function refused(row: number, reason: string, hash: string | undefined): RowResult {
-  return hash === undefined
-    ? { kind: 'refused', problem: { row, reason } }
-    : { kind: 'refused', problem: { row, reason, keyId: keyIdOf(hash) }, hash };
+function refused(row: number, reason: string, hash: string | undefined, quoted?: string): RowResult {
+  const problem = hash === undefined ? { row, reason } : { row, reason, keyId: keyIdOf(hash) };
+  return {
+    kind: 'refused',
+    problem,
+    ...(hash === undefined ? {} : { hash }),
+    ...(quoted === undefined ? {} : { quoted }),
+  };
+}
+
+/** Refused because of one cell: `what` is the reason up to the quoted cell. */
+function refusedCell(row: number, what: string, cell: CellValue | undefined, key: RowKey): RowResult {
+  const { text: shownText, quoted } = shown(cell, key);
+  return refused(row, `${what}${shownText}`, key.hash, quoted);
 }
 
 /**
@@ -161,17 +177,17 @@ export function parseRow(cells: readonly CellValue[], columns: HeaderMap, row: n
   const activeCell = at(cells, columns, 'is_active');
   const active = parseActive(activeCell);
   if (active === undefined) {
-    return refused(row, `is_active: expected TRUE/FALSE, got ${shown(activeCell, key)}`, key.hash);
+    return refusedCell(row, 'is_active: expected TRUE/FALSE, got ', activeCell, key);
   }
   const limitCell = at(cells, columns, 'rate_limit');
   const rateLimit = parseLimit(limitCell, ctx.defaultRateLimit);
   if (rateLimit === undefined) {
-    return refused(row, `rate_limit: expected a positive whole number, got ${shown(limitCell, key)}`, key.hash);
+    return refusedCell(row, 'rate_limit: expected a positive whole number, got ', limitCell, key);
   }
   const expiresCell = at(cells, columns, 'expires_at') ?? '';
   const expires = parseDateCell(expiresCell, ctx.timeZone, { endOfDay: true });
   if (!expires.ok) {
-    return refused(row, `expires_at: not a date: ${shown(expiresCell, key)}`, key.hash);
+    return refusedCell(row, 'expires_at: not a date: ', expiresCell, key);
   }
   const created = parseDateCell(at(cells, columns, 'created_at') ?? '', ctx.timeZone);
   return {

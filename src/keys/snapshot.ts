@@ -5,7 +5,7 @@
  */
 import { isValidTimeZone } from './dates';
 import { mapHeader } from './header';
-import { keyIdOf } from './key-id';
+import { hashKey, keyIdOf } from './key-id';
 import { parseRow } from './row';
 import type { KeyRecord, RowProblem, SheetTable, Snapshot } from './types';
 
@@ -62,6 +62,8 @@ export function* buildSnapshotSteps(
   const refusedAt = new Map<string, number>();
   /** Every row of each hash seen more than once. */
   const repeated = new Map<string, number[]>();
+  /** Refusals that quote a cell as typed, by index in `problems`. */
+  const quoted: { readonly index: number; readonly text: string }[] = [];
 
   for (let i = 1; i < rows.length; i++) {
     if (i % stepRows === 0) {
@@ -74,6 +76,9 @@ export function* buildSnapshotSteps(
     }
     const hash = result.kind === 'key' ? result.record.hash : result.hash;
     if (result.kind === 'refused') {
+      if (result.quoted !== undefined) {
+        quoted.push({ index: problems.length, text: result.quoted });
+      }
       problems.push(result.problem);
     }
     if (hash === undefined) {
@@ -93,10 +98,33 @@ export function* buildSnapshotSteps(
       refusedAt.set(hash, row);
     }
   }
+  const isKey = (hash: string): boolean => byHash.has(hash) || refusedAt.has(hash);
+  for (const { index, text } of quoted) {
+    const problem = problems[index];
+    if (problem !== undefined && holdsKey(text, isKey)) {
+      problems[index] = { ...problem, reason: problem.reason.replace(JSON.stringify(text), 'a key of this sheet') };
+    }
+  }
   for (const hash of repeated.keys()) {
     byHash.delete(hash);
   }
   return freeze(byHash, withDuplicates(problems, repeated), timeZone, now);
+}
+
+/**
+ * Whether some stretch of `text` (a short cell a refusal quotes; at most 24 characters, so ≤ 300 stretches) is a key
+ * of the sheet: any non-empty string can be a key (DESIGN §1), so a short one pasted into another cell, alone or
+ * among other characters, is only recognisable by its hash. Runs for refused rows only.
+ */
+function holdsKey(text: string, isKey: (hash: string) => boolean): boolean {
+  for (let start = 0; start < text.length; start++) {
+    for (let end = start + 1; end <= text.length; end++) {
+      if (isKey(hashKey(text.slice(start, end)))) {
+        return true;
+      }
+    }
+  }
+  return false;
 }
 
 /** `problems` (in row order) plus one "duplicate key" problem per repeated row, merged into the row's own problem. */

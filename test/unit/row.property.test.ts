@@ -435,4 +435,41 @@ describe('buildSnapshot properties', () => {
       { numRuns: 1000 },
     );
   });
+
+  it('never quotes a key of the sheet in a refusal, short keys pasted into any cell of any row included', () => {
+    // Short keys (any non-empty string is a key, DESIGN §1), distinctive enough that no fixed phrase contains one.
+    const shortKey = fc
+      .string({ unit: fc.constantFrom(...'0123456789abcdef'.split('')), minLength: 7, maxLength: 12 })
+      .map((hex) => `K${hex}`);
+    const header = ['api_key', 'key_hash', 'client_name', 'is_active', 'rate_limit', 'expires_at'];
+    const table = fc.uniqueArray(shortKey, { minLength: 1, maxLength: 4 }).chain((keys) => {
+      const pasted = fc
+        .tuple(
+          fc.constantFrom(...keys),
+          fc.constantFrom('', ' ', 'x', 'yes ', '1,'),
+          fc.constantFrom('', ' ', '!', ' no'),
+        )
+        .map(([key, before, after]) => `${before}${key}${after}`);
+      const cell = fc.oneof(anyCell, pasted);
+      const row = fc
+        .tuple(fc.constantFrom(...keys), fc.boolean(), fc.array(cell, { minLength: 4, maxLength: 4 }))
+        .map(([key, hashed, rest]): CellValue[] => [
+          ...(hashed ? ['', formatKeyHash(hashKey(key))] : [key, '']),
+          ...rest,
+        ]);
+      return fc.tuple(fc.constant(keys), fc.array(row, { minLength: 1, maxLength: 8 }));
+    });
+    fc.assert(
+      fc.property(table, ([keys, rows]) => {
+        const snap = buildSnapshot({ timeZone: 'Etc/UTC', rows: [header, ...rows] }, { defaultRateLimit: 60 }, NOW);
+        const shown = JSON.stringify(snap.problems);
+        // Keys some row holds (a pasted string that is no row's key is just text, and may be quoted).
+        const ofTheSheet = keys.filter((k) => rows.some((r) => r[0] === k || r[1] === formatKeyHash(hashKey(k))));
+        for (const key of ofTheSheet) {
+          expect(shown).not.toContain(key);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
 });

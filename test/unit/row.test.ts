@@ -217,11 +217,12 @@ describe('parseRow: refusals', () => {
     ['malformed key_hash', { key_hash: 'sha256:xyz' }, 'key_hash: expected sha256:<64 hex digits>'],
     ['key_hash of another key', { key_hash: formatKeyHash(hashKey('other')) }, 'api_key and key_hash disagree'],
   ])('%s, with the row number and key id', (_name, overrides, reason) => {
-    expect(refusal(row(overrides))).toEqual({
-      kind: 'refused',
-      problem: { row: 7, reason, keyId: keyIdOf(HASH) },
-      hash: HASH,
-    });
+    const result = refusal(row(overrides));
+    expect(result).toMatchObject({ kind: 'refused', hash: HASH });
+    expect(result.problem).toEqual({ row: 7, reason, keyId: keyIdOf(HASH) });
+    // The cell the reason quotes as typed, for buildSnapshot's check against every key of the sheet.
+    const quoted = /got "(.*)"$|not a date: "(.*)"$/.exec(reason);
+    expect(result.quoted).toBe(quoted === null ? undefined : (quoted[1] ?? quoted[2]));
   });
 
   it.each<[string, Partial<Record<string, CellValue>>, string]>([

@@ -197,6 +197,22 @@ describe('buildSnapshot', () => {
     }
   });
 
+  it('masks a short key quoted in a refusal: a hashed row its own key among other text, or another row its key', () => {
+    const own = 'k9-own'; // any non-empty string is a key (DESIGN §1): short ones are quoted unless recognised
+    const other = 'k9-other';
+    const snap = build([
+      ['', hashed(own), 'Own', `yes ${own}`, ''],
+      [other, '', 'Other', true, ''],
+      [A, '', 'A', true, `${other}!`],
+      [B, '', 'B', 'maybe', ''],
+    ]);
+    expect(reasons(snap)).toEqual([
+      [2, 'is_active: expected TRUE/FALSE, got a key of this sheet'],
+      [4, 'rate_limit: expected a positive whole number, got a key of this sheet'],
+      [5, 'is_active: expected TRUE/FALSE, got "maybe"'], // no key in it: quoted as typed
+    ]);
+  });
+
   it('builds 100,000 rows with dates in bounded time', () => {
     const header = ['api_key', 'client_name', 'is_active', 'expires_at', 'created_at', 'rate_limit', 'scopes'];
     const rows = Array.from({ length: 100_000 }, (_, i) => [

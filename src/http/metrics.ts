@@ -64,31 +64,37 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 
   // Hot-path counts are plain numbers, folded into prom-client at scrape time (`collect`): `inc()` on a labelled child
   // hashes its label set on every call, and these run on every request (issue 8).
-  const decisionCounts = new Map<string, number>(['ok', ...AUTH_ERROR_CODES].map((outcome) => [outcome, 0]));
+  const decisionCounts = new Map<string, number>(AUTH_ERROR_CODES.map((outcome) => [outcome, 0]));
+  let acceptedSinceScrape = 0;
   new Counter({
     name: 'sheetgate_auth_decisions_total',
     help: 'Auth decisions by outcome: ok or the DESIGN §3 error code.',
     labelNames: ['outcome'] as const,
     registers,
     collect() {
+      // n = 0 still creates the series, so rate() sees the first refusal
+      this.inc({ outcome: 'ok' }, acceptedSinceScrape);
+      acceptedSinceScrape = 0;
       for (const [outcome, n] of decisionCounts) {
-        this.inc({ outcome }, n); // n = 0 still creates the series, so rate() sees the first refusal
+        this.inc({ outcome }, n);
         decisionCounts.set(outcome, 0);
       }
     },
   });
-  /** Accepted requests since the last scrape, by client label. */
-  const acceptedCounts = new Map<string, number>();
+  /** Accepted requests since the last scrape, one cell per client label, reached from the client name in one lookup. */
+  const cellOf = new Map<string, { readonly label: string; n: number }>();
   new Counter({
     name: 'sheetgate_client_requests_total',
     help: 'Accepted requests by client name (capped; see maxClientLabels).',
     labelNames: ['client'] as const,
     registers,
     collect() {
-      for (const [client, n] of acceptedCounts) {
-        this.inc({ client }, n);
+      for (const cell of new Set(cellOf.values())) {
+        if (cell.n > 0) {
+          this.inc({ client: cell.label }, cell.n);
+          cell.n = 0;
+        }
       }
-      acceptedCounts.clear();
     },
   });
   const rejected = new Counter({
@@ -180,8 +186,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   };
 
   const latencyByClass = ['1xx', '2xx', '3xx', '4xx', '5xx'].map((c) => latency.labels({ status_class: c }));
-  // Client label of each client name seen (the label itself is capped by clientLabel; this map only caches lookups).
-  const labelOf = new Map<string, string>();
+  /** Names over the cap share one `_other` cell. */
+  const labelCells = new Map<string, { readonly label: string; n: number }>();
+  const cellFor = (name: string): { readonly label: string; n: number } => {
+    const label = clientLabel(name);
+    let cell = labelCells.get(label);
+    if (cell === undefined) {
+      cell = { label, n: 0 };
+      labelCells.set(label, cell);
+    }
+    cellOf.set(name, cell);
+    return cell;
+  };
   // One listener function for every response, not a closure (and a `once` wrapper) per request; the start time rides
   // on `res.locals`, Express's per-request store.
   const observeLatency = function sheetgateObserveLatency(this: Response): void {
@@ -199,16 +215,16 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   return {
     registry,
     onDecision: (decision) => {
-      decisionCounts.set(decision.outcome, (decisionCounts.get(decision.outcome) ?? 0) + 1);
-      if (decision.outcome === 'ok' && decision.key !== undefined) {
-        const name = decision.key.clientName;
-        let label = labelOf.get(name);
-        if (label === undefined) {
-          label = clientLabel(name);
-          labelOf.set(name, label);
+      if (decision.outcome === 'ok') {
+        acceptedSinceScrape += 1;
+        if (decision.key !== undefined) {
+          const name = decision.key.clientName;
+          (cellOf.get(name) ?? cellFor(name)).n += 1;
         }
-        acceptedCounts.set(label, (acceptedCounts.get(label) ?? 0) + 1);
-      } else if (decision.outcome === 'rate_limited') {
+        return;
+      }
+      decisionCounts.set(decision.outcome, (decisionCounts.get(decision.outcome) ?? 0) + 1);
+      if (decision.outcome === 'rate_limited') {
         rejected.inc({ client: decision.key === undefined ? NO_CLIENT : clientLabel(decision.key.clientName) });
       }
     },

@@ -19,6 +19,12 @@ export interface KeyUsage extends CountedKey {
   readonly lastUsedAt: number;
 }
 
+/** A counter's own, mutable entry: a {@link KeyUsage} while it is being counted. */
+interface Tally extends CountedKey {
+  count: number;
+  lastUsedAt: number;
+}
+
 /** A drained set of deltas, by key hash. Immutable once taken. */
 export type UsageBatch = ReadonlyMap<string, KeyUsage>;
 
@@ -61,18 +67,22 @@ export function batchTotals(batch: UsageBatch): PendingUsage {
  * a request.
  */
 export class UsageCounter {
-  private deltas = new Map<string, KeyUsage>();
+  // Entries are mutated in place while in this map (one Map lookup, no allocation per request: this runs on every
+  // accepted request, issue 8). A map handed out by `take()` is never touched again; `restore()` and `peek()` copy.
+  private deltas = new Map<string, Tally>();
   private requests = 0;
 
   /** Counts one accepted request for `key` at `at` (epoch ms). O(1), no allocation beyond the first use of a key. */
   record(key: CountedKey, at: number): void {
     const seen = this.deltas.get(key.hash);
-    this.deltas.set(
-      key.hash,
-      seen === undefined
-        ? { hash: key.hash, keyId: key.keyId, count: 1, lastUsedAt: at }
-        : { hash: seen.hash, keyId: seen.keyId, count: seen.count + 1, lastUsedAt: Math.max(seen.lastUsedAt, at) },
-    );
+    if (seen === undefined) {
+      this.deltas.set(key.hash, { hash: key.hash, keyId: key.keyId, count: 1, lastUsedAt: at });
+    } else {
+      seen.count += 1;
+      if (at > seen.lastUsedAt) {
+        seen.lastUsedAt = at;
+      }
+    }
     this.requests += 1;
   }
 
@@ -88,14 +98,19 @@ export class UsageCounter {
   restore(batch: UsageBatch): void {
     for (const [hash, usage] of batch) {
       const seen = this.deltas.get(hash);
-      this.deltas.set(hash, seen === undefined ? usage : mergeUsage(seen, usage));
+      if (seen === undefined) {
+        this.deltas.set(hash, { ...usage }); // a copy: the batch's entries may be held elsewhere (attempts, logs)
+      } else {
+        seen.count += usage.count;
+        seen.lastUsedAt = Math.max(seen.lastUsedAt, usage.lastUsedAt);
+      }
       this.requests += usage.count;
     }
   }
 
   /** A copy of what is pending, leaving the counter as it is (shutdown report). */
   peek(): UsageBatch {
-    return new Map(this.deltas);
+    return new Map([...this.deltas].map(([hash, usage]) => [hash, { ...usage }]));
   }
 
   /** Keys and requests waiting for the next flush. */

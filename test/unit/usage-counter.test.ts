@@ -85,6 +85,16 @@ describe('UsageCounter', () => {
     counter.record(alpha, T0 + 1);
     expect(counts(batch)).toEqual({ [alpha.keyId]: [1, 0] });
   });
+
+  it('counts in place, yet a peek() is not changed by later records (entries are copied out)', () => {
+    const counter = new UsageCounter();
+    counter.record(alpha, T0 + 5);
+    counter.record(alpha, T0 + 2); // an earlier time never moves lastUsedAt back
+    const seen = counter.peek();
+    counter.record(alpha, T0 + 9);
+    expect(counts(seen)).toEqual({ [alpha.keyId]: [2, 5] });
+    expect(counts(counter.take())).toEqual({ [alpha.keyId]: [3, 9] });
+  });
 });
 
 describe('mergeBatches / batchTotals', () => {

@@ -81,7 +81,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       }
     },
   });
-  /** Accepted requests since the last scrape, one cell per client label, reached from the client name in one lookup. */
+  /** Accepted requests since the last scrape, one cell per client label (names over the cap share `_other`'s)... */
+  const labelCells = new Map<string, { readonly label: string; n: number }>();
+  /** ...reached from the client name in one lookup. */
   const cellOf = new Map<string, { readonly label: string; n: number }>();
   new Counter({
     name: 'sheetgate_client_requests_total',
@@ -89,7 +91,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['client'] as const,
     registers,
     collect() {
-      for (const cell of new Set(cellOf.values())) {
+      for (const cell of labelCells.values()) {
         if (cell.n > 0) {
           this.inc({ client: cell.label }, cell.n);
           cell.n = 0;
@@ -186,8 +188,6 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   };
 
   const latencyByClass = ['1xx', '2xx', '3xx', '4xx', '5xx'].map((c) => latency.labels({ status_class: c }));
-  /** Names over the cap share one `_other` cell. */
-  const labelCells = new Map<string, { readonly label: string; n: number }>();
   const cellFor = (name: string): { readonly label: string; n: number } => {
     const label = clientLabel(name);
     let cell = labelCells.get(label);

@@ -7,6 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, Socket } from 'node:net';
 import type { Server } from 'node:net';
+import { afterAll, afterEach, beforeAll, beforeEach } from '@jest/globals';
 import { Redis } from 'ioredis';
 
 export const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -33,6 +34,43 @@ export async function redisReachable(suite: string): Promise<boolean> {
 export function testPrefix(): { namespace: string; rl: string; all: string } {
   const run = randomUUID().slice(0, 8);
   return { namespace: `sheetgate-test:{${run}}`, rl: `sheetgate-test:${run}:rl`, all: `sheetgate-test:*${run}*` };
+}
+
+/** What {@link redisSuite} gives a suite: read its fields inside tests and hooks (they are set by hooks). */
+export interface RedisSuite {
+  /** False when no Redis answers: each test then returns at once (the suite printed why). */
+  reachable: boolean;
+  /** One connection for the whole suite. */
+  readonly client: Redis;
+  /** A fresh prefix for each test; its keys are deleted after the test. */
+  prefix: ReturnType<typeof testPrefix>;
+}
+
+/** Registers the hooks of a suite that talks to the real Redis through one client. Call inside `describe`. */
+export function redisSuite(suite: string): RedisSuite {
+  const redis: RedisSuite = {
+    reachable: false,
+    client: new Redis(REDIS_URL, { lazyConnect: true }),
+    prefix: testPrefix(),
+  };
+  beforeAll(async () => {
+    redis.reachable = await redisReachable(suite);
+    if (redis.reachable) {
+      await redis.client.connect();
+    }
+  });
+  beforeEach(() => {
+    redis.prefix = testPrefix();
+  });
+  afterEach(async () => {
+    if (redis.reachable) {
+      await deleteKeys(redis.prefix.all);
+    }
+  });
+  afterAll(() => {
+    redis.client.disconnect();
+  });
+  return redis;
 }
 
 /** Deletes every key matching `pattern` (SCAN, never KEYS on a shared server); returns how many there were. */

@@ -2,15 +2,14 @@
  * Issue 6: the Redis side of pooled usage, step by step against the real Redis — what a leader that dies between
  * any two steps leaves behind, and that a retried step never counts twice.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { Redis } from 'ioredis';
+import { describe, expect, it } from '@jest/globals';
 import { createLogger } from '../../src/log';
 import { Lease } from '../../src/redis/lease';
 import { RedisError } from '../../src/redis/redis-error';
 import type { KeyUsage, UsageBatch } from '../../src/usage/counter';
 import type { Attempt, Attempts } from '../../src/usage/plan';
 import { RedisUsageLedger } from '../../src/usage/redis-ledger';
-import { deleteKeys, REDIS_URL, redisReachable, testPrefix } from './harness';
+import { redisSuite } from './harness';
 
 const logger = createLogger({ level: 'error', format: 'json' });
 const A = 'a'.repeat(64);
@@ -34,51 +33,30 @@ function attempts(...list: KeyUsage[]): Attempts {
 }
 
 describe('issue-6: Redis usage ledger', () => {
-  let reachable = false;
-  let client: Redis;
-  let prefix: ReturnType<typeof testPrefix>;
-
-  beforeAll(async () => {
-    reachable = await redisReachable('test/redis/ledger.test.ts');
-    client = new Redis(REDIS_URL, { lazyConnect: true });
-    if (reachable) {
-      await client.connect();
-    }
-  });
-
-  afterEach(async () => {
-    if (reachable) {
-      await deleteKeys(prefix.all);
-    }
-  });
-
-  afterAll(() => {
-    client.disconnect();
-  });
+  const redis = redisSuite('test/redis/ledger.test.ts');
 
   /** Two instances: their leases on the same key, their ledgers on the same namespace. A leads. */
   async function twoInstances() {
-    prefix = testPrefix();
-    const key = `${prefix.namespace}:leader`;
-    const leaseA = new Lease({ client, key, logger, ttlMs: 5000 });
-    const leaseB = new Lease({ client, key, logger, ttlMs: 5000 });
+    const key = `${redis.prefix.namespace}:leader`;
+    const leaseA = new Lease({ client: redis.client, key, logger, ttlMs: 5000 });
+    const leaseB = new Lease({ client: redis.client, key, logger, ttlMs: 5000 });
     expect(await leaseA.tick()).toBe(true);
     expect(await leaseB.tick()).toBe(false);
     return {
-      a: new RedisUsageLedger(client, prefix.namespace, leaseA),
-      b: new RedisUsageLedger(client, prefix.namespace, leaseB),
+      a: new RedisUsageLedger(redis.client, redis.prefix.namespace, leaseA),
+      b: new RedisUsageLedger(redis.client, redis.prefix.namespace, leaseB),
       leaseA,
       leaseB,
       /** A dies: its lease expires, B takes it. */
       failOver: async () => {
-        await client.del(key);
+        await redis.client.del(key);
         expect(await leaseB.tick()).toBe(true);
       },
     };
   }
 
   it('a push retried with the same id (its reply was lost) counts once; counts add, the latest use wins', async () => {
-    if (!reachable) {
+    if (!redis.reachable) {
       return;
     }
     const { a, b } = await twoInstances();
@@ -92,7 +70,7 @@ describe('issue-6: Redis usage ledger', () => {
   });
 
   it('only the lease holder may take or send', async () => {
-    if (!reachable) {
+    if (!redis.reachable) {
       return;
     }
     const { b } = await twoInstances();
@@ -101,7 +79,7 @@ describe('issue-6: Redis usage ledger', () => {
   });
 
   it('a leader that dies after taking: the next leader takes the same deltas, plus what was pushed since', async () => {
-    if (!reachable) {
+    if (!redis.reachable) {
       return;
     }
     const { a, b, failOver } = await twoInstances();
@@ -115,7 +93,7 @@ describe('issue-6: Redis usage ledger', () => {
   });
 
   it('a leader that dies after sending: the next leader gets that write as in doubt, never as new deltas', async () => {
-    if (!reachable) {
+    if (!redis.reachable) {
       return;
     }
     const { a, b, failOver } = await twoInstances();
@@ -138,7 +116,7 @@ describe('issue-6: Redis usage ledger', () => {
   });
 
   it('a refused write puts its deltas back once; a leader that lost the lease cannot', async () => {
-    if (!reachable) {
+    if (!redis.reachable) {
       return;
     }
     const { a, b, failOver } = await twoInstances();
@@ -158,7 +136,7 @@ describe('issue-6: Redis usage ledger', () => {
   });
 
   it('the lease: one holder at a time; a release hands it over at once', async () => {
-    if (!reachable) {
+    if (!redis.reachable) {
       return;
     }
     const { leaseA, leaseB } = await twoInstances();

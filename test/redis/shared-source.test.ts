@@ -3,14 +3,13 @@
  * does with each kind of entry it can find there. The Google side is a fake of our own `SheetSource` port that counts
  * its reads; the lease is a fixed answer, held or not.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { Redis } from 'ioredis';
+import { describe, expect, it } from '@jest/globals';
 import { SharedSource } from '../../src/keys/shared-source';
 import type { SharedSourceOptions } from '../../src/keys/shared-source';
 import type { SheetSource } from '../../src/keys/sheet-source';
 import type { SheetTable } from '../../src/keys/types';
 import { createLogger } from '../../src/log';
-import { deleteKeys, REDIS_URL, redisReachable, testPrefix } from './harness';
+import { redisSuite } from './harness';
 
 const logger = createLogger({ level: 'error', format: 'json' });
 const KEY = 'sk-shared-source-test-0000000000000001';
@@ -36,27 +35,7 @@ class CountingSheet implements SheetSource {
 }
 
 describe('issue-8: what a follower does with the table it finds in Redis', () => {
-  let reachable = false;
-  let client: Redis;
-  let prefix: ReturnType<typeof testPrefix>;
-
-  beforeAll(async () => {
-    reachable = await redisReachable('test/redis/shared-source.test.ts');
-    client = new Redis(REDIS_URL, { lazyConnect: true });
-    if (reachable) {
-      await client.connect();
-    }
-  });
-
-  afterEach(async () => {
-    if (reachable) {
-      await deleteKeys(prefix.all);
-    }
-  });
-
-  afterAll(() => {
-    client.disconnect();
-  });
+  const redis = redisSuite('test/redis/shared-source.test.ts');
 
   function source(
     leads: boolean,
@@ -64,15 +43,15 @@ describe('issue-8: what a follower does with the table it finds in Redis', () =>
     slicing?: SharedSourceOptions['slicing'],
   ): { shared: SharedSource; inner: CountingSheet } {
     const lease = {
-      key: `${prefix.namespace}:lease`,
+      key: `${redis.prefix.namespace}:lease`,
       token: leads ? 'leader-token' : 'follower-token',
       held: () => leads,
       tick: () => Promise.resolve(leads),
     };
     const shared = new SharedSource({
       inner,
-      client,
-      namespace: prefix.namespace,
+      client: redis.client,
+      namespace: redis.prefix.namespace,
       lease,
       maxAgeMs: 60_000,
       logger,
@@ -84,19 +63,18 @@ describe('issue-8: what a follower does with the table it finds in Redis', () =>
 
   /** Writes an entry into the table hash by hand, as some other (older or broken) instance would have. */
   async function storeByHand(fields: Record<string, string>): Promise<void> {
-    await client.hset(`${prefix.namespace}:table`, fields);
+    await redis.client.hset(`${redis.prefix.namespace}:table`, fields);
   }
 
   it("a leader's table is read from Redis, with its time zone, and holds no raw key", async () => {
-    if (!reachable) {
+    if (!redis.reachable) {
       return;
     }
-    prefix = testPrefix();
-    await client.set(`${prefix.namespace}:lease`, 'leader-token');
+    await redis.client.set(`${redis.prefix.namespace}:lease`, 'leader-token');
     const leader = source(true);
     await leader.shared.readTable();
     expect(leader.inner.reads).toBe(1);
-    const stored = await client.hgetall(`${prefix.namespace}:table`);
+    const stored = await redis.client.hgetall(`${redis.prefix.namespace}:table`);
     expect(stored['zone']).toBe('Europe/Paris');
     expect(stored['json']).toMatch(/^\{"values":\[/);
     expect(stored['json']).not.toContain(KEY);
@@ -110,10 +88,9 @@ describe('issue-8: what a follower does with the table it finds in Redis', () =>
   });
 
   it('an entry with no zone field (written before issue 8) is not used: the follower reads Google', async () => {
-    if (!reachable) {
+    if (!redis.reachable) {
       return;
     }
-    prefix = testPrefix();
     await storeByHand({ json: '{"values":[["key_hash","client_name"]]}', readAt: String(Date.now()), version: '1' });
     const follower = source(false);
     const table = await follower.shared.readTable();
@@ -123,10 +100,9 @@ describe('issue-8: what a follower does with the table it finds in Redis', () =>
   });
 
   it('an entry that is not valid JSON, or older than maxAgeMs, is not used either', async () => {
-    if (!reachable) {
+    if (!redis.reachable) {
       return;
     }
-    prefix = testPrefix();
     await storeByHand({ json: '{"values":[[', readAt: String(Date.now()), version: '1', zone: 'UTC' });
     const broken = source(false);
     await broken.shared.readTable();
@@ -140,11 +116,10 @@ describe('issue-8: what a follower does with the table it finds in Redis', () =>
   });
 
   it('a leader redacts and stringifies a big table in slices, giving the event loop turns', async () => {
-    if (!reachable) {
+    if (!redis.reachable) {
       return;
     }
-    prefix = testPrefix();
-    await client.set(`${prefix.namespace}:lease`, 'leader-token');
+    await redis.client.set(`${redis.prefix.namespace}:lease`, 'leader-token');
     const rows = Array.from({ length: 2000 }, (_, i) => [`sk-shared-source-slices-${i}`, `client-${i}`, true, 60]);
     const big = new CountingSheet({ timeZone: 'UTC', rows: [TABLE.rows[0] ?? [], ...rows] });
     let turns = 0;

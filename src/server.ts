@@ -3,6 +3,7 @@ import { createApp } from './app';
 import type { AuthMode } from './auth/middleware';
 import { ConfigError, envWithDotenv, loadConfig, missingCredentials } from './config';
 import type { Config } from './config';
+import { createHttpServer } from './http/http-server';
 import { metricsRoutes, createMetrics } from './http/metrics';
 import { proxyRoutes, upgradeHandler } from './http/proxy';
 import { GoogleSheet, readServiceAccount } from './keys/sheet-source';
@@ -136,7 +137,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     },
   });
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.port, '0.0.0.0', (err?: Error) => (err ? reject(err) : resolve(s)));
+    const s = createHttpServer(app);
+    s.once('error', reject);
+    s.listen(config.port, '0.0.0.0', () => {
+      s.off('error', reject);
+      resolve(s);
+    });
   });
   // Websockets: the upgrade request passes the same app (auth, limits), then is tunnelled to the upstream.
   const upgrades = config.upstreamUrl === undefined ? undefined : upgradeHandler(app);

@@ -1,4 +1,4 @@
-import { createServer } from 'node:http';
+import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
@@ -63,6 +63,23 @@ describe('the service as server.ts wires it (UPSTREAM_URL, metrics, usage status
     expect(headers?.['x-client-name']).toBe('Acme');
     expect(headers?.['authorization']).toBeUndefined();
     expect(headers?.['x-sheetgate-key-id']).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it("serves through createHttpServer: req and res start with the app's prototypes, not Node's (issue 8)", async () => {
+    const seen: boolean[] = [];
+    const look = (req: IncomingMessage, res: ServerResponse): void => {
+      seen.push(
+        Object.getPrototypeOf(req) !== IncomingMessage.prototype,
+        Object.getPrototypeOf(res) !== ServerResponse.prototype,
+      );
+    };
+    running.server.prependListener('request', look);
+    try {
+      await request(running.server).get('/health').expect(200);
+    } finally {
+      running.server.off('request', look);
+    }
+    expect(seen).toEqual([true, true]);
   });
 
   it('refuses before the upstream sees anything', async () => {

@@ -24,6 +24,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createApp } from '../src/app';
+import { createHttpServer } from '../src/http/http-server';
 import { GoogleSheet, readServiceAccount } from '../src/keys/sheet-source';
 import { buildSnapshot } from '../src/keys/snapshot';
 import { createLogger } from '../src/log';
@@ -116,7 +117,7 @@ async function serve(): Promise<void> {
   const firstLoad = delay();
   const app = createApp({ gate, logger });
   const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    const s = createHttpServer(app).listen(0, '127.0.0.1', () => resolve(s));
   });
   send({ kind: 'ready', port: (server.address() as AddressInfo).port, loadMs, delay: firstLoad });
 

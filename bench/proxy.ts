@@ -9,6 +9,7 @@
 import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
 import { createApp } from '../src/app';
+import { createHttpServer } from '../src/http/http-server';
 import { proxyRoutes, upgradeHandler } from '../src/http/proxy';
 import { createLogger } from '../src/log';
 import { sheetgate } from '../src/sheetgate';
@@ -32,7 +33,7 @@ async function gateway(): Promise<void> {
   const gate = sheetgate({ source: new FixedSource([HEADER, [KEY, 'bench', '', '', true, 1_000_000_000]]), logger });
   await gate.ready();
   const app = createApp({ gate, logger, protectedRoutes: [proxyRoutes(upstream, { logger })] });
-  const server = app.listen(0, '127.0.0.1', () => {
+  const server = createHttpServer(app).listen(0, '127.0.0.1', () => {
     process.stdout.write(`listening on port ${(server.address() as AddressInfo).port}\n`);
   });
   server.on('upgrade', upgradeHandler(app));

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../src/app';
+import { createHttpServer } from '../src/http/http-server';
 import { hashKey, keyIdOf } from '../src/keys/key-id';
 import { GoogleSheet } from '../src/keys/sheet-source';
 import { createLogger } from '../src/log';
@@ -116,7 +117,7 @@ async function sustainedLoad(emulator: Emulator): Promise<void> {
     },
   });
   await gate.ready();
-  const server = createApp({ gate, logger }).listen(0, '127.0.0.1');
+  const server = createHttpServer(createApp({ gate, logger })).listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const port = (server.address() as AddressInfo).port;
   emulator.resetStats();

@@ -17,4 +17,5 @@ export type { KeyRecord, Snapshot, SheetTable } from './keys/types';
 export { createMetrics, metricsRoutes } from './http/metrics';
 export type { Metrics, MetricsOptions, MetricsRoutesOptions } from './http/metrics';
 export { proxyRoutes, upgradeHandler } from './http/proxy';
+export { createHttpServer } from './http/http-server';
 export type { ProxyOptions } from './http/proxy';

@@ -20,7 +20,7 @@ const READER = 'sk-convergence-22222222-2222-4222-8222-222222222222';
 const CONSUMER_TS = `
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
-import { AUTH_ERROR_CODES, requireScope, sheetgate } from 'sheetgate';
+import { AUTH_ERROR_CODES, createHttpServer, requireScope, sheetgate } from 'sheetgate';
 import type { AuthContext, SheetSource, SheetTable } from 'sheetgate';
 
 // A consumer's own key source (a Google Sheet in production: sheetgate({ sheet: { spreadsheetId, credentials } })).
@@ -52,7 +52,7 @@ app.post('/api/admin', requireScope('admin'), (_req: Request, res: Response, _ne
 });
 
 void gate.ready().then(() => {
-  const server = app.listen(0, '127.0.0.1', () => {
+  const server = createHttpServer(app).listen(0, '127.0.0.1', () => {
     const address = server.address();
     console.log('listening on port ' + (typeof address === 'object' && address ? address.port : 0));
   });

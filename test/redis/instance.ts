@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import type { RequestHandler } from 'express';
 import { Router } from 'express';
 import { createApp } from '../../src/app';
+import { createHttpServer } from '../../src/http/http-server';
 import { loadConfig } from '../../src/config';
 import { createRlfLimiter } from '../../src/limits/rlf-limiter';
 import { GoogleSheet, readServiceAccount } from '../../src/keys/sheet-source';
@@ -74,7 +75,7 @@ const app = createApp({
   protectedRoutes: [refreshRoutes(cluster.refresh), Router().get('/api/hello', hello)],
   statusSections: { usage: usageStatusSection(flusher), redis: cluster.status },
 });
-const server: Server = app.listen(config.port, '127.0.0.1', () => {
+const server: Server = createHttpServer(app).listen(config.port, '127.0.0.1', () => {
   const address = server.address();
   logger.info(`sheetgate listening on port ${typeof address === 'object' && address !== null ? address.port : 0}`);
 });

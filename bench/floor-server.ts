@@ -1,6 +1,7 @@
 /**
- * The floor under sheetgate's hot path, for bench/run.ts: bare Express 5 (ETag off, as sheetgate has it) doing only
- * what DESIGN obliges every accepted response to do, written by hand in one middleware, without sheetgate's code.
+ * The floor under sheetgate's hot path, for bench/run.ts: bare Express 5 (ETag off, served through createHttpServer,
+ * as sheetgate is) doing only what DESIGN obliges every accepted response to do, written by hand in one middleware,
+ * without sheetgate's code.
  * FLOOR=headers: the response headers alone (helmet's five, RateLimit-Limit/-Remaining/-Reset/-Policy, X-Client-Name),
  * static values. FLOOR=auth: those headers plus the work behind them — the Bearer key read, sha256, a Map lookup, one
  * rate-limiter-flexible consume. FLOOR_KEYS_FILE: a JSON array of the keys it accepts.
@@ -10,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { createHttpServer } from '../src/http/http-server';
 
 const SECURITY_HEADERS: [string, string][] = [
   ['Content-Security-Policy', "default-src 'none';frame-ancestors 'none'"],
@@ -65,7 +67,7 @@ app.use(process.env['FLOOR'] === 'auth' ? minimalAuth() : headersOnly);
 app.get('/api/hello', (_req, res) => {
   res.json({ message: 'hello, anonymous' });
 });
-const server = app.listen(Number(process.env['PORT'] ?? 0), '127.0.0.1', () => {
+const server = createHttpServer(app).listen(Number(process.env['PORT'] ?? 0), '127.0.0.1', () => {
   const address = server.address();
   process.stdout.write(`listening on port ${typeof address === 'object' && address ? address.port : 0}\n`);
 });

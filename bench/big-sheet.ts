@@ -22,7 +22,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { PerformanceObserver, constants as perfConstants, monitorEventLoopDelay } from 'node:perf_hooks';
 import { createApp } from '../src/app';
 import { createHttpServer } from '../src/http/http-server';
 import { GoogleSheet, readServiceAccount } from '../src/keys/sheet-source';
@@ -43,6 +43,8 @@ const LOAD_KEYS = 1_000;
  * CPU 1 (BIG_SHEET_PIN=0 turns this off).
  */
 const PIN = process.env['BIG_SHEET_PIN'] !== '0' && availableParallelism() >= 2 && existsSync('/usr/bin/taskset');
+/** Extra node flags for the sheetgate process (BIG_SHEET_NODE_FLAGS, space-separated), e.g. `--max-semi-space-size=16`. */
+const NODE_FLAGS = (process.env['BIG_SHEET_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
 const ZONE = 'Europe/Paris';
 const HEADER = ['api_key', 'client_name', 'created_at', 'expires_at', 'is_active', 'rate_limit', 'usage_count'];
 
@@ -51,6 +53,9 @@ interface Delay {
   readonly max: number;
   readonly p99: number;
   readonly mean: number;
+  /** Longest single GC pause in the window (ms) and its kind: how much of `max` was the collector. */
+  readonly gcMax: number;
+  readonly gcKind: string;
 }
 
 interface Memory {
@@ -85,10 +90,24 @@ async function serve(): Promise<void> {
   const histogram = monitorEventLoopDelay({ resolution: 1 });
   /** A block shows in the histogram only when its timer next fires: let it fire before reading. */
   const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 5));
+  let gcLongest = { ms: 0, kind: '-' };
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      if (entry.duration > gcLongest.ms) {
+        gcLongest = { ms: entry.duration, kind: gcKindName((entry as { detail?: { kind?: number } }).detail?.kind) };
+      }
+    }
+  }).observe({ entryTypes: ['gc'] });
+  const reset = (): void => {
+    histogram.reset();
+    gcLongest = { ms: 0, kind: '-' };
+  };
   const delay = (): Delay => ({
     max: histogram.max / 1e6,
     p99: histogram.percentile(99) / 1e6,
     mean: histogram.mean / 1e6,
+    gcMax: gcLongest.ms,
+    gcKind: gcLongest.kind,
   });
   const logger = createLogger({ level: 'warn', format: 'json' });
   const sheet = new GoogleSheet({
@@ -122,7 +141,7 @@ async function serve(): Promise<void> {
   send({ kind: 'ready', port: (server.address() as AddressInfo).port, loadMs, delay: firstLoad });
 
   const timed = async (run: () => Promise<string | undefined>): Promise<void> => {
-    histogram.reset();
+    reset();
     const t = performance.now();
     const detail = await run();
     const ms = performance.now() - t;
@@ -132,7 +151,7 @@ async function serve(): Promise<void> {
   process.on('message', (command: Command) => {
     switch (command) {
       case 'reset':
-        histogram.reset();
+        reset();
         send({ kind: 'delay', delay: delay() });
         break;
       case 'delay':
@@ -151,7 +170,7 @@ async function serve(): Promise<void> {
       case 'build':
         void timed(async () => {
           const table = await sheet.readTable();
-          histogram.reset();
+          reset();
           const t = performance.now();
           const snap = buildSnapshot(table, { defaultRateLimit: 60 }, Date.now());
           return `buildSnapshot alone ${(performance.now() - t).toFixed(0)} ms, ${snap.byHash.size} keys`;
@@ -179,6 +198,17 @@ async function serve(): Promise<void> {
   });
 }
 
+const GC_KINDS: Readonly<Record<number, string>> = {
+  [perfConstants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge',
+  [perfConstants.NODE_PERFORMANCE_GC_MAJOR]: 'mark-compact',
+  [perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [perfConstants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak callbacks',
+};
+
+function gcKindName(kind: number | undefined): string {
+  return kind === undefined ? '?' : (GC_KINDS[kind] ?? String(kind));
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The orchestrating process.
 
@@ -190,7 +220,7 @@ interface Child {
 }
 
 function child(args: readonly string[], extraEnv: Record<string, string>): Child {
-  const node = [process.execPath, '--expose-gc', '--import', 'tsx', ...args];
+  const node = [process.execPath, '--expose-gc', ...NODE_FLAGS, '--import', 'tsx', ...args];
   const [command = '', ...rest] = PIN ? ['taskset', '-c', '0', ...node] : node;
   const proc = spawn(command, rest, {
     env: { ...process.env, ...extraEnv },
@@ -444,13 +474,21 @@ async function main(): Promise<void> {
       );
     }
   }
-  console.log('\nPer size: snapshot build alone, usage flush under load (duration, max loop block, p99), non-2xx');
+  const gc = (d: Delay): string => `GC ${f1(d.gcMax)} ${d.gcKind}`;
+  console.log(
+    '\nPer size: each window as max loop block (longest GC pause in it); snapshot build alone; usage flush under load; non-2xx',
+  );
   for (const r of results) {
     const non2xx = r.quiet.load.non2xx + r.flush.load.non2xx + r.refreshes.reduce((n, x) => n + x.load.non2xx, 0);
-    const each = r.refreshes.map((x) => `${f0(x.ms)} ms / ${f1(x.delay.max)} ms / p99 ${x.load.p99} max ${x.load.max}`);
+    const each = r.refreshes.map(
+      (x) => `${f0(x.ms)} ms / ${f1(x.delay.max)} ms (${gc(x.delay)}) / p99 ${x.load.p99} max ${x.load.max}`,
+    );
     console.log(`- ${r.rows} rows: refreshes (duration / max loop block / latency ms): ${each.join('; ')}`);
     console.log(
-      `- ${r.rows} rows: ${r.buildDetail}; flush ${f0(r.flush.ms)} ms (${r.flush.detail ?? ''}), block ${f1(r.flush.delay.max)} ms, p99 ${r.flush.load.p99} ms; non-2xx ${non2xx}`,
+      `- ${r.rows} rows: first load ${f1(r.first.delay.max)} ms (${gc(r.first.delay)}); read alone ${f1(r.read.delay.max)} ms (${gc(r.read.delay)}); quiet ${f1(r.quiet.delay.max)} ms (${gc(r.quiet.delay)})`,
+    );
+    console.log(
+      `- ${r.rows} rows: ${r.buildDetail}; flush ${f0(r.flush.ms)} ms (${r.flush.detail ?? ''}), block ${f1(r.flush.delay.max)} ms (${gc(r.flush.delay)}), p99 ${r.flush.load.p99} ms; non-2xx ${non2xx}`,
     );
   }
 }

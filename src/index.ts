@@ -13,7 +13,7 @@ export { AUTH_ERROR_CODES } from './auth/errors';
 export type { AuthErrorCode } from './auth/errors';
 export type { SheetSource, ServiceAccount } from './keys/sheet-source';
 export type { Limiter, LimitDecision } from './limits/limiter';
-export type { KeyRecord, Snapshot, SheetTable } from './keys/types';
+export type { KeyRecord, KeyTable, Snapshot, SheetTable } from './keys/types';
 export { createMetrics, metricsRoutes } from './http/metrics';
 export type { Metrics, MetricsOptions, MetricsRoutesOptions } from './http/metrics';
 export { proxyRoutes, upgradeHandler } from './http/proxy';

@@ -6,8 +6,9 @@
 import { isValidTimeZone } from './dates';
 import { mapHeader } from './header';
 import { hashKey, keyIdOf } from './key-id';
+import { KeyTableBuilder, emptyKeyTable } from './key-table';
 import { parseRow } from './row';
-import type { KeyRecord, RowProblem, SheetTable, Snapshot } from './types';
+import type { KeyTable, RowProblem, SheetTable, Snapshot } from './types';
 
 /**
  * Builds the snapshot of `table`, stamped `loadedAt: now`; dates are read in `table.timeZone`.
@@ -16,7 +17,7 @@ import type { KeyRecord, RowProblem, SheetTable, Snapshot } from './types';
  * - Each refused row is one problem, with its row number and, when the key cell was readable, its key id.
  * - A key on two or more rows — plaintext or hashed, valid or refused — is refused on every one of them
  *   ("duplicate key (also on row N)"), and absent from `byHash`: which row's limit and owner would count?
- * The snapshot, its problems, records and `byHash` are frozen: `byHash.set` throws.
+ * The snapshot, its problems and records are frozen; `byHash` is read-only (a {@link KeyTable}).
  */
 export function buildSnapshot(table: SheetTable, ctx: { readonly defaultRateLimit: number }, now: number): Snapshot {
   return runToEnd(buildSnapshotSteps(table, ctx, now, Infinity));
@@ -49,14 +50,14 @@ export function* buildSnapshotSteps(
   const { timeZone, rows } = table;
   if (!isValidTimeZone(timeZone)) {
     const reason = `spreadsheet time zone ${JSON.stringify(timeZone)} is unknown (expected an IANA zone)`;
-    return freeze(new Map(), [{ row: 1, reason }], timeZone, now);
+    return freeze(emptyKeyTable(), [{ row: 1, reason }], timeZone, now);
   }
   const header = mapHeader(rows[0] ?? []);
   if (header.problems.length > 0) {
-    return freeze(new Map(), [{ row: 1, reason: header.problems.join('; ') }], timeZone, now);
+    return freeze(emptyKeyTable(), [{ row: 1, reason: header.problems.join('; ') }], timeZone, now);
   }
   const parseContext = { timeZone, defaultRateLimit: ctx.defaultRateLimit };
-  const byHash = new Map<string, KeyRecord>();
+  const byHash = new KeyTableBuilder(Math.max(0, rows.length - 1));
   const problems: RowProblem[] = [];
   /** First row of each hash seen on a refused row (valid rows are found through `byHash`). */
   const refusedAt = new Map<string, number>();
@@ -84,7 +85,8 @@ export function* buildSnapshotSteps(
     if (hash === undefined) {
       continue;
     }
-    const first = byHash.get(hash)?.row ?? refusedAt.get(hash);
+    const at = byHash.indexOf(hash);
+    const first = at === -1 ? refusedAt.get(hash) : byHash.rowAt(at);
     if (first !== undefined) {
       const seen = repeated.get(hash);
       if (seen === undefined) {
@@ -93,12 +95,12 @@ export function* buildSnapshotSteps(
         seen.push(row);
       }
     } else if (result.kind === 'key') {
-      byHash.set(hash, result.record);
+      byHash.add(result.record);
     } else {
       refusedAt.set(hash, row);
     }
   }
-  const isKey = (hash: string): boolean => byHash.has(hash) || refusedAt.has(hash);
+  const isKey = (hash: string): boolean => byHash.indexOf(hash) !== -1 || refusedAt.has(hash);
   for (const { index, text } of quoted) {
     const problem = problems[index];
     if (problem !== undefined && holdsKey(text, isKey)) {
@@ -106,9 +108,9 @@ export function* buildSnapshotSteps(
     }
   }
   for (const hash of repeated.keys()) {
-    byHash.delete(hash);
+    byHash.drop(byHash.indexOf(hash));
   }
-  return freeze(byHash, withDuplicates(problems, repeated), timeZone, now);
+  return freeze(byHash.finish(), withDuplicates(problems, repeated), timeZone, now);
 }
 
 /**
@@ -145,22 +147,10 @@ function withDuplicates(problems: RowProblem[], repeated: ReadonlyMap<string, nu
   return [...byRow.values()].sort((a, b) => a.row - b.row);
 }
 
-/** Freezes the snapshot; `byHash` stays a real Map (fast lookups) whose mutators throw. */
-function freeze(
-  byHash: Map<string, KeyRecord>,
-  problems: readonly RowProblem[],
-  timeZone: string,
-  loadedAt: number,
-): Snapshot {
-  for (const method of ['set', 'delete', 'clear'] as const) {
-    Object.defineProperty(byHash, method, {
-      value: () => {
-        throw new TypeError(`snapshot.byHash is immutable (${method}): build a new snapshot instead`);
-      },
-    });
-  }
+/** Freezes the snapshot and its problems; `byHash` is read-only by construction. */
+function freeze(byHash: KeyTable, problems: readonly RowProblem[], timeZone: string, loadedAt: number): Snapshot {
   return Object.freeze({
-    byHash: Object.freeze(byHash),
+    byHash,
     problems: Object.freeze(problems.map((p) => Object.freeze(p))),
     timeZone,
     loadedAt,

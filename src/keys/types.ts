@@ -44,10 +44,24 @@ export interface RowProblem {
   readonly keyId?: string;
 }
 
+/**
+ * Usable keys by `hash`, read-only, iterated in row order: the part of `ReadonlyMap` the service uses. Stored flat
+ * (src/keys/key-table.ts), so a 100,000-key snapshot is a few large arrays rather than 100,000 objects (issue 8).
+ */
+export interface KeyTable extends Iterable<[string, KeyRecord]> {
+  readonly size: number;
+  get(hash: string): KeyRecord | undefined;
+  has(hash: string): boolean;
+  keys(): IterableIterator<string>;
+  values(): IterableIterator<KeyRecord>;
+  entries(): IterableIterator<[string, KeyRecord]>;
+  forEach(callback: (record: KeyRecord, hash: string, table: KeyTable) => void): void;
+}
+
 /** Immutable result of one load. Swapped whole, never mutated (STYLE.md). */
 export interface Snapshot {
   /** Usable keys by `hash`. Refused rows (invalid, duplicate) are absent. */
-  readonly byHash: ReadonlyMap<string, KeyRecord>;
+  readonly byHash: KeyTable;
   readonly problems: readonly RowProblem[];
   readonly timeZone: string;
   /** Epoch ms when the table was read. */

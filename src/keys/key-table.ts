@@ -1,0 +1,272 @@
+/**
+ * The snapshot's keys by hash (issue 8), stored column-wise in a few flat typed arrays rather than one object per key.
+ *
+ * Why: a refresh of 100,000 rows built ~40 MB of small objects (a record, its strings, a Map entry per key), all of
+ * which survive; V8's scavenger copies each survivor twice before it settles, and those copies were the 15–30 ms
+ * pauses that broke the ≤ 20 ms event-loop budget while a big sheet was being loaded (docs/scale.md). Flat arrays are
+ * a handful of large objects the scavenger never copies. A key's {@link KeyRecord} is made the first time it is asked
+ * for (a request with that key, an iteration) and kept for the snapshot's life, so the hot path pays it once per key
+ * per refresh.
+ *
+ * Lookup: open addressing on the first 32 bits of the sha256 (uniform by construction), then all 256 bits compared.
+ */
+import { Buffer } from 'node:buffer';
+import { keyIdOf } from './key-id';
+import type { KeyRecord, KeyTable } from './types';
+
+const HASH_WORDS = 8; // 32 bytes of sha256 as Uint32
+const HEX_LENGTH = 64;
+const ACTIVE = 1;
+const DROPPED = 2;
+/** Per key in `numbers`: createdAt, expiresAt (NaN = none), rateLimit, usageCount. */
+const NUMBERS = 4;
+/**
+ * Per key in `text`: client name, preview, scopes (space-separated), as UTF-16 code units — not UTF-8, which would
+ * turn a lone surrogate a sheet can hold into U+FFFD: a name must come back exactly as it was read.
+ */
+const TEXTS = 3;
+const EMPTY_SCOPES: readonly string[] = Object.freeze([]);
+
+/** The 32 bytes of the hash being looked up. Lookups are synchronous, so one scratch buffer serves them all. */
+const scratchWords = new Uint32Array(HASH_WORDS);
+const scratch = Buffer.from(scratchWords.buffer);
+
+/** Reads a 64-hex-digit hash into `scratch`; false when it is not one. */
+function readHash(hash: string): boolean {
+  return hash.length === HEX_LENGTH && scratch.write(hash, 0, 'hex') === HASH_WORDS * 4;
+}
+
+/** The columns, shared by the builder and the finished table. */
+interface Columns {
+  readonly words: Uint32Array;
+  readonly hashes: Buffer;
+  readonly slots: Int32Array;
+  readonly mask: number;
+  readonly numbers: Float64Array;
+  readonly rows: Uint32Array;
+  readonly flags: Uint8Array;
+  readonly textEnds: Uint32Array;
+}
+
+/** Index of the key whose hash is in `scratch`, dropped or not; -1 when absent. */
+function find(c: Columns): number {
+  const { words, slots, mask } = c;
+  for (let slot = (scratchWords[0] ?? 0) & mask; ; slot = (slot + 1) & mask) {
+    const entry = slots[slot] ?? 0;
+    if (entry === 0) {
+      return -1;
+    }
+    const index = entry - 1;
+    const base = index * HASH_WORDS;
+    let same = true;
+    for (let w = 0; w < HASH_WORDS && same; w++) {
+      same = words[base + w] === scratchWords[w];
+    }
+    if (same) {
+      return index;
+    }
+  }
+}
+
+/**
+ * Collects the records of one build, in row order; {@link finish} hands them over as a {@link KeyTable}. `capacity`
+ * bounds how many records can be added (the table's row count).
+ */
+export class KeyTableBuilder {
+  private readonly c: Columns;
+  private text: Buffer;
+  private textUsed = 0;
+  private count = 0;
+  private dropped = 0;
+  private finished = false;
+
+  constructor(private readonly capacity: number) {
+    let slotCount = 8;
+    while (slotCount < capacity * 2) {
+      slotCount *= 2;
+    }
+    const words = new Uint32Array(capacity * HASH_WORDS);
+    this.c = {
+      words,
+      hashes: Buffer.from(words.buffer),
+      slots: new Int32Array(slotCount),
+      mask: slotCount - 1,
+      numbers: new Float64Array(capacity * NUMBERS),
+      rows: new Uint32Array(capacity),
+      flags: new Uint8Array(capacity),
+      textEnds: new Uint32Array(capacity * TEXTS),
+    };
+    this.text = Buffer.alloc(Math.max(64, capacity * 64));
+  }
+
+  /** Index of the record added with this hash (dropped or not), or -1. */
+  indexOf(hash: string): number {
+    return readHash(hash) ? find(this.c) : -1;
+  }
+
+  /** Sheet row of the record at `index`. */
+  rowAt(index: number): number {
+    return this.c.rows[index] ?? 0;
+  }
+
+  /**
+   * Adds a record whose hash is not in the table yet (check with {@link indexOf}); returns its index.
+   * @throws RangeError past `capacity`, for a hash that is not 64 hex digits or one already added, or for a scope
+   *   that is empty or holds a space (scopes are stored space-separated; `parseScopes` never makes such a scope)
+   */
+  add(record: KeyRecord): number {
+    const index = this.count;
+    if (this.finished || index >= this.capacity) {
+      throw new RangeError(`key table: more than ${this.capacity} records, or already finished`);
+    }
+    if (!readHash(record.hash) || find(this.c) !== -1) {
+      throw new RangeError(`key table: hash of row ${record.row} is malformed or already present`);
+    }
+    if (record.scopes.some((scope) => scope === '' || scope.includes(' '))) {
+      throw new RangeError(`key table: a scope of row ${record.row} is empty or holds a space`);
+    }
+    const { words, slots, mask, numbers, rows, flags } = this.c;
+    words.set(scratchWords, index * HASH_WORDS);
+    let slot = (scratchWords[0] ?? 0) & mask;
+    while ((slots[slot] ?? 0) !== 0) {
+      slot = (slot + 1) & mask;
+    }
+    slots[slot] = index + 1;
+    const n = index * NUMBERS;
+    numbers[n] = record.createdAt ?? NaN;
+    numbers[n + 1] = record.expiresAt ?? NaN;
+    numbers[n + 2] = record.rateLimit;
+    numbers[n + 3] = record.usageCount;
+    rows[index] = record.row;
+    flags[index] = record.active ? ACTIVE : 0;
+    this.addText(index * TEXTS, record.clientName);
+    this.addText(index * TEXTS + 1, record.preview);
+    this.addText(index * TEXTS + 2, record.scopes.join(' '));
+    this.count += 1;
+    return index;
+  }
+
+  /** Leaves the record at `index` out of the finished table (a duplicate key). */
+  drop(index: number): void {
+    const { flags } = this.c;
+    const f = flags[index];
+    if (f !== undefined && (f & DROPPED) === 0 && index < this.count) {
+      flags[index] = f | DROPPED;
+      this.dropped += 1;
+    }
+  }
+
+  /** The table of every record added and not dropped; the builder is done. */
+  finish(): KeyTable {
+    this.finished = true;
+    return new FlatKeyTable(this.c, this.text, this.count, this.count - this.dropped);
+  }
+
+  private addText(at: number, value: string): void {
+    const room = this.textUsed + value.length * 2;
+    if (room > this.text.length) {
+      const grown = Buffer.alloc(Math.max(room, this.text.length * 2));
+      this.text.copy(grown, 0, 0, this.textUsed);
+      this.text = grown;
+    }
+    this.textUsed += this.text.write(value, this.textUsed, 'utf16le');
+    this.c.textEnds[at] = this.textUsed;
+  }
+}
+
+/** A finished table: read-only, answers like a `ReadonlyMap` in row order. */
+class FlatKeyTable implements KeyTable {
+  /** Records made so far, by index. */
+  private readonly made = new Map<number, KeyRecord>();
+
+  constructor(
+    private readonly c: Columns,
+    private readonly text: Buffer,
+    private readonly count: number,
+    readonly size: number,
+  ) {
+    Object.freeze(this);
+  }
+
+  get(hash: string): KeyRecord | undefined {
+    const index = readHash(hash) ? find(this.c) : -1;
+    return index === -1 || ((this.c.flags[index] ?? 0) & DROPPED) !== 0 ? undefined : this.record(index);
+  }
+
+  has(hash: string): boolean {
+    return this.get(hash) !== undefined;
+  }
+
+  *entries(): IterableIterator<[string, KeyRecord]> {
+    for (let index = 0; index < this.count; index++) {
+      if (((this.c.flags[index] ?? 0) & DROPPED) === 0) {
+        const record = this.record(index);
+        yield [record.hash, record];
+      }
+    }
+  }
+
+  *keys(): IterableIterator<string> {
+    for (const [hash] of this.entries()) {
+      yield hash;
+    }
+  }
+
+  *values(): IterableIterator<KeyRecord> {
+    for (const [, record] of this.entries()) {
+      yield record;
+    }
+  }
+
+  forEach(callback: (record: KeyRecord, hash: string, table: KeyTable) => void): void {
+    for (const [hash, record] of this.entries()) {
+      callback(record, hash, this);
+    }
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, KeyRecord]> {
+    return this.entries();
+  }
+
+  private record(index: number): KeyRecord {
+    const made = this.made.get(index);
+    return made ?? this.make(index);
+  }
+
+  private make(index: number): KeyRecord {
+    const { hashes, numbers, rows, flags } = this.c;
+    const hash = hashes.toString('hex', index * HASH_WORDS * 4, (index + 1) * HASH_WORDS * 4);
+    const n = index * NUMBERS;
+    const scopes = this.textAt(index * TEXTS + 2);
+    const record: KeyRecord = Object.freeze({
+      hash,
+      keyId: keyIdOf(hash),
+      preview: this.textAt(index * TEXTS + 1),
+      clientName: this.textAt(index * TEXTS),
+      createdAt: orUndefined(numbers[n]),
+      expiresAt: orUndefined(numbers[n + 1]),
+      active: ((flags[index] ?? 0) & ACTIVE) !== 0,
+      rateLimit: numbers[n + 2] ?? 0,
+      scopes: scopes === '' ? EMPTY_SCOPES : Object.freeze(scopes.split(' ')),
+      row: rows[index] ?? 0,
+      usageCount: numbers[n + 3] ?? 0,
+    });
+    this.made.set(index, record);
+    return record;
+  }
+
+  private textAt(at: number): string {
+    const { textEnds } = this.c;
+    const start = at === 0 ? 0 : (textEnds[at - 1] ?? 0);
+    return this.text.toString('utf16le', start, textEnds[at] ?? 0);
+  }
+}
+
+function orUndefined(n: number | undefined): number | undefined {
+  return n === undefined || Number.isNaN(n) ? undefined : n;
+}
+
+/** A table with no keys. */
+export function emptyKeyTable(): KeyTable {
+  return new KeyTableBuilder(0).finish();
+}

@@ -112,9 +112,13 @@ describe('readValueRange: a values.get body streamed and parsed in slices', () =
     ['a top-level array', '[["a"]]'],
     ['null', 'null'],
     ['escapes in keys and cells', '{"val\\u0075es":[["\\"]\\\\"],["\\u005b"]]}'],
-  ])('gives what JSON.parse gives for %s', async (_name, text) => {
+    ['a cell that is an object, in multi-byte text', '{"values":[["鍵"],[{"é":"🔑"}],["🔑"]]}'],
+  ])('gives what JSON.parse gives for %s, as text or as bytes cut anywhere', async (_name, text) => {
     const parsed = JSON.parse(text) as { values?: CellValue[][] } | null;
     expect(await parseValueRange(text, slicing)).toEqual(parsed?.values ?? []);
+    for (const cuts of [[1, 2, 3, 5, 8, 13, 21, 34], [15, 16, 17, 18]]) {
+      expect(await readValueRange(stream(chunked(text, cuts)), slicing)).toEqual(parsed?.values ?? []);
+    }
   });
 
   it.each(['{"values":[["a"],', '{"values":[["a"]]} x', '{"values":[["a"]] "b"}', '<html>', '', '{"values":[["a\\'])(

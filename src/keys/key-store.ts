@@ -1,7 +1,7 @@
 import type { Logger } from '../log';
 import type { SheetSource } from './sheet-source';
 import { SheetsError } from './sheets-error';
-import { buildSnapshotChunked } from './snapshot-chunked';
+import { buildSnapshotChunked, buildSnapshotStreamed } from './snapshot-chunked';
 import type { Snapshot } from './types';
 
 export interface KeyStoreOptions {
@@ -110,13 +110,15 @@ export class KeyStore {
     const { logger } = this.options;
     this.lastAttemptAt = this.now();
     try {
-      const table = await this.options.source.readTable();
-      // In slices, so that a big sheet never stalls the requests served meanwhile from the current snapshot (issue 8).
-      const snapshot = await buildSnapshotChunked(
-        table,
-        { defaultRateLimit: this.options.defaultRateLimit },
-        this.now(),
-      );
+      // In slices, so that a big sheet never stalls the requests served meanwhile from the current snapshot; built
+      // as the tab streams in when the source can, so that no whole table of rows is kept meanwhile (issue 8).
+      const { source } = this.options;
+      const ctx = { defaultRateLimit: this.options.defaultRateLimit };
+      const stream = source.streamTable?.bind(source);
+      const snapshot =
+        stream === undefined
+          ? await buildSnapshotChunked(await source.readTable(), ctx, this.now())
+          : await buildSnapshotStreamed(stream, ctx, () => this.now(), expectedKeys(this.current));
       const headerProblem = snapshot.problems.find((p) => p.row === 1);
       if (headerProblem !== undefined) {
         throw new SheetsError('bad_table', `Sheet unusable (row 1): ${headerProblem.reason}`, true);
@@ -170,4 +172,9 @@ export class KeyStore {
     this.timer = setTimeout(() => void this.refresh(), delayMs);
     this.timer.unref();
   }
+}
+
+/** Room for the keys of the next snapshot: as many as the current one has, plus a margin for rows added since. */
+function expectedKeys(current: Snapshot | undefined): number | undefined {
+  return current === undefined ? undefined : Math.ceil(current.byHash.size * 1.05) + 64;
 }

@@ -68,35 +68,52 @@ function find(c: Columns): number {
   }
 }
 
+/** Empty columns for `capacity` keys. */
+function columns(capacity: number): Columns {
+  let slotCount = 8;
+  while (slotCount < capacity * 2) {
+    slotCount *= 2;
+  }
+  const words = new Uint32Array(capacity * HASH_WORDS);
+  return {
+    words,
+    hashes: Buffer.from(words.buffer),
+    slots: new Int32Array(slotCount),
+    mask: slotCount - 1,
+    numbers: new Float64Array(capacity * NUMBERS),
+    rows: new Uint32Array(capacity),
+    flags: new Uint8Array(capacity),
+    textEnds: new Uint32Array(capacity * TEXTS),
+  };
+}
+
+/** Puts key `index` (its hash already in `c.words`) in the first free slot from its own. */
+function place(c: Columns, index: number): void {
+  const { slots, mask } = c;
+  let slot = (c.words[index * HASH_WORDS] ?? 0) & mask;
+  while ((slots[slot] ?? 0) !== 0) {
+    slot = (slot + 1) & mask;
+  }
+  slots[slot] = index + 1;
+}
+
 /**
- * Collects the records of one build, in row order; {@link finish} hands them over as a {@link KeyTable}. `capacity`
- * bounds how many records can be added (the table's row count).
+ * Collects the records of one build, in row order; {@link finish} hands them over as a {@link KeyTable}. `expected`
+ * sizes the first allocation (the row count, when known); the columns double as needed.
  */
 export class KeyTableBuilder {
-  private readonly c: Columns;
+  private c: Columns;
+  private capacity: number;
   private text: Buffer;
   private textUsed = 0;
   private count = 0;
   private dropped = 0;
   private finished = false;
 
-  constructor(private readonly capacity: number) {
-    let slotCount = 8;
-    while (slotCount < capacity * 2) {
-      slotCount *= 2;
-    }
-    const words = new Uint32Array(capacity * HASH_WORDS);
-    this.c = {
-      words,
-      hashes: Buffer.from(words.buffer),
-      slots: new Int32Array(slotCount),
-      mask: slotCount - 1,
-      numbers: new Float64Array(capacity * NUMBERS),
-      rows: new Uint32Array(capacity),
-      flags: new Uint8Array(capacity),
-      textEnds: new Uint32Array(capacity * TEXTS),
-    };
-    this.text = Buffer.alloc(Math.max(64, capacity * 64));
+  constructor(expected = 1024) {
+    this.capacity = Math.max(1, expected);
+    this.c = columns(this.capacity);
+    this.text = Buffer.alloc(this.capacity * 64);
   }
 
   /** Index of the record added with this hash (dropped or not), or -1. */
@@ -111,13 +128,13 @@ export class KeyTableBuilder {
 
   /**
    * Adds a record whose hash is not in the table yet (check with {@link indexOf}); returns its index.
-   * @throws RangeError past `capacity`, for a hash that is not 64 hex digits or one already added, or for a scope
+   * @throws RangeError once finished, for a hash that is not 64 hex digits or one already added, or for a scope
    *   that is empty or holds a space (scopes are stored space-separated; `parseScopes` never makes such a scope)
    */
   add(record: KeyRecord): number {
     const index = this.count;
-    if (this.finished || index >= this.capacity) {
-      throw new RangeError(`key table: more than ${this.capacity} records, or already finished`);
+    if (this.finished) {
+      throw new RangeError('key table: already finished');
     }
     if (!readHash(record.hash) || find(this.c) !== -1) {
       throw new RangeError(`key table: hash of row ${record.row} is malformed or already present`);
@@ -125,13 +142,12 @@ export class KeyTableBuilder {
     if (record.scopes.some((scope) => scope === '' || scope.includes(' '))) {
       throw new RangeError(`key table: a scope of row ${record.row} is empty or holds a space`);
     }
-    const { words, slots, mask, numbers, rows, flags } = this.c;
-    words.set(scratchWords, index * HASH_WORDS);
-    let slot = (scratchWords[0] ?? 0) & mask;
-    while ((slots[slot] ?? 0) !== 0) {
-      slot = (slot + 1) & mask;
+    if (index === this.capacity) {
+      this.grow();
     }
-    slots[slot] = index + 1;
+    const { words, numbers, rows, flags } = this.c;
+    words.set(scratchWords, index * HASH_WORDS);
+    place(this.c, index);
     const n = index * NUMBERS;
     numbers[n] = record.createdAt ?? NaN;
     numbers[n + 1] = record.expiresAt ?? NaN;
@@ -160,6 +176,22 @@ export class KeyTableBuilder {
   finish(): KeyTable {
     this.finished = true;
     return new FlatKeyTable(this.c, this.text, this.count, this.count - this.dropped);
+  }
+
+  /** Twice the room: columns copied, slots rebuilt. */
+  private grow(): void {
+    const old = this.c;
+    this.capacity *= 2;
+    const c = columns(this.capacity);
+    c.words.set(old.words);
+    c.numbers.set(old.numbers);
+    c.rows.set(old.rows);
+    c.flags.set(old.flags);
+    c.textEnds.set(old.textEnds);
+    for (let index = 0; index < this.count; index++) {
+      place(c, index);
+    }
+    this.c = c;
   }
 
   private addText(at: number, value: string): void {
@@ -268,5 +300,5 @@ function orUndefined(n: number | undefined): number | undefined {
 
 /** A table with no keys. */
 export function emptyKeyTable(): KeyTable {
-  return new KeyTableBuilder(0).finish();
+  return new KeyTableBuilder(1).finish();
 }

@@ -3,7 +3,8 @@ import { sheets } from '@googleapis/sheets';
 import type { sheets_v4 } from '@googleapis/sheets';
 import { JWT } from 'google-auth-library';
 import type { Logger } from '../log';
-import { readValueRange } from './snapshot-json';
+import { rowCollector, streamValueRange } from './snapshot-json';
+import type { RowSink, SliceOptions } from './snapshot-json';
 import { SheetsError, toSheetsError } from './sheets-error';
 import type { SheetsTarget } from './sheets-error';
 import type { CellValue, SheetTable } from './types';
@@ -13,6 +14,17 @@ export interface SheetSource {
   readonly target: SheetsTarget;
   /** Reads the spreadsheet time zone and the whole tab as typed cells. @throws SheetsError */
   readTable(): Promise<SheetTable>;
+  /**
+   * The same read, keeping nothing: `sink.start(timeZone)`, then the tab's rows (header row first) pushed in order as
+   * they are parsed. Optional: the key store uses it when present, so that a big tab is never held whole (issue 8).
+   * @throws SheetsError
+   */
+  streamTable?(sink: TableSink): Promise<void>;
+}
+
+/** What {@link SheetSource.streamTable} feeds: the time zone first, then the rows. */
+export interface TableSink extends RowSink {
+  start(timeZone: string): void;
 }
 
 /** A service-account key file, as downloaded from Google Cloud. */
@@ -139,7 +151,14 @@ export class GoogleSheet implements SheetSource {
    * loop for ~80 ms (issue 8). The timeout covers the whole body.
    */
   async readValues(cells = ''): Promise<CellValue[][]> {
-    return this.call('values.get', async (api) => {
+    const rows = rowCollector();
+    await this.readValuesInto(rows, cells);
+    return rows.rows;
+  }
+
+  /** {@link readValues} with the rows pushed to `sink` as they are parsed, in slices as `slicing` says. */
+  async readValuesInto(sink: RowSink, cells = '', slicing: SliceOptions = {}): Promise<void> {
+    await this.call('values.get', async (api) => {
       let body: unknown;
       try {
         body = (
@@ -156,13 +175,26 @@ export class GoogleSheet implements SheetSource {
       } catch (err) {
         throw withJsonErrorBody(err);
       }
-      return { data: await readValuesBody(body) };
+      await readValuesBody(body, sink, slicing);
+      return { data: undefined };
     });
   }
 
   async readTable(): Promise<SheetTable> {
     const [timeZone, rows] = await Promise.all([this.timeZone(), this.readValues()]);
     return { timeZone, rows };
+  }
+
+  /**
+   * The time zone first, then the values: the sink needs the zone to read the rows' dates, and rows arriving before
+   * it would have to wait, whole, in memory. One more round trip than `readTable` on each refresh, served meanwhile
+   * from the current snapshot. Slices of 16,384 characters (~160 rows), because the sink builds the snapshot
+   * inside each slice; a body that is not a plain value range is refused (a SheetsError), not kept whole to be parsed
+   * another way.
+   */
+  async streamTable(sink: TableSink): Promise<void> {
+    sink.start(await this.timeZone());
+    await this.readValuesInto(sink, '', { sliceChars: 16_384, otherShapes: 'refuse' });
   }
 
   /** One `values.batchUpdate` for several ranges of this tab (A1 without the tab name). */
@@ -212,17 +244,21 @@ function withJsonErrorBody(err: unknown): unknown {
   return err;
 }
 
-/** The rows of a streamed `values.get` body (a web or Node stream; a parsed object from a transport that ignored `stream`). */
-async function readValuesBody(body: unknown): Promise<CellValue[][]> {
+/**
+ * The rows of a streamed `values.get` body (a web or Node stream; a parsed object from a transport that ignored
+ * `stream`), pushed to `sink`.
+ */
+async function readValuesBody(body: unknown, sink: RowSink, slicing: SliceOptions): Promise<void> {
   if (typeof body !== 'object' || body === null || !(Symbol.asyncIterator in body)) {
-    return (body as { values?: CellValue[][] } | null)?.values ?? [];
+    sink.push((body as { values?: CellValue[][] } | null)?.values ?? []);
+    return;
   }
   try {
-    return await readValueRange(body as AsyncIterable<Uint8Array | string>);
+    await streamValueRange(body as AsyncIterable<Uint8Array | string>, sink, slicing);
   } catch (err) {
     if (err instanceof SyntaxError) {
       // Not the SyntaxError itself: its message quotes the body, which holds keys.
-      throw new SheetsError('unknown', 'values.get answered something that is not JSON', true, 200);
+      throw new SheetsError('unknown', 'values.get answered something that is not a JSON value range', true, 200);
     }
     throw err; // the stream failed: a timeout or a lost connection, mapped by `call`
   }

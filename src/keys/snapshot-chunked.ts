@@ -5,8 +5,9 @@
  * is 0.4 s during which no request is answered.
  */
 import { setImmediate as turn } from 'node:timers/promises';
-import { buildSnapshotSteps } from './snapshot';
-import type { SheetTable, Snapshot } from './types';
+import type { TableSink } from './sheet-source';
+import { SnapshotBuilder, buildSnapshotSteps } from './snapshot';
+import type { CellValue, SheetTable, Snapshot } from './types';
 
 /**
  * Lets the event loop serve I/O before the work goes on. Two `setImmediate`s, not one: work that started in an I/O
@@ -65,4 +66,44 @@ export function buildSnapshotChunked(
   options: ChunkedBuildOptions = {},
 ): Promise<Snapshot> {
   return runInSlices(buildSnapshotSteps(table, ctx, now, options.stepRows ?? 100), options);
+}
+
+/**
+ * The snapshot of a tab built while it is read (`stream` is a `SheetSource.streamTable`): each row is parsed
+ * into the snapshot inside the read's own slices and dropped, so no table of rows outlives the read. The same
+ * snapshot `buildSnapshot(await source.readTable(), ctx, now())` gives, `now()` taken when the read is done.
+ * `expectedKeys` (the current snapshot's size, say) sizes the key table's first allocation: growing it by doubling
+ * allocates twice the memory, and memory outside the heap that grows fast brings on full collections.
+ * @throws SheetsError as the source does; Error when the source pushed rows before a time zone, or gave none
+ */
+export async function buildSnapshotStreamed(
+  stream: (sink: TableSink) => Promise<void>,
+  ctx: { readonly defaultRateLimit: number },
+  now: () => number,
+  expectedKeys?: number,
+): Promise<Snapshot> {
+  let builder: SnapshotBuilder | undefined;
+  let timeZone: string | undefined;
+  const sink: TableSink = {
+    start: (zone) => {
+      timeZone = zone;
+      builder = new SnapshotBuilder(zone, ctx, expectedKeys);
+    },
+    push: (rows: readonly CellValue[][]) => {
+      if (builder === undefined) {
+        throw new Error('streamTable pushed rows before the time zone');
+      }
+      for (const row of rows) {
+        builder.add(row);
+      }
+    },
+    restart: () => {
+      builder = timeZone === undefined ? undefined : new SnapshotBuilder(timeZone, ctx, expectedKeys);
+    },
+  };
+  await stream(sink);
+  if (builder === undefined) {
+    throw new Error('streamTable gave no time zone');
+  }
+  return builder.finish(now());
 }

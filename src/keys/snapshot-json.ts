@@ -20,6 +20,13 @@ export interface SliceOptions {
   readonly pause?: () => Promise<unknown>;
   /** Clock for the budget; defaults to `performance.now`. */
   readonly clock?: () => number;
+  /**
+   * A body that is not a plain value range (`{ …, "values": [[scalar, …], …] }`): `'parse'` (the default) parses it
+   * whole at the end, as `JSON.parse` would, which means keeping every chunk of every body until its end; `'refuse'`
+   * rejects it with a SyntaxError and keeps nothing — the snapshot's read, where the ~11 MB of a 100,000-row body
+   * kept alive to the end brought on full collections during the refresh (issue 8). Sheets never sends another shape.
+   */
+  readonly otherShapes?: 'parse' | 'refuse';
 }
 
 const OPEN_ARRAY = 0x5b;
@@ -43,7 +50,6 @@ const PIECE = 16_384;
  * `values` array opens (the head of the envelope), then from the first row not parsed yet.
  */
 class ValueRangeScanner {
-  readonly rows: CellValue[][] = [];
   private otherShape = false;
   private window = '';
   private windowStart = 0;
@@ -58,7 +64,10 @@ class ValueRangeScanner {
   private parsedTo = -1;
   private lastRowEnd = -1;
 
-  constructor(private readonly sliceChars: number) {}
+  constructor(
+    private readonly sliceChars: number,
+    private readonly sink: RowSink,
+  ) {}
 
   push(piece: string): void {
     if (this.otherShape) {
@@ -72,21 +81,23 @@ class ValueRangeScanner {
   }
 
   /**
-   * The rows: `JSON.parse(body).values ?? []`; `whole()` gives the body for one of another shape, parsed the plain way.
-   * @throws SyntaxError when the body is not JSON.
+   * Hands over the last rows. The sink has then had `JSON.parse(body).values` (none when that is not an array: a
+   * top-level array's `values` is Array.prototype.values); for a body of another shape,
+   * after a `restart()`, as `whole()` parsed the plain way. @throws SyntaxError when the body is not JSON.
    */
-  finish(whole: () => string): CellValue[][] {
+  finish(whole: () => string): void {
     if (!this.otherShape && this.head !== undefined && this.valuesEnd !== -1) {
       this.parseRows();
       // The envelope without its rows is small: parse it, so a body that is not JSON fails as JSON.parse would.
       const tail = this.window.slice(this.valuesEnd + 1 - this.windowStart);
       const envelope = JSON.parse(`${this.head}[]${tail}`) as unknown;
       if (typeof envelope === 'object' && envelope !== null && 'values' in envelope) {
-        return this.rows;
+        return;
       }
     }
-    const parsed = JSON.parse(whole()) as { values?: CellValue[][] } | null;
-    return parsed?.values ?? [];
+    const values = (JSON.parse(whole()) as { values?: unknown } | null)?.values;
+    this.sink.restart();
+    this.sink.push(Array.isArray(values) ? (values as CellValue[][]) : []);
   }
 
   private at(offset: number): number {
@@ -163,9 +174,7 @@ class ValueRangeScanner {
   private parseRows(): void {
     if (this.lastRowEnd >= this.parsedTo) {
       const text = this.window.slice(this.parsedTo - this.windowStart, this.lastRowEnd + 1 - this.windowStart);
-      for (const row of JSON.parse(`[${text.slice(text.indexOf('['))}]`) as CellValue[][]) {
-        this.rows.push(row);
-      }
+      this.sink.push(JSON.parse(`[${text.slice(text.indexOf('['))}]`) as CellValue[][]);
       this.parsedTo = this.lastRowEnd + 1;
       this.dropBefore(this.parsedTo);
     }
@@ -175,6 +184,14 @@ class ValueRangeScanner {
     this.window = this.window.slice(offset - this.windowStart);
     this.windowStart = offset;
   }
+}
+
+/** Where {@link streamValueRange} hands the rows as they are parsed. */
+export interface RowSink {
+  /** The next rows of the body, in order. */
+  push(rows: CellValue[][]): void;
+  /** Forget every row pushed so far: the body turned out to be of another shape, and all of it comes again. */
+  restart(): void;
 }
 
 /**
@@ -188,10 +205,41 @@ export async function readValueRange(
   body: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
   options: SliceOptions = {},
 ): Promise<CellValue[][]> {
+  const collector = rowCollector();
+  await streamValueRange(body, collector, options);
+  return collector.rows;
+}
+
+/** A sink that keeps every row pushed, in `rows`. */
+export function rowCollector(): RowSink & { readonly rows: CellValue[][] } {
+  const rows: CellValue[][] = [];
+  return {
+    rows,
+    push: (batch) => {
+      for (const row of batch) {
+        rows.push(row);
+      }
+    },
+    restart: () => {
+      rows.length = 0;
+    },
+  };
+}
+
+/**
+ * {@link readValueRange} that keeps nothing: each slice of rows goes to `sink` as soon as it is parsed, and the work
+ * the sink does with them counts toward the slice's budget. A sink that builds as it goes (the snapshot) leaves
+ * no table of rows alive while the body streams in (issue 8).
+ */
+export async function streamValueRange(
+  body: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
+  sink: RowSink,
+  options: SliceOptions = {},
+): Promise<void> {
   const budgetMs = options.budgetMs ?? 5;
   const pause = options.pause ?? nextTurn;
   const clock = options.clock ?? (() => performance.now());
-  const scanner = new ValueRangeScanner(options.sliceChars ?? 131_072);
+  const scanner = new ValueRangeScanner(options.sliceChars ?? 131_072, sink);
   const decoder = new TextDecoder();
   /**
    * The body as it came, for one of another shape. Kept as the chunks themselves: bytes are held outside the JS heap,
@@ -199,6 +247,7 @@ export async function readValueRange(
    * strings that every scavenge of the read copied (issue 8).
    */
   const chunks: (Uint8Array | string)[] = [];
+  const keep = options.otherShapes !== 'refuse';
   let sliceStart = clock();
   const feed = async (text: string): Promise<void> => {
     for (let at = 0; at < text.length; at += PIECE) {
@@ -210,11 +259,16 @@ export async function readValueRange(
     }
   };
   for await (const chunk of body) {
-    chunks.push(chunk);
+    if (keep) {
+      chunks.push(chunk);
+    }
     await feed(typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
   }
   await feed(decoder.decode());
-  return scanner.finish(() => {
+  scanner.finish(() => {
+    if (!keep) {
+      throw new SyntaxError('the body is not a plain value range, and other shapes are refused');
+    }
     const whole = new TextDecoder();
     return chunks.map((c) => (typeof c === 'string' ? c : whole.decode(c, { stream: true }))).join('') + whole.decode();
   });

@@ -5,10 +5,11 @@
  */
 import { isValidTimeZone } from './dates';
 import { mapHeader } from './header';
+import type { HeaderMap } from './header';
 import { hashKey, keyIdOf } from './key-id';
 import { KeyTableBuilder, emptyKeyTable } from './key-table';
 import { parseRow } from './row';
-import type { KeyTable, RowProblem, SheetTable, Snapshot } from './types';
+import type { CellValue, KeyTable, ParseContext, RowProblem, SheetTable, Snapshot } from './types';
 
 /**
  * Builds the snapshot of `table`, stamped `loadedAt: now`; dates are read in `table.timeZone`.
@@ -47,70 +48,118 @@ export function* buildSnapshotSteps(
   now: number,
   stepRows: number,
 ): Generator<number, Snapshot, void> {
-  const { timeZone, rows } = table;
-  if (!isValidTimeZone(timeZone)) {
-    const reason = `spreadsheet time zone ${JSON.stringify(timeZone)} is unknown (expected an IANA zone)`;
-    return freeze(emptyKeyTable(), [{ row: 1, reason }], timeZone, now);
-  }
-  const header = mapHeader(rows[0] ?? []);
-  if (header.problems.length > 0) {
-    return freeze(emptyKeyTable(), [{ row: 1, reason: header.problems.join('; ') }], timeZone, now);
-  }
-  const parseContext = { timeZone, defaultRateLimit: ctx.defaultRateLimit };
-  const byHash = new KeyTableBuilder(Math.max(0, rows.length - 1));
-  const problems: RowProblem[] = [];
-  /** First row of each hash seen on a refused row (valid rows are found through `byHash`). */
-  const refusedAt = new Map<string, number>();
-  /** Every row of each hash seen more than once. */
-  const repeated = new Map<string, number[]>();
-  /** Refusals that quote a cell as typed, by index in `problems`. */
-  const quoted: { readonly index: number; readonly text: string }[] = [];
-
-  for (let i = 1; i < rows.length; i++) {
-    if (i % stepRows === 0) {
+  const { rows } = table;
+  const builder = new SnapshotBuilder(table.timeZone, ctx, Math.max(1, rows.length - 1));
+  for (let i = 0; i < rows.length; i++) {
+    if (i > 0 && i % stepRows === 0) {
       yield i;
     }
-    const row = i + 1;
-    const result = parseRow(rows[i] ?? [], header.columns, row, parseContext);
+    builder.add(rows[i] ?? []);
+  }
+  return builder.finish(now);
+}
+
+/**
+ * The same build, fed the tab's rows in order, one at a time, as they are read (header row first): nothing but the
+ * snapshot being built outlives a row, so a big sheet leaves no table behind for the collector to copy while the
+ * body streams in (issue 8). `finish(now)` returns what {@link buildSnapshot} returns for the same rows and `now`.
+ */
+export class SnapshotBuilder {
+  private readonly parseContext: ParseContext;
+  private header: HeaderMap | undefined;
+  /** The row-1 problem that leaves the snapshot empty: an unknown zone, an unusable header. */
+  private fatal: string | undefined;
+  /** 1-based sheet row of the next row added. */
+  private row = 1;
+  private readonly byHash: KeyTableBuilder;
+  private readonly problems: RowProblem[] = [];
+  /** First row of each hash seen on a refused row (valid rows are found through `byHash`). */
+  private readonly refusedAt = new Map<string, number>();
+  /** Every row of each hash seen more than once. */
+  private readonly repeated = new Map<string, number[]>();
+  /** Refusals that quote a cell as typed, by index in `problems`. */
+  private readonly quoted: { readonly index: number; readonly text: string }[] = [];
+
+  /** `expectedKeys` only sizes the first allocation. */
+  constructor(
+    private readonly timeZone: string,
+    ctx: { readonly defaultRateLimit: number },
+    expectedKeys?: number,
+  ) {
+    this.parseContext = { timeZone, defaultRateLimit: ctx.defaultRateLimit };
+    this.byHash = new KeyTableBuilder(expectedKeys);
+    if (!isValidTimeZone(timeZone)) {
+      this.fatal = `spreadsheet time zone ${JSON.stringify(timeZone)} is unknown (expected an IANA zone)`;
+    }
+  }
+
+  /** The next row of the tab; the first one added is the header row. */
+  add(cells: readonly CellValue[]): void {
+    const row = this.row++;
+    if (this.fatal !== undefined) {
+      return;
+    }
+    if (this.header === undefined) {
+      const header = mapHeader(cells);
+      if (header.problems.length > 0) {
+        this.fatal = header.problems.join('; ');
+      }
+      this.header = header.columns;
+      return;
+    }
+    this.addRow(cells, row, this.header);
+  }
+
+  /** The snapshot, stamped `loadedAt`. */
+  finish(loadedAt: number): Snapshot {
+    if (this.fatal !== undefined || this.header === undefined) {
+      const reason = this.fatal ?? mapHeader([]).problems.join('; ');
+      return freeze(emptyKeyTable(), [{ row: 1, reason }], this.timeZone, loadedAt);
+    }
+    const { byHash, problems, refusedAt, repeated } = this;
+    const isKey = (hash: string): boolean => byHash.indexOf(hash) !== -1 || refusedAt.has(hash);
+    for (const { index, text } of this.quoted) {
+      const problem = problems[index];
+      if (problem !== undefined && holdsKey(text, isKey)) {
+        problems[index] = { ...problem, reason: problem.reason.replace(JSON.stringify(text), 'a key of this sheet') };
+      }
+    }
+    for (const hash of repeated.keys()) {
+      byHash.drop(byHash.indexOf(hash));
+    }
+    return freeze(byHash.finish(), withDuplicates(problems, repeated), this.timeZone, loadedAt);
+  }
+
+  private addRow(cells: readonly CellValue[], row: number, header: HeaderMap): void {
+    const result = parseRow(cells, header, row, this.parseContext);
     if (result.kind === 'blank') {
-      continue;
+      return;
     }
     const hash = result.kind === 'key' ? result.record.hash : result.hash;
     if (result.kind === 'refused') {
       if (result.quoted !== undefined) {
-        quoted.push({ index: problems.length, text: result.quoted });
+        this.quoted.push({ index: this.problems.length, text: result.quoted });
       }
-      problems.push(result.problem);
+      this.problems.push(result.problem);
     }
     if (hash === undefined) {
-      continue;
+      return;
     }
-    const at = byHash.indexOf(hash);
-    const first = at === -1 ? refusedAt.get(hash) : byHash.rowAt(at);
+    const at = this.byHash.indexOf(hash);
+    const first = at === -1 ? this.refusedAt.get(hash) : this.byHash.rowAt(at);
     if (first !== undefined) {
-      const seen = repeated.get(hash);
+      const seen = this.repeated.get(hash);
       if (seen === undefined) {
-        repeated.set(hash, [first, row]);
+        this.repeated.set(hash, [first, row]);
       } else {
         seen.push(row);
       }
     } else if (result.kind === 'key') {
-      byHash.add(result.record);
+      this.byHash.add(result.record);
     } else {
-      refusedAt.set(hash, row);
+      this.refusedAt.set(hash, row);
     }
   }
-  const isKey = (hash: string): boolean => byHash.indexOf(hash) !== -1 || refusedAt.has(hash);
-  for (const { index, text } of quoted) {
-    const problem = problems[index];
-    if (problem !== undefined && holdsKey(text, isKey)) {
-      problems[index] = { ...problem, reason: problem.reason.replace(JSON.stringify(text), 'a key of this sheet') };
-    }
-  }
-  for (const hash of repeated.keys()) {
-    byHash.drop(byHash.indexOf(hash));
-  }
-  return freeze(byHash.finish(), withDuplicates(problems, repeated), timeZone, now);
 }
 
 /**

@@ -20,8 +20,8 @@ import { createApp } from '../../src/app';
 import { hashKey } from '../../src/keys/key-id';
 import { GoogleSheet } from '../../src/keys/sheet-source';
 import { buildSnapshot } from '../../src/keys/snapshot';
-import { buildSnapshotChunked } from '../../src/keys/snapshot-chunked';
-import { parseValueRange, readValueRange } from '../../src/keys/snapshot-json';
+import { buildSnapshotChunked, buildSnapshotStreamed } from '../../src/keys/snapshot-chunked';
+import { parseValueRange, readValueRange, streamValueRange } from '../../src/keys/snapshot-json';
 import type { CellValue, Snapshot } from '../../src/keys/types';
 import { sheetgate } from '../../src/sheetgate';
 import { makeCredentials } from '../helpers/credentials';
@@ -114,11 +114,31 @@ describe('readValueRange: a values.get body streamed and parsed in slices', () =
     ['escapes in keys and cells', '{"val\\u0075es":[["\\"]\\\\"],["\\u005b"]]}'],
     ['a cell that is an object, in multi-byte text', '{"values":[["鍵"],[{"é":"🔑"}],["🔑"]]}'],
   ])('gives what JSON.parse gives for %s, as text or as bytes cut anywhere', async (_name, text) => {
-    const parsed = JSON.parse(text) as { values?: CellValue[][] } | null;
-    expect(await parseValueRange(text, slicing)).toEqual(parsed?.values ?? []);
-    for (const cuts of [[1, 2, 3, 5, 8, 13, 21, 34], [15, 16, 17, 18]]) {
-      expect(await readValueRange(stream(chunked(text, cuts)), slicing)).toEqual(parsed?.values ?? []);
+    const values = (JSON.parse(text) as { values?: unknown } | null)?.values;
+    const expected = Array.isArray(values) ? values : []; // a top-level array's .values is a function: no rows
+    expect(await parseValueRange(text, slicing)).toEqual(expected);
+    for (const cuts of [
+      [1, 2, 3, 5, 8, 13, 21, 34],
+      [15, 16, 17, 18],
+    ]) {
+      expect(await readValueRange(stream(chunked(text, cuts)), slicing)).toEqual(expected);
     }
+  });
+
+  it.each([
+    ['an object in a cell', '{"values":[["a"],[{"a":1}],["b"]]}'],
+    ['an array in a cell', '{"values":[[["a"]],["b"]]}'],
+    ['a scalar straight in values', '{"values":[["a"],"b"]}'],
+    ['a top-level array', '[["a"]]'],
+    ['not JSON', '{"values":[["a"],'],
+  ])('when told to refuse other shapes, refuses %s with a SyntaxError, keeping nothing', async (_name, text) => {
+    const pushed: CellValue[][] = [];
+    const sink = { push: (rows: CellValue[][]) => pushed.push(...rows), restart: () => pushed.splice(0) };
+    const refuse = { ...slicing, otherShapes: 'refuse' } as const;
+    await expect(streamValueRange(stream(chunked(text, [3, 7, 11])), sink, refuse)).rejects.toThrow(SyntaxError);
+    // and a plain body it gives whole
+    await streamValueRange(stream(chunked('{"values":[["a"],["é",1,true]]}', [2, 5])), sink, refuse);
+    expect(pushed.slice(-2)).toEqual([['a'], ['é', 1, true]]);
   });
 
   it.each(['{"values":[["a"],', '{"values":[["a"]]} x', '{"values":[["a"]] "b"}', '<html>', '', '{"values":[["a\\'])(
@@ -202,6 +222,58 @@ describe('buildSnapshotChunked', () => {
     expect(snap.byHash.size).toBe(1000);
     // 100 steps of 10 rows; the clock moves 1 ms per look, so every 5th look finds the budget used up.
     expect(turns).toBeGreaterThanOrEqual(15);
+  });
+});
+
+describe('buildSnapshotStreamed', () => {
+  const ctx = { defaultRateLimit: 60 };
+
+  it('gives exactly what buildSnapshot gives, whatever the batches, after a restart too', async () => {
+    await fc.assert(
+      fc.asyncProperty(table, fc.integer({ min: 1, max: 9 }), fc.boolean(), async (t, batch, restart) => {
+        const reference = buildSnapshot(t, ctx, NOW);
+        const streamed = await buildSnapshotStreamed(
+          async (sink) => {
+            sink.start(t.timeZone);
+            if (restart) {
+              sink.push([
+                ['api_key', 'client_name'],
+                ['sk-convergence-junk', 'Junk'],
+              ]);
+              sink.restart();
+            }
+            for (let from = 0; from < t.rows.length; from += batch) {
+              await Promise.resolve();
+              sink.push(t.rows.slice(from, from + batch));
+            }
+          },
+          ctx,
+          () => NOW,
+        );
+        expect(plain(streamed)).toEqual(plain(reference));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('fails, rather than guess a time zone, when the source pushes rows first or never gives one', async () => {
+    await expect(
+      buildSnapshotStreamed(
+        (sink) => {
+          sink.push([['api_key', 'client_name']]);
+          return Promise.resolve();
+        },
+        ctx,
+        () => NOW,
+      ),
+    ).rejects.toThrow('before the time zone');
+    await expect(
+      buildSnapshotStreamed(
+        () => Promise.resolve(),
+        ctx,
+        () => NOW,
+      ),
+    ).rejects.toThrow('no time zone');
   });
 });
 

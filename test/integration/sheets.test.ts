@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { createApp } from '../../src/app';
+import { hashKey } from '../../src/keys/key-id';
 import { GoogleSheet } from '../../src/keys/sheet-source';
+import { buildSnapshot } from '../../src/keys/snapshot';
+import { buildSnapshotStreamed } from '../../src/keys/snapshot-chunked';
+import type { Snapshot } from '../../src/keys/types';
 import { sheetgate } from '../../src/sheetgate';
 import type { Sheetgate } from '../../src/sheetgate';
 import { startEmulator } from '../../emulator/server';
@@ -182,5 +186,44 @@ describe('sheet adapter + key store against the emulator (real googleapis client
     expect(table.timeZone).toBe('America/New_York');
     expect(table.rows[1]).toEqual(['x', 'X', '', '', true, 3]);
     expect(emulator.stats.reads).toBe(2);
+  });
+
+  it('streams the tab into the same snapshot the whole table gives, in two reads', async () => {
+    const keys = Array.from({ length: 3000 }, key);
+    usedKeys.push(...keys);
+    const rows: (string | number | boolean)[][] = keys.map((k, n) => [
+      k,
+      n % 7 === 0 ? `Client ${n} 鍵 🔑 é` : `client-${n}`,
+      n % 3 === 0 ? 45672 : '2025-01-15',
+      n % 5 === 0 ? '2020-01-01' : n % 11 === 0 ? 'not a date' : '',
+      n % 13 === 0 ? 'no' : n % 17 === 0 ? 'maybe' : true,
+      n % 19 === 0 ? -4 : n % 2 === 0 ? '' : n,
+    ]);
+    rows.splice(100, 0, [keys[5] ?? '', 'Duplicate', '', '', true, '']);
+    rows.splice(200, 0, ['', '', '', '', '', ''], ['', 'no key', '', '', true, '']);
+    const id = seed(rows, 'America/New_York');
+    const sheet = new GoogleSheet({
+      credentials,
+      spreadsheetId: id,
+      sheetName: 'API_Keys',
+      rootUrl: emulator.url,
+      logger,
+    });
+    const ctx = { defaultRateLimit: 60 };
+    const plain = (s: Snapshot): unknown => ({ ...s, byHash: [...s.byHash.entries()] });
+
+    emulator.resetStats();
+    const streamed = await buildSnapshotStreamed(
+      (sink) => sheet.streamTable(sink),
+      ctx,
+      () => 1_000,
+    );
+    expect(emulator.stats.reads).toBe(2);
+    const whole = buildSnapshot(await sheet.readTable(), ctx, 1_000);
+    expect(plain(streamed)).toEqual(plain(whole));
+    expect(streamed.byHash.size).toBeGreaterThan(2000);
+    expect(streamed.problems.length).toBeGreaterThan(300);
+    expect(streamed.byHash.get(hashKey(keys[5] ?? ''))).toBeUndefined(); // on two rows
+    expect(streamed.byHash.get(hashKey(keys[7] ?? ''))?.clientName).toBe('Client 7 鍵 🔑 é');
   });
 });

@@ -2,6 +2,7 @@ import { KeyStore } from '../../src/keys/key-store';
 import { hashKey } from '../../src/keys/key-id';
 import { captureLogger } from '../helpers/log-capture';
 import { SheetsError } from '../../src/keys/sheets-error';
+import type { TableSink } from '../../src/keys/sheet-source';
 import { FixedSource, HEADER, unavailable } from '../helpers/fixed-source';
 
 const KEY = 'sk-convergence-cccccccc-cccc-4ccc-8ccc-cccccccccccc';
@@ -33,6 +34,38 @@ describe('KeyStore refresh loop (fake timers)', () => {
     expect(snap?.byHash.get(hashKey(KEY))?.active).toBe(false);
     expect(snap?.byHash.has(hashKey(NEW_KEY))).toBe(true);
     expect(Date.now() - (snap?.loadedAt ?? 0)).toBeLessThan(60_000);
+    s.stop();
+  });
+
+  it('builds from streamTable when the source has one, and keeps the last good snapshot when the stream fails', async () => {
+    const { logger } = captureLogger();
+    let rows = [HEADER, [KEY, 'Acme', '', '', true, '']];
+    let failAfterHeader = false;
+    const source = {
+      target: new FixedSource([]).target,
+      readTable: () => Promise.reject(new Error('readTable must not be used when streamTable is there')),
+      streamTable: async (sink: TableSink) => {
+        sink.start('Europe/Paris');
+        sink.push(rows.slice(0, 1));
+        await Promise.resolve();
+        if (failAfterHeader) {
+          throw unavailable();
+        }
+        sink.push(rows.slice(1));
+      },
+    };
+    const s = new KeyStore({ source, logger, defaultRateLimit: 60, maxAgeMs: 60_000, random: () => 0.5 });
+    await s.start();
+    expect(s.snapshot()?.byHash.get(hashKey(KEY))?.clientName).toBe('Acme');
+    rows = [HEADER, [NEW_KEY, 'New', '', '', true, '']];
+    failAfterHeader = true;
+    await s.refresh();
+    expect(s.status()).toMatchObject({ keys: 1, consecutiveFailures: 1 });
+    expect(s.snapshot()?.byHash.has(hashKey(KEY))).toBe(true);
+    failAfterHeader = false;
+    await s.refresh();
+    expect(s.snapshot()?.byHash.has(hashKey(KEY))).toBe(false);
+    expect(s.snapshot()?.byHash.get(hashKey(NEW_KEY))?.clientName).toBe('New');
     s.stop();
   });
 

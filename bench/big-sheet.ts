@@ -123,6 +123,7 @@ async function serve(): Promise<void> {
   const flusher = new UsageFlusher({ sheet, logger, intervalMs: 3_600_000 });
   const started = performance.now();
   histogram.enable();
+  reset(); // the forced collections above are not the first load's
   const gate = sheetgate({
     source: sheet,
     logger,

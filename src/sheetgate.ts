@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import { authMiddleware } from './auth/middleware';
 import type { AuthDecision, AuthMode, UsageRecorder } from './auth/middleware';
+import { warmTimeZones } from './keys/dates';
 import { KeyStore } from './keys/key-store';
 import type { KeyStoreStatus } from './keys/key-store';
 import { GoogleSheet, readServiceAccount } from './keys/sheet-source';
@@ -106,6 +107,9 @@ export function sheetgate(options: SheetgateOptions): Sheetgate {
           ...(options.now === undefined ? {} : { now: options.now }),
           ...(options.onSnapshot === undefined ? {} : { onSnapshot: options.onSnapshot }),
         });
+  if (store !== undefined) {
+    warmTimeZones(); // synchronously, in the caller's start-up (see warmTimeZones)
+  }
   const started = store?.start() ?? Promise.resolve();
   const middleware = authMiddleware({
     mode,

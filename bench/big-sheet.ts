@@ -17,7 +17,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -43,8 +43,23 @@ const LOAD_KEYS = 1_000;
  * CPU 1 (BIG_SHEET_PIN=0 turns this off).
  */
 const PIN = process.env['BIG_SHEET_PIN'] !== '0' && availableParallelism() >= 2 && existsSync('/usr/bin/taskset');
-/** Extra node flags for the sheetgate process (BIG_SHEET_NODE_FLAGS, space-separated), e.g. `--max-semi-space-size=16`. */
-const NODE_FLAGS = (process.env['BIG_SHEET_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
+/**
+ * Node flags for the sheetgate process: by default those `npm start` (and the Dockerfile) run the service with
+ * (`--single-threaded-gc`, docs/scale.md); BIG_SHEET_NODE_FLAGS (space-separated, `none` for no flags) replaces them.
+ */
+const NODE_FLAGS = (process.env['BIG_SHEET_NODE_FLAGS'] ?? startFlags())
+  .split(' ')
+  .filter((f) => f !== '' && f !== 'none');
+
+function startFlags(): string {
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as {
+    scripts?: { start?: string };
+  };
+  return (pkg.scripts?.start ?? '')
+    .split(' ')
+    .filter((word) => word.startsWith('--'))
+    .join(' ');
+}
 const ZONE = 'Europe/Paris';
 const HEADER = ['api_key', 'client_name', 'created_at', 'expires_at', 'is_active', 'rate_limit', 'usage_count'];
 
@@ -120,6 +135,7 @@ async function serve(): Promise<void> {
   });
   gc();
   const before = mem();
+  await settle(); // the observer hears of the forced collections now, before the first load's window opens
   const flusher = new UsageFlusher({ sheet, logger, intervalMs: 3_600_000 });
   const started = performance.now();
   histogram.enable();
@@ -406,14 +422,15 @@ async function measure(rows: number, credentialsPath: string, dir: string): Prom
     const ready = expectKind(await gate.next(), 'ready');
     const loadKeys = keys.slice(0, LOAD_KEYS);
     const memory = expectKind(await gate.ask('memory'), 'memory');
-    const read = expectKind(await gate.ask('read'), 'timed');
-    const build = expectKind(await gate.ask('build'), 'timed');
     const quiet = await underLoad(gate, ready.port, loadKeys, undefined);
     const refreshes = [];
     for (let r = 0; r < REFRESHES; r++) {
       refreshes.push(await underLoad(gate, ready.port, loadKeys, 'refresh'));
     }
     const flush = await underLoad(gate, ready.port, loadKeys, 'flush');
+    // Last: the read and the build alone hold a whole table, garbage a refresh would otherwise inherit.
+    const read = expectKind(await gate.ask('read'), 'timed');
+    const build = expectKind(await gate.ask('build'), 'timed');
     expectKind(await gate.ask('stop'), 'stopped');
     const per1000 = (bytes: number): number => bytes / 1e6 / (memory.keys / 1000);
     return {
@@ -450,7 +467,7 @@ async function main(): Promise<void> {
     results.push(await measure(rows, credentialsPath, dir));
   }
   console.log(
-    `\nnode ${process.version}; load ${RATE} req/s over 10 connections; ${REFRESHES} refreshes per size; times in ms; ${PIN ? 'sheetgate alone on CPU 0' : 'not pinned'}\n`,
+    `\nnode ${process.version} ${NODE_FLAGS.join(' ') || '(no flags)'}; load ${RATE} req/s over 10 connections; ${REFRESHES} refreshes per size; times in ms; ${PIN ? 'sheetgate alone on CPU 0' : 'not pinned'}\n`,
   );
   console.log(
     '| rows | first load | refresh (median) | max loop block: first load / refresh (worst) / quiet | latency p99 / max: refresh (worst) ; quiet | read alone (block) | heap MB | heap / RSS per 1,000 keys (MB) |',

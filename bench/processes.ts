@@ -29,8 +29,11 @@ export function pinSelf(cpu: number): void {
   spawnSync('taskset', ['-a', '-pc', String(cpu), String(process.pid)], { stdio: 'ignore' });
 }
 
+/** Extra node flags for every server a benchmark starts (BENCH_NODE_FLAGS, space-separated): `--single-threaded-gc`, say. */
+const SERVER_NODE_FLAGS = (process.env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
+
 /**
- * Starts `node --import tsx <script>` on 127.0.0.1 with PORT=0 and resolves with the port it prints
+ * Starts `node [BENCH_NODE_FLAGS] --import tsx <script>` on 127.0.0.1 with PORT=0 and resolves with the port it prints
  * (`listening on port N`); on `cpu` when given (taskset). Killed after `maxLifeMs` whatever happens, so a benchmark
  * never leaves a server behind.
  */
@@ -40,7 +43,7 @@ export function startProcess(
   maxLifeMs = 10 * 60_000,
   cpu?: number,
 ): Promise<Proc> {
-  const node = [process.execPath, '--import', 'tsx', script];
+  const node = [process.execPath, ...SERVER_NODE_FLAGS, '--import', 'tsx', script];
   const [command = '', ...args] = cpu === undefined ? node : ['taskset', '-c', String(cpu), ...node];
   const child = spawn(command, args, {
     env: { ...process.env, PORT: '0', ...env },

@@ -71,6 +71,21 @@ interface Delay {
   /** Longest single GC pause in the window (ms) and its kind: how much of `max` was the collector. */
   readonly gcMax: number;
   readonly gcKind: string;
+  /**
+   * Time the main thread was runnable but not running in the window (Linux schedstat; NaN elsewhere): the machine's
+   * share of the blocks — preemption by other processes or by this process's own threads — as opposed to ours.
+   */
+  readonly waitedMs: number;
+}
+
+/** Run-queue wait of this process's main thread so far, ms (`/proc/<pid>/task/<pid>/schedstat`, field 2). */
+function runQueueWaitMs(): number {
+  try {
+    const fields = readFileSync(`/proc/${process.pid}/task/${process.pid}/schedstat`, 'utf8').split(' ');
+    return Number(fields[1]) / 1e6;
+  } catch {
+    return NaN;
+  }
 }
 
 interface Memory {
@@ -113,9 +128,11 @@ async function serve(): Promise<void> {
       }
     }
   }).observe({ entryTypes: ['gc'] });
+  let waitedAtReset = runQueueWaitMs();
   const reset = (): void => {
     histogram.reset();
     gcLongest = { ms: 0, kind: '-' };
+    waitedAtReset = runQueueWaitMs();
   };
   const delay = (): Delay => ({
     max: histogram.max / 1e6,
@@ -123,6 +140,7 @@ async function serve(): Promise<void> {
     mean: histogram.mean / 1e6,
     gcMax: gcLongest.ms,
     gcKind: gcLongest.kind,
+    waitedMs: runQueueWaitMs() - waitedAtReset,
   });
   const logger = createLogger({ level: 'warn', format: 'json' });
   const sheet = new GoogleSheet({
@@ -492,9 +510,9 @@ async function main(): Promise<void> {
       );
     }
   }
-  const gc = (d: Delay): string => `GC ${f1(d.gcMax)} ${d.gcKind}`;
+  const gc = (d: Delay): string => `GC ${f1(d.gcMax)} ${d.gcKind}, waited ${f0(d.waitedMs)}`;
   console.log(
-    '\nPer size: each window as max loop block (longest GC pause in it); snapshot build alone; usage flush under load; non-2xx',
+    '\nPer size: each window as max loop block (longest GC pause in it, ms the main thread waited for a CPU in all); snapshot build alone; usage flush under load; non-2xx',
   );
   for (const r of results) {
     const non2xx = r.quiet.load.non2xx + r.flush.load.non2xx + r.refreshes.reduce((n, x) => n + x.load.non2xx, 0);

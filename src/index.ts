@@ -11,7 +11,7 @@ export { requireScope } from './auth/middleware';
 export type { AuthContext, AuthMode, AuthDecision, UsageRecorder } from './auth/middleware';
 export { AUTH_ERROR_CODES } from './auth/errors';
 export type { AuthErrorCode } from './auth/errors';
-export type { SheetSource, ServiceAccount } from './keys/sheet-source';
+export type { SheetSource, ServiceAccount, TableSink } from './keys/sheet-source';
 export type { Limiter, LimitDecision } from './limits/limiter';
 export type { KeyRecord, KeyTable, Snapshot, SheetTable } from './keys/types';
 export { createMetrics, metricsRoutes } from './http/metrics';

@@ -39,10 +39,14 @@ const REFRESHES = env('BIG_SHEET_REFRESHES', 3);
 const LOAD_KEYS = 1_000;
 /**
  * On a 2-core machine the emulator serialising a multi-MB response and the load generator would preempt sheetgate,
- * and that preemption shows as event-loop delay. With taskset, sheetgate gets CPU 0 to itself and the others share
- * CPU 1 (BIG_SHEET_PIN=0 turns this off).
+ * and that preemption shows as event-loop delay. With taskset, sheetgate's main thread — the event loop — gets CPU 0
+ * and the emulator and load generator CPU 1 (BIG_SHEET_PIN=0 turns this off). Only the main thread: pinning the
+ * whole process put V8's own helper threads (compilers, GC) on the event loop's core, where they took it for
+ * 60–400 ms per refresh window; with them free to use either core, 5–55 ms. BIG_SHEET_PIN=process pins it all, as
+ * a container limited to one CPU would be.
  */
 const PIN = process.env['BIG_SHEET_PIN'] !== '0' && availableParallelism() >= 2 && existsSync('/usr/bin/taskset');
+const PIN_PROCESS = process.env['BIG_SHEET_PIN'] === 'process';
 /**
  * Node flags for the sheetgate process: by default those `npm start` (and the Dockerfile) run the service with
  * (`--single-threaded-gc`, docs/scale.md); BIG_SHEET_NODE_FLAGS (space-separated, `none` for no flags) replaces them.
@@ -106,6 +110,10 @@ type Reply =
 // The sheetgate process.
 
 async function serve(): Promise<void> {
+  if (process.env['BIG_SHEET_PIN_MAIN'] === '1') {
+    // The main thread only (`taskset -p` without `-a`): V8's helper threads, started already, stay free.
+    spawnSync('taskset', ['-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+  }
   const send = (reply: Reply): void => {
     process.send?.(reply);
   };
@@ -256,9 +264,10 @@ interface Child {
 
 function child(args: readonly string[], extraEnv: Record<string, string>): Child {
   const node = [process.execPath, '--expose-gc', ...NODE_FLAGS, '--import', 'tsx', ...args];
-  const [command = '', ...rest] = PIN ? ['taskset', '-c', '0', ...node] : node;
+  // This process runs on CPU 1 only, and a child inherits that: say which CPUs the child may use.
+  const [command = '', ...rest] = PIN ? ['taskset', '-c', PIN_PROCESS ? '0' : '0,1', ...node] : node;
   const proc = spawn(command, rest, {
-    env: { ...process.env, ...extraEnv },
+    env: { ...process.env, ...extraEnv, ...(PIN && !PIN_PROCESS ? { BIG_SHEET_PIN_MAIN: '1' } : {}) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const killer = setTimeout(() => proc.kill('SIGKILL'), 30 * 60_000);
@@ -335,12 +344,17 @@ interface LoadResult {
  * `overallRate` sends each second's requests in a burst at its start, then waits: a stall later in the second is
  * invisible in its latencies.)
  */
-function load(port: number, keys: readonly string[]): { stop: () => Promise<LoadResult> } {
+/**
+ * Paced load until `stop()`. Latencies count from `measure()` on (the window), so that the generator's own warm-up
+ * before it is not reported as sheetgate's; a non-2xx answer counts whenever it comes.
+ */
+function load(port: number, keys: readonly string[]): { measure: () => void; stop: () => Promise<LoadResult> } {
   const loops = 10;
   const intervalMs = (1000 * loops) / RATE;
   const latencies: number[] = [];
   let non2xx = 0;
   let running = true;
+  let measuring = false;
   const loop = async (n: number): Promise<void> => {
     let next = performance.now() + (intervalMs * n) / loops;
     for (let i = n; running; i += loops) {
@@ -359,11 +373,16 @@ function load(port: number, keys: readonly string[]): { stop: () => Promise<Load
       } catch {
         non2xx += 1;
       }
-      latencies.push(performance.now() - started);
+      if (measuring) {
+        latencies.push(performance.now() - started);
+      }
     }
   };
   const done = Promise.all(Array.from({ length: loops }, (_, n) => loop(n)));
   return {
+    measure: () => {
+      measuring = true;
+    },
     stop: async () => {
       running = false;
       await done;
@@ -394,6 +413,7 @@ async function underLoad(
   const running = load(port, keys);
   await sleep(1000);
   expectKind(await gate.ask('reset'), 'delay');
+  running.measure();
   let ms = 0;
   let detail: string | undefined;
   if (action === undefined) {
@@ -475,7 +495,8 @@ const f1 = (n: number): string => n.toFixed(1);
 
 async function main(): Promise<void> {
   if (PIN) {
-    spawnSync('taskset', ['-pc', '1', String(process.pid)], { stdio: 'ignore' });
+    // All threads (-a): the load generator's own GC threads on sheetgate's core were part of what it waited for.
+    spawnSync('taskset', ['-a', '-pc', '1', String(process.pid)], { stdio: 'ignore' });
   }
   const dir = mkdtempSync(join(tmpdir(), 'sheetgate-big-'));
   const { path: credentialsPath } = makeCredentials(dir);
@@ -485,7 +506,7 @@ async function main(): Promise<void> {
     results.push(await measure(rows, credentialsPath, dir));
   }
   console.log(
-    `\nnode ${process.version} ${NODE_FLAGS.join(' ') || '(no flags)'}; load ${RATE} req/s over 10 connections; ${REFRESHES} refreshes per size; times in ms; ${PIN ? 'sheetgate alone on CPU 0' : 'not pinned'}\n`,
+    `\nnode ${process.version} ${NODE_FLAGS.join(' ') || '(no flags)'}; load ${RATE} req/s over 10 connections; ${REFRESHES} refreshes per size; times in ms; ${PIN ? (PIN_PROCESS ? 'sheetgate (all its threads) on CPU 0' : "sheetgate's main thread on CPU 0") : 'not pinned'}\n`,
   );
   console.log(
     '| rows | first load | refresh (median) | max loop block: first load / refresh (worst) / quiet | latency p99 / max: refresh (worst) ; quiet | read alone (block) | heap MB | heap / RSS per 1,000 keys (MB) |',

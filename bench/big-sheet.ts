@@ -39,11 +39,13 @@ const REFRESHES = env('BIG_SHEET_REFRESHES', 3);
 const LOAD_KEYS = 1_000;
 /**
  * On a 2-core machine the emulator serialising a multi-MB response and the load generator would preempt sheetgate,
- * and that preemption shows as event-loop delay. With taskset, sheetgate's main thread — the event loop — gets CPU 0
- * and the emulator and load generator CPU 1 (BIG_SHEET_PIN=0 turns this off). Only the main thread: pinning the
- * whole process put V8's own helper threads (compilers, GC) on the event loop's core, where they took it for
- * 60–400 ms per refresh window; with them free to use either core, 5–55 ms. BIG_SHEET_PIN=process pins it all, as
- * a container limited to one CPU would be.
+ * and that preemption shows as event-loop delay. With taskset, sheetgate's main thread — the event loop — has CPU 0
+ * to itself, and everything else runs on CPU 1: sheetgate's own helper threads (V8's compilers and GC helpers), the
+ * emulator and the load generator (BIG_SHEET_PIN=0 turns this off). That is a 2-core server whose second core takes
+ * the rest. Measured (docs/scale.md): pinning the whole process to CPU 0 put the helpers on the event loop's core,
+ * which took it for 60–400 ms per refresh window; helpers free to use either core still spilled onto CPU 0 while
+ * CPU 1 was busy; on CPU 1, 10–17 ms. BIG_SHEET_PIN=process pins all of sheetgate to CPU 0, as a container limited to
+ * one CPU would be.
  */
 const PIN = process.env['BIG_SHEET_PIN'] !== '0' && availableParallelism() >= 2 && existsSync('/usr/bin/taskset');
 const PIN_PROCESS = process.env['BIG_SHEET_PIN'] === 'process';
@@ -111,7 +113,8 @@ type Reply =
 
 async function serve(): Promise<void> {
   if (process.env['BIG_SHEET_PIN_MAIN'] === '1') {
-    // The main thread only (`taskset -p` without `-a`): V8's helper threads, started already, stay free.
+    // Every thread to CPU 1 (`-a`: V8's helpers, started already), then the main thread alone back to CPU 0.
+    spawnSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
     spawnSync('taskset', ['-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
   }
   const send = (reply: Reply): void => {
@@ -264,8 +267,8 @@ interface Child {
 
 function child(args: readonly string[], extraEnv: Record<string, string>): Child {
   const node = [process.execPath, '--expose-gc', ...NODE_FLAGS, '--import', 'tsx', ...args];
-  // This process runs on CPU 1 only, and a child inherits that: say which CPUs the child may use.
-  const [command = '', ...rest] = PIN ? ['taskset', '-c', PIN_PROCESS ? '0' : '0,1', ...node] : node;
+  // This process runs on CPU 1 only, and a child inherits that; with PIN_PROCESS the child runs on CPU 0 only.
+  const [command = '', ...rest] = PIN && PIN_PROCESS ? ['taskset', '-c', '0', ...node] : node;
   const proc = spawn(command, rest, {
     env: { ...process.env, ...extraEnv, ...(PIN && !PIN_PROCESS ? { BIG_SHEET_PIN_MAIN: '1' } : {}) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -506,7 +509,7 @@ async function main(): Promise<void> {
     results.push(await measure(rows, credentialsPath, dir));
   }
   console.log(
-    `\nnode ${process.version} ${NODE_FLAGS.join(' ') || '(no flags)'}; load ${RATE} req/s over 10 connections; ${REFRESHES} refreshes per size; times in ms; ${PIN ? (PIN_PROCESS ? 'sheetgate (all its threads) on CPU 0' : "sheetgate's main thread on CPU 0") : 'not pinned'}\n`,
+    `\nnode ${process.version} ${NODE_FLAGS.join(' ') || '(no flags)'}; load ${RATE} req/s over 10 connections; ${REFRESHES} refreshes per size; times in ms; ${PIN ? (PIN_PROCESS ? 'sheetgate (all its threads) on CPU 0' : "sheetgate's main thread alone on CPU 0, the rest on CPU 1") : 'not pinned'}\n`,
   );
   console.log(
     '| rows | first load | refresh (median) | max loop block: first load / refresh (worst) / quiet | latency p99 / max: refresh (worst) ; quiet | read alone (block) | heap MB | heap / RSS per 1,000 keys (MB) |',

@@ -46,6 +46,11 @@ describe('sheet adapter + key store against the emulator (real googleapis client
     return emulator.createSpreadsheet({ timeZone, tabs: { API_Keys: [HEADER, ...rows] } });
   }
 
+  /** The adapter itself, on this emulator's API_Keys tab of `spreadsheetId`. */
+  function adapter(spreadsheetId: string): GoogleSheet {
+    return new GoogleSheet({ credentials, spreadsheetId, sheetName: 'API_Keys', rootUrl: emulator.url, logger });
+  }
+
   async function gateFor(spreadsheetId: string, cacheDurationSec = 300, sheetName?: string) {
     const gate = sheetgate({
       sheet: {
@@ -174,13 +179,7 @@ describe('sheet adapter + key store against the emulator (real googleapis client
 
   it('uses the adapter directly: time zone and whole tab in two reads', async () => {
     const id = seed([['x', 'X', '', '', true, 3]], 'America/New_York');
-    const sheet = new GoogleSheet({
-      credentials,
-      spreadsheetId: id,
-      sheetName: 'API_Keys',
-      rootUrl: emulator.url,
-      logger,
-    });
+    const sheet = adapter(id);
     emulator.resetStats();
     const table = await sheet.readTable();
     expect(table.timeZone).toBe('America/New_York');
@@ -202,13 +201,7 @@ describe('sheet adapter + key store against the emulator (real googleapis client
     rows.splice(100, 0, [keys[5] ?? '', 'Duplicate', '', '', true, '']);
     rows.splice(200, 0, ['', '', '', '', '', ''], ['', 'no key', '', '', true, '']);
     const id = seed(rows, 'America/New_York');
-    const sheet = new GoogleSheet({
-      credentials,
-      spreadsheetId: id,
-      sheetName: 'API_Keys',
-      rootUrl: emulator.url,
-      logger,
-    });
+    const sheet = adapter(id);
     const ctx = { defaultRateLimit: 60 };
     const plain = (s: Snapshot): unknown => ({ ...s, byHash: [...s.byHash.entries()] });
 

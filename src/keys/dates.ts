@@ -51,7 +51,6 @@ function memo(timeZone: string): ZoneMemo {
   return m;
 }
 
-/** True for a zone Intl knows (`Europe/Paris`, `Etc/UTC`, ...). */
 /**
  * ICU builds its time-zone tables on the first zone-aware format of the process (~20–40 ms, once; later zones cost
  * ~0.3 ms). Called while the service starts, so that this happens before it listens rather than inside the first
@@ -61,6 +60,7 @@ export function warmTimeZones(): void {
   isValidTimeZone('Etc/UTC');
 }
 
+/** True for a zone Intl knows (`Europe/Paris`, `Etc/UTC`, ...). */
 export function isValidTimeZone(timeZone: string): boolean {
   try {
     memo(timeZone);

@@ -162,8 +162,14 @@ export class KeyTableBuilder {
     return index;
   }
 
-  /** Leaves the record at `index` out of the finished table (a duplicate key). */
+  /**
+   * Leaves the record at `index` out of the finished table (a duplicate key).
+   * @throws RangeError once finished: the table shares these columns and must not change
+   */
   drop(index: number): void {
+    if (this.finished) {
+      throw new RangeError('key table: already finished');
+    }
     const { flags } = this.c;
     const f = flags[index];
     if (f !== undefined && (f & DROPPED) === 0 && index < this.count) {
@@ -221,12 +227,13 @@ class FlatKeyTable implements KeyTable {
   }
 
   get(hash: string): KeyRecord | undefined {
-    const index = readHash(hash) ? find(this.c) : -1;
-    return index === -1 || ((this.c.flags[index] ?? 0) & DROPPED) !== 0 ? undefined : this.record(index);
+    const index = this.indexOf(hash);
+    return index === -1 ? undefined : this.record(index);
   }
 
+  /** Without making the record. */
   has(hash: string): boolean {
-    return this.get(hash) !== undefined;
+    return this.indexOf(hash) !== -1;
   }
 
   *entries(): IterableIterator<[string, KeyRecord]> {
@@ -258,6 +265,12 @@ class FlatKeyTable implements KeyTable {
 
   [Symbol.iterator](): IterableIterator<[string, KeyRecord]> {
     return this.entries();
+  }
+
+  /** Index of the live key with this hash, or -1 (absent, dropped, or not a hash). */
+  private indexOf(hash: string): number {
+    const index = readHash(hash) ? find(this.c) : -1;
+    return index === -1 || ((this.c.flags[index] ?? 0) & DROPPED) !== 0 ? -1 : index;
   }
 
   private record(index: number): KeyRecord {

@@ -149,15 +149,17 @@ describe('KeyTable (flat storage of the snapshot keys)', () => {
     expect(table.get(hashKey('sk-b'))).toMatchObject({ clientName: 'b', preview: long });
   });
 
-  it('refuses what would corrupt it: a hash already present, a malformed hash, a scope with a space, a late add', () => {
+  it('refuses what would corrupt it: a hash already present, a malformed hash, a scope with a space, a late add or drop', () => {
     const builder = new KeyTableBuilder(2);
     builder.add(record(hashKey('sk-a')));
     expect(() => builder.add(record(hashKey('sk-a')))).toThrow(RangeError);
     expect(() => builder.add(record('not-a-hash'))).toThrow(RangeError);
     expect(() => builder.add(record(hashKey('sk-c'), { scopes: ['a b'] }))).toThrow(RangeError);
     expect(() => builder.add(record(hashKey('sk-c'), { scopes: [''] }))).toThrow(RangeError);
-    builder.finish();
+    const table = builder.finish();
     expect(() => builder.add(record(hashKey('sk-e')))).toThrow(RangeError);
+    expect(() => builder.drop(0)).toThrow(RangeError); // the finished table shares the columns
+    expect(table.has(hashKey('sk-a'))).toBe(true);
   });
 
   it('counts a dropped record once however often it is dropped, and ignores an index that is not one', () => {

@@ -192,8 +192,9 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
 }
 
 /**
- * Requires `scope` on the route (DESIGN §3 `insufficient_scope`). Keys without scopes have full access; when auth is
- * disabled or degraded there is no `req.auth` and the route is open like every other.
+ * Requires `scope` on the route (403 `insufficient_scope` otherwise). Keys without scopes have every application
+ * scope but no reserved `sheetgate:` one; when auth is disabled or degraded there is no `req.auth` and the route is
+ * open like every other.
  */
 export function requireScope(scope: string): RequestHandler {
   return function sheetgateRequireScope(req: Request, res: Response, next: NextFunction): void {

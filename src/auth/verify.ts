@@ -30,7 +30,16 @@ export function verify(snapshot: Snapshot, hash: string, now: number): Verdict {
   return { ok: true, key };
 }
 
-/** True when the key grants `scope`. A key with no scopes has full access (DESIGN §1, backward compatible). */
+/** Scopes with this prefix are sheetgate's own (e.g. `sheetgate:admin`): never implied, granted only when listed. */
+export const RESERVED_SCOPE_PREFIX = 'sheetgate:';
+
+/**
+ * True when the key grants `scope`. A key with no scopes has full access to application scopes, but never to a
+ * reserved `sheetgate:` scope: an ordinary key must not become an admin because its scopes cell is empty.
+ */
 export function hasScope(key: { readonly scopes: readonly string[] }, scope: string): boolean {
-  return key.scopes.length === 0 || key.scopes.includes(scope);
+  if (key.scopes.includes(scope)) {
+    return true;
+  }
+  return key.scopes.length === 0 && !scope.startsWith(RESERVED_SCOPE_PREFIX);
 }

@@ -19,7 +19,9 @@ the key once: it is never shown again.
   --rate-limit N      requests per minute (default: empty cell = DEFAULT_RATE_LIMIT)
   --expires WHEN      2026-12-31 (valid through that day), "2026-12-31 18:00" (both in the sheet's time zone),
                       2026-12-31T17:00:00Z, or a duration from now: 30d, 12h, 90m (default: never)
-  --scopes a,b        scopes, comma or space separated (default: empty cell = full access)
+  --scopes a,b        scopes, comma or space separated (default: empty cell = every application scope).
+                      sheetgate's own scopes are never implied: an admin key (POST /auth/refresh) needs
+                      --scopes sheetgate:admin listed explicitly
   --hash              store only key_hash = sha256:<hex>; api_key stays empty and the sheet never holds the key
   --json              print {"key", "keyId", "row", ...} on stdout
 `;
@@ -90,7 +92,7 @@ export function printNewKey(
   }
   const details = [
     `limit ${spec.rateLimit === undefined ? 'default' : `${spec.rateLimit}/min`}`,
-    `scopes ${spec.scopes.length === 0 ? 'all (no scopes cell)' : spec.scopes.join(' ')}`,
+    `scopes ${spec.scopes.length === 0 ? 'every application scope (no scopes cell)' : spec.scopes.join(' ')}`,
     `expires ${spec.expires === undefined ? 'never' : `${formatInZone(spec.expires.at, tab.timeZone)} ${tab.timeZone}`}`,
   ];
   ctx.out.write(

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { requireScope } from '../auth/middleware';
 import type { RefreshOutcome } from './refresh-bus';
 
-/** The scope a key needs to trigger a refresh (a key with no scopes has full access, DESIGN §1). */
+/** The scope a key needs to trigger a refresh: reserved, so granted only when the key's scopes cell lists it. */
 export const ADMIN_SCOPE = 'sheetgate:admin';
 
 /** Starts a reload of the key table: across the cluster (`RedisCluster.refresh`) or of one store ({@link localRefresh}). */

@@ -3,6 +3,7 @@ import request from 'supertest';
 import { createApp } from '../../src/app';
 import { requireScope } from '../../src/auth/middleware';
 import { sheetgate } from '../../src/sheetgate';
+import { localRefresh, refreshRoutes } from '../../src/redis/refresh-route';
 import { captureLogger } from '../helpers/log-capture';
 import { FixedSource, HEADER, unavailable } from '../helpers/fixed-source';
 
@@ -76,6 +77,40 @@ describe('requireScope (DESIGN §3 insufficient_scope)', () => {
     const res = await request(app).post('/admin').set('X-API-Key', SCOPED).expect(403);
     expect(JSON.parse(res.text)).toMatchObject({ code: 'insufficient_scope', scope: 'admin' });
     expect(res.headers['www-authenticate']).toBe('Bearer realm="sheetgate", error="insufficient_scope", scope="admin"');
+    await gate.close();
+  });
+});
+
+describe('reserved sheetgate: scopes are never implied', () => {
+  const ADMIN = 'sk-convergence-cccccccc-cccc-4ccc-8ccc-cccccccccccc';
+
+  it('POST /auth/refresh: 403 for a key with an empty scopes cell, 200 only for one listing sheetgate:admin', async () => {
+    const { logger } = captureLogger();
+    const source = new FixedSource([
+      [...HEADER, 'scopes'],
+      [KEY, 'Unscoped', '', '', true, '', ''],
+      [SCOPED, 'Scoped', '', '', true, '', 'read'],
+      [ADMIN, 'Ops', '', '', true, '', 'read sheetgate:admin'],
+    ]);
+    const gate = sheetgate({ source, logger });
+    await gate.ready();
+    const store = gate.store;
+    if (store === undefined) {
+      throw new Error('enforce mode has a store');
+    }
+    const app = createApp({ gate, logger, protectedRoutes: [refreshRoutes(localRefresh(store))] });
+    const readsBefore = source.reads;
+
+    for (const key of [KEY, SCOPED]) {
+      const res = await request(app).post('/auth/refresh').set('X-API-Key', key).expect(403);
+      expect(JSON.parse(res.text)).toMatchObject({ code: 'insufficient_scope', scope: 'sheetgate:admin' });
+    }
+    expect(source.reads).toBe(readsBefore);
+    // An empty scopes cell still opens every application route.
+    await request(app).get('/api/hello').set('X-API-Key', KEY).expect(200);
+
+    await request(app).post('/auth/refresh').set('X-API-Key', ADMIN).expect(200);
+    expect(source.reads).toBe(readsBefore + 1);
     await gate.close();
   });
 });

@@ -36,24 +36,26 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-const bool = (fallback: boolean) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v.trim() === '') {
-        return fallback;
-      }
-      const t = v.trim().toLowerCase();
-      if (['true', '1', 'yes', 'on'].includes(t)) {
-        return true;
-      }
-      if (['false', '0', 'no', 'off'].includes(t)) {
-        return false;
-      }
-      ctx.addIssue({ code: 'custom', message: 'expected true or false' });
-      return z.NEVER;
-    });
+const TRUE_WORDS = ['true', '1', 'yes', 'on'];
+const FALSE_WORDS = ['false', '0', 'no', 'off'];
+
+/** A boolean variable; undefined when unset or empty, so that the caller picks the default. */
+const optionalBool = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v.trim() === '') {
+      return undefined;
+    }
+    const t = v.trim().toLowerCase();
+    if (TRUE_WORDS.includes(t) || FALSE_WORDS.includes(t)) {
+      return TRUE_WORDS.includes(t);
+    }
+    ctx.addIssue({ code: 'custom', message: 'expected true or false' });
+    return z.NEVER;
+  });
+
+const bool = (fallback: boolean) => optionalBool.transform((v) => v ?? fallback);
 
 const int = (fallback: number, min: number, max: number) =>
   z
@@ -94,7 +96,7 @@ const url = (protocols: readonly string[]) =>
 const schema = z.object({
   PORT: int(8000, 0, 65535),
   AUTH_ENABLED: bool(true),
-  AUTH_REQUIRED: bool(false),
+  AUTH_REQUIRED: optionalBool,
   GOOGLE_CREDENTIALS_PATH: text,
   GOOGLE_SHEET_ID: text,
   GOOGLE_SHEET_NAME: text.transform((v) => v ?? 'API_Keys'),
@@ -153,7 +155,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   return Object.freeze({
     port: e.PORT,
     authEnabled: e.AUTH_ENABLED,
-    authRequired: e.AUTH_REQUIRED,
+    // Production fails closed: missing credentials stop startup unless AUTH_REQUIRED=false says otherwise.
+    authRequired: e.AUTH_REQUIRED ?? e.NODE_ENV === 'production',
     credentialsPath: e.GOOGLE_CREDENTIALS_PATH,
     sheetId: e.GOOGLE_SHEET_ID,
     sheetName: e.GOOGLE_SHEET_NAME,

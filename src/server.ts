@@ -35,7 +35,10 @@ export function authMode(config: Config): AuthMode {
     return { kind: 'enforce' };
   }
   if (config.authRequired) {
-    throw new StartupError(`AUTH_REQUIRED=true but ${missing}: refusing to start`);
+    const why = config.nodeEnv === 'production' ? ' (the default under NODE_ENV=production)' : '';
+    throw new StartupError(
+      `AUTH_REQUIRED=true${why} but ${missing}: refusing to start (AUTH_REQUIRED=false starts with every request allowed)`,
+    );
   }
   return { kind: 'degraded', reason: missing };
 }
@@ -50,7 +53,7 @@ export interface Running {
 /** Wires adapters into the app and listens. Exported so tests can run the real composition in-process. */
 export async function startServer(config: Config, logger: Logger): Promise<Running> {
   const mode = authMode(config);
-  const metrics = createMetrics();
+  const metrics = createMetrics({ authMode: mode.kind });
   const sheet =
     mode.kind === 'enforce' && config.sheetId !== undefined && config.credentialsPath !== undefined
       ? new GoogleSheet({

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { AUTH_ERROR_CODES, sendProblem } from '../auth/errors';
-import type { AuthDecision } from '../auth/middleware';
+import type { AuthDecision, AuthMode } from '../auth/middleware';
 import type { SheetsCall } from '../keys/sheet-source';
 import type { Snapshot } from '../keys/types';
 
@@ -16,7 +16,11 @@ export interface MetricsOptions {
   readonly defaultMetrics?: boolean;
   /** Clock for the snapshot age; defaults to `Date.now`. */
   readonly now?: () => number;
+  /** The service's auth mode, shown by `sheetgate_auth_mode`. Defaults to `enforce`. */
+  readonly authMode?: AuthMode['kind'];
 }
+
+const AUTH_MODES: readonly AuthMode['kind'][] = ['enforce', 'degraded', 'disabled'];
 
 /** The collectors, in their own registry, and the hooks that feed them. Make one per service (no global state). */
 export interface Metrics {
@@ -61,6 +65,17 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     collectDefaultMetrics({ register: registry });
   }
   const registers = [registry];
+
+  // One series per mode, 1 for the mode in force: `sheetgate_auth_mode{mode!="enforce"} == 1` is an open gate.
+  const authMode = new Gauge({
+    name: 'sheetgate_auth_mode',
+    help: 'Auth mode in force (1) and the others (0): enforce, degraded (no credentials: every request allowed), disabled.',
+    labelNames: ['mode'] as const,
+    registers,
+  });
+  for (const mode of AUTH_MODES) {
+    authMode.set({ mode }, mode === (options.authMode ?? 'enforce') ? 1 : 0);
+  }
 
   // Hot-path counts are plain numbers, folded into prom-client at scrape time (`collect`): `inc()` on a labelled child
   // hashes its label set on every call, and these run on every request (issue 8).

@@ -94,6 +94,8 @@ describe('the service as server.ts wires it (UPSTREAM_URL, metrics, usage status
     expect(metrics.text).toMatch(/sheetgate_auth_decisions_total\{outcome="ok"\} [1-9]/);
     expect(metrics.text).toMatch(/sheetgate_auth_decisions_total\{outcome="missing_api_key"\} [1-9]/);
     expect(metrics.text).not.toContain(KEY);
+    expect(metrics.text).toContain('sheetgate_auth_mode{mode="enforce"} 1');
+    expect(metrics.text).toContain('sheetgate_auth_mode{mode="degraded"} 0');
   });
 
   it('shows pending usage in /auth/status, then writes it to the sheet on shutdown', async () => {
@@ -105,5 +107,20 @@ describe('the service as server.ts wires it (UPSTREAM_URL, metrics, usage status
     const usageCol = rows[0]?.indexOf('usage_count') ?? -1;
     expect(usageCol).toBeGreaterThan(0);
     expect(rows[1]?.[usageCol]).toBe(served);
+  });
+});
+
+describe('the service without credentials (degraded mode)', () => {
+  it('says so in sheetgate_auth_mode, so an alert can fire on an open gate', async () => {
+    const { logger } = captureLogger();
+    const running = await startServer(loadConfig({ PORT: '0' }), logger);
+    try {
+      const metrics = await request(running.server).get('/metrics').expect(200);
+      expect(metrics.text).toContain('sheetgate_auth_mode{mode="degraded"} 1');
+      expect(metrics.text).toContain('sheetgate_auth_mode{mode="enforce"} 0');
+      expect(metrics.text).toContain('sheetgate_auth_mode{mode="disabled"} 0');
+    } finally {
+      await running.shutdown('SIGTERM');
+    }
   });
 });

@@ -48,6 +48,23 @@ describe('startup (real process)', () => {
     expect(output).toMatch(/AUTH_REQUIRED=true but GOOGLE_CREDENTIALS_PATH and GOOGLE_SHEET_ID not set/);
   });
 
+  it('fails closed under NODE_ENV=production: a mistyped credentials path refuses to start', async () => {
+    const { code, output } = await runServer({
+      NODE_ENV: 'production',
+      GOOGLE_CREDENTIALS_PATH: '/run/secrets/credentails.json',
+      GOOGLE_SHEET_ID: 'x',
+    });
+    expect(code).toBe(1);
+    expect(output).toMatch(/AUTH_REQUIRED=true \(the default under NODE_ENV=production\) but GOOGLE_CREDENTIALS_PATH=/);
+    expect(output).not.toMatch(/listening on port/);
+  });
+
+  it('starts degraded under NODE_ENV=production only when AUTH_REQUIRED=false says so', async () => {
+    const { output } = await runServer({ NODE_ENV: 'production', AUTH_REQUIRED: 'false' }, /listening on port/);
+    expect(output).toMatch(/AUTHENTICATION IS OFF \(degraded mode\)/);
+    expect(output).toMatch(/listening on port \d+/);
+  });
+
   it('refuses a credentials file that is not a service-account key, naming the variable', async () => {
     const { code, output } = await runServer({ GOOGLE_CREDENTIALS_PATH: 'package.json', GOOGLE_SHEET_ID: 'x' });
     expect(code).toBe(1);

@@ -57,6 +57,7 @@ describe('loadConfig', () => {
     ['PORT', 'eighty'],
     ['PORT', '70000'],
     ['AUTH_ENABLED', 'maybe'],
+    ['AUTH_REQUIRED', 'sometimes'],
     ['API_KEY_CACHE_DURATION', '-5'],
     ['DEFAULT_RATE_LIMIT', '0'],
     ['DEFAULT_RATE_LIMIT', '1.5'],
@@ -74,6 +75,17 @@ describe('loadConfig', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toContain(`${name}="${value}"`);
+  });
+
+  it.each([
+    [{}, false],
+    [{ NODE_ENV: 'development' }, false],
+    [{ NODE_ENV: 'production' }, true],
+    [{ NODE_ENV: 'production', AUTH_REQUIRED: 'false' }, false],
+    [{ NODE_ENV: 'production', AUTH_REQUIRED: '' }, true],
+    [{ NODE_ENV: 'test', AUTH_REQUIRED: 'true' }, true],
+  ])('AUTH_REQUIRED defaults to true under NODE_ENV=production only: %j → %s', (env, required) => {
+    expect(loadConfig(env).authRequired).toBe(required);
   });
 
   it('reports every bad variable at once', () => {

@@ -8,6 +8,7 @@ export const AUTH_ERROR_CODES = [
   'key_inactive',
   'key_expired',
   'insufficient_scope',
+  'ip_not_allowed',
   'rate_limited',
   'auth_unavailable',
 ] as const;
@@ -22,6 +23,7 @@ export function codeToStatus(code: AuthErrorCode): 401 | 403 | 429 | 503 {
     case 'key_expired':
       return 401;
     case 'insufficient_scope':
+    case 'ip_not_allowed':
       return 403;
     case 'rate_limited':
       return 429;
@@ -37,6 +39,7 @@ const TITLES: Readonly<Record<AuthErrorCode, string>> = {
   key_inactive: 'API key is inactive',
   key_expired: 'API key has expired',
   insufficient_scope: 'Insufficient scope',
+  ip_not_allowed: 'Address not allowed',
   rate_limited: 'Rate limit exceeded',
   auth_unavailable: 'Authentication unavailable',
 };
@@ -49,19 +52,26 @@ const DETAILS: Readonly<Record<AuthErrorCode, string>> = {
   key_inactive: 'The key has been revoked or is not active yet. Ask the administrator.',
   key_expired: 'The key has expired. Ask the administrator for a new one.',
   insufficient_scope: 'The key does not grant access to this resource.',
+  // Never the allowed ranges: they would tell a thief where to use the key from.
+  ip_not_allowed: 'This key may not be used from this address.',
   rate_limited: 'Too many requests for this key. Retry after the number of seconds in Retry-After.',
   auth_unavailable: 'The key registry has not been loaded yet. Retry shortly.',
 };
 
 const REALM = 'Bearer realm="sheetgate"';
 
-/** RFC 6750 §3 challenge: no error attribute when no credentials were sent. */
+/**
+ * RFC 6750 §3 challenge: no error attribute when no credentials were sent. `ip_not_allowed` gets none: no other token
+ * or scope would help, the address would.
+ */
 function challenge(code: AuthErrorCode, scope: string | undefined): string | undefined {
   switch (codeToStatus(code)) {
     case 401:
       return code === 'missing_api_key' ? REALM : `${REALM}, error="invalid_token"`;
     case 403:
-      return `${REALM}, error="insufficient_scope"${scope === undefined ? '' : `, scope="${scope}"`}`;
+      return code === 'insufficient_scope'
+        ? `${REALM}, error="insufficient_scope"${scope === undefined ? '' : `, scope="${scope}"`}`
+        : undefined;
     case 429:
     case 503:
       return undefined;
@@ -71,7 +81,7 @@ function challenge(code: AuthErrorCode, scope: string | undefined): string | und
 export interface ProblemExtras {
   /** Overrides the generic detail; must never contain the key. */
   readonly detail?: string;
-  /** Required scope, for `insufficient_scope`. */
+  /** Required scope(s), space-separated, for `insufficient_scope`. */
   readonly scope?: string;
   /** Seconds, for `rate_limited` and `auth_unavailable`. */
   readonly retryAfterSec?: number;

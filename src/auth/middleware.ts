@@ -1,4 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { addressMatcher } from '../keys/address-list';
+import type { AddressMatcher } from '../keys/address-list';
 import { hashKey, maskKey } from '../keys/key-id';
 import type { KeyRecord, Snapshot } from '../keys/types';
 import type { FailureThrottle } from '../limits/failure-throttle';
@@ -17,6 +19,8 @@ export interface AuthContext {
   readonly scopes: readonly string[];
   /** Requests per minute. */
   readonly limit: number;
+  /** Epoch ms after which the key is refused; undefined = never expires. */
+  readonly expiresAt: number | undefined;
 }
 
 declare module 'express-serve-static-core' {
@@ -65,22 +69,34 @@ const UNAVAILABLE_RETRY_SEC = 5;
 /**
  * What every accepted request of one key answers with, computed once per key record (records are immutable and
  * replaced whole by each refresh) rather than on every request (issue 8): `req.auth`, the header-safe client name,
- * the fixed RateLimit-* values and the metrics decision.
+ * the fixed RateLimit-* values, the expiry header, the address check and the metrics decision.
  */
 interface KeyAnswer {
   readonly auth: AuthContext;
   readonly clientHeader: string;
   readonly limitHeader: string;
   readonly policyHeader: string;
+  /** `X-Sheetgate-Key-Expiration`; undefined for a key that never expires (no header). */
+  readonly expirationHeader: string | undefined;
+  /** The key's `allowed_ips`, its ranges parsed once here; undefined when any address may use it. */
+  readonly allowedFrom: AddressMatcher | undefined;
   readonly accepted: AuthDecision;
 }
 
 function keyAnswer(key: KeyRecord): KeyAnswer {
   return {
-    auth: Object.freeze({ clientName: key.clientName, keyId: key.keyId, scopes: key.scopes, limit: key.rateLimit }),
+    auth: Object.freeze({
+      clientName: key.clientName,
+      keyId: key.keyId,
+      scopes: key.scopes,
+      limit: key.rateLimit,
+      expiresAt: key.expiresAt,
+    }),
     clientHeader: headerSafe(key.clientName),
     limitHeader: String(key.rateLimit),
     policyHeader: `${key.rateLimit};w=60`,
+    expirationHeader: key.expiresAt === undefined ? undefined : new Date(key.expiresAt).toISOString(),
+    allowedFrom: key.allowedIps.length === 0 ? undefined : addressMatcher(key.allowedIps),
     accepted: Object.freeze({ outcome: 'ok', key }),
   };
 }
@@ -117,13 +133,19 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
     sendProblem(res, code, extras);
   };
   // A refused key (not a limit or an outage) counts against the caller's address when the throttle is on.
-  const refuseKey = async (req: Request, res: Response, code: AuthErrorCode): Promise<void> => {
+  const refuseKey = async (req: Request, res: Response, code: AuthErrorCode, key?: KeyRecord): Promise<void> => {
     await failures?.fail(req.ip ?? 'unknown');
-    refuse(res, code);
+    refuse(res, code, key);
   };
 
-  const admit = (req: Request, res: Response, next: NextFunction, key: KeyRecord, decision: LimitDecision): void => {
-    const answer = answerFor(key);
+  const admit = (
+    req: Request,
+    res: Response,
+    next: NextFunction,
+    key: KeyRecord,
+    answer: KeyAnswer,
+    decision: LimitDecision,
+  ): void => {
     setLimitHeaders(res, answer, decision);
     if (!decision.allowed) {
       if (debug) {
@@ -133,6 +155,9 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
       return;
     }
     res.setHeader('X-Client-Name', answer.clientHeader);
+    if (answer.expirationHeader !== undefined) {
+      res.setHeader('X-Sheetgate-Key-Expiration', answer.expirationHeader);
+    }
     req.auth = answer.auth;
     usage?.record(key, now());
     onDecision?.(answer.accepted);
@@ -164,8 +189,19 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
       return refuseKey(req, res, verdict.code);
     }
     const { key } = verdict;
+    const answer = answerFor(key);
+    // Before the limiter: a key used from elsewhere spends none of its owner's limit. `req.ip` follows TRUST_PROXY.
+    if (answer.allowedFrom !== undefined) {
+      const address = req.ip;
+      if (!answer.allowedFrom(address)) {
+        if (debug) {
+          logger.debug('auth refused', { code: 'ip_not_allowed', client: key.clientName, keyId: key.keyId, address });
+        }
+        return refuseKey(req, res, 'ip_not_allowed', key);
+      }
+    }
     return limiter.consume(key.keyId, key.rateLimit).then((decision) => {
-      admit(req, res, next, key, decision);
+      admit(req, res, next, key, answer, decision);
     });
   };
 

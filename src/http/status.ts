@@ -4,16 +4,20 @@ import type { Sheetgate } from '../sheetgate';
 /** Extra sections other components add to `/auth/status` (usage flusher, Redis). Must never include a key. */
 export type StatusSection = () => Record<string, unknown>;
 
+/** How far ahead `keysExpiringIn7Days` looks. */
+const EXPIRY_WARNING_MS = 7 * 24 * 60 * 60 * 1000;
+
 function iso(ms: number | undefined): string | null {
   return ms === undefined ? null : new Date(ms).toISOString();
 }
 
 /**
- * `GET /auth/status` (DESIGN §3): whether auth is on and why not, keys loaded, last refresh, last error, which sheet.
- * Counts and times only: never a key, a preview or a client list.
+ * `GET /auth/status` (DESIGN §3): whether auth is on and why not, keys loaded (with how many carry an address
+ * allowlist and how many active ones expire within 7 days), last refresh, last error, which sheet. Counts and times
+ * only: never a key, a preview, a client list or an address.
  */
 export function statusHandler(
-  gate: Pick<Sheetgate, 'mode' | 'status' | 'source'>,
+  gate: Pick<Sheetgate, 'mode' | 'status' | 'source' | 'store'>,
   sections: Readonly<Record<string, StatusSection>> = {},
   now: () => number = Date.now,
 ): RequestHandler {
@@ -27,9 +31,12 @@ export function statusHandler(
       ...(mode.kind === 'disabled' ? { reason: 'AUTH_ENABLED=false; every request is allowed' } : {}),
     };
     if (store !== undefined) {
+      const tally = gate.store?.snapshot()?.byHash.tally(now(), EXPIRY_WARNING_MS);
       Object.assign(body, {
         loaded: store.loaded,
         keysLoaded: store.keys,
+        keysWithAllowedIps: tally?.withAllowedIps ?? 0,
+        keysExpiringIn7Days: tally?.expiringSoon ?? 0,
         problemRows: store.problemRows,
         lastRefresh: iso(store.loadedAt),
         snapshotAgeSec: store.loadedAt === undefined ? null : Math.round((now() - store.loadedAt) / 1000),

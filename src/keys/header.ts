@@ -16,6 +16,7 @@ export const COLUMNS = [
   'is_active',
   'rate_limit',
   'scopes',
+  'allowed_ips',
   'usage_count',
   'last_used_at',
   'revoked_at',

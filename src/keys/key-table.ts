@@ -12,7 +12,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { keyIdOf } from './key-id';
-import type { KeyRecord, KeyTable } from './types';
+import type { KeyRecord, KeyTable, KeyTally } from './types';
 
 const HASH_WORDS = 8; // 32 bytes of sha256 as Uint32
 const HEX_LENGTH = 64;
@@ -21,11 +21,13 @@ const DROPPED = 2;
 /** Per key in `numbers`: createdAt, expiresAt (NaN = none), rateLimit, usageCount. */
 const NUMBERS = 4;
 /**
- * Per key in `text`: client name, preview, scopes (space-separated), as UTF-16 code units — not UTF-8, which would
- * turn a lone surrogate a sheet can hold into U+FFFD: a name must come back exactly as it was read.
+ * Per key in `text`: client name, preview, scopes (space-separated), allowed IPs (space-separated), as UTF-16 code
+ * units — not UTF-8, which would turn a lone surrogate a sheet can hold into U+FFFD: a name must come back exactly as
+ * it was read.
  */
-const TEXTS = 3;
-const EMPTY_SCOPES: readonly string[] = Object.freeze([]);
+const TEXTS = 4;
+const ALLOWED_IPS = 3;
+const EMPTY_LIST: readonly string[] = Object.freeze([]);
 
 /** The 32 bytes of the hash being looked up. Lookups are synchronous, so one scratch buffer serves them all. */
 const scratchWords = new Uint32Array(HASH_WORDS);
@@ -128,8 +130,9 @@ export class KeyTableBuilder {
 
   /**
    * Adds a record whose hash is not in the table yet (check with {@link indexOf}); returns its index.
-   * @throws RangeError once finished, for a hash that is not 64 hex digits or one already added, or for a scope
-   *   that is empty or holds a space (scopes are stored space-separated; `parseScopes` never makes such a scope)
+   * @throws RangeError once finished, for a hash that is not 64 hex digits or one already added, or for a scope or
+   *   allowed-IP entry that is empty or holds a space (both are stored space-separated; `parseScopes` and
+   *   `parseAddressList` never make such an entry)
    */
   add(record: KeyRecord): number {
     const index = this.count;
@@ -139,8 +142,11 @@ export class KeyTableBuilder {
     if (!readHash(record.hash) || find(this.c) !== -1) {
       throw new RangeError(`key table: hash of row ${record.row} is malformed or already present`);
     }
-    if (record.scopes.some((scope) => scope === '' || scope.includes(' '))) {
+    if (record.scopes.some(unstorable)) {
       throw new RangeError(`key table: a scope of row ${record.row} is empty or holds a space`);
+    }
+    if (record.allowedIps.some(unstorable)) {
+      throw new RangeError(`key table: an allowed_ips entry of row ${record.row} is empty or holds a space`);
     }
     if (index === this.capacity) {
       this.grow();
@@ -158,6 +164,7 @@ export class KeyTableBuilder {
     this.addText(index * TEXTS, record.clientName);
     this.addText(index * TEXTS + 1, record.preview);
     this.addText(index * TEXTS + 2, record.scopes.join(' '));
+    this.addText(index * TEXTS + ALLOWED_IPS, record.allowedIps.join(' '));
     this.count += 1;
     return index;
   }
@@ -267,6 +274,28 @@ class FlatKeyTable implements KeyTable {
     return this.entries();
   }
 
+  /** One pass over the columns: no record is made, so a big table costs no memory here. */
+  tally(now: number, withinMs: number): KeyTally {
+    const { numbers, flags, textEnds } = this.c;
+    let withAllowedIps = 0;
+    let expiringSoon = 0;
+    for (let index = 0; index < this.count; index++) {
+      const f = flags[index] ?? 0;
+      if ((f & DROPPED) !== 0) {
+        continue;
+      }
+      const ips = index * TEXTS + ALLOWED_IPS;
+      if ((textEnds[ips] ?? 0) > (textEnds[ips - 1] ?? 0)) {
+        withAllowedIps += 1;
+      }
+      const expiresAt = numbers[index * NUMBERS + 1] ?? NaN; // NaN (none) fails both comparisons
+      if ((f & ACTIVE) !== 0 && expiresAt > now && expiresAt - now <= withinMs) {
+        expiringSoon += 1;
+      }
+    }
+    return { withAllowedIps, expiringSoon };
+  }
+
   /** Index of the live key with this hash, or -1 (absent, dropped, or not a hash). */
   private indexOf(hash: string): number {
     const index = readHash(hash) ? find(this.c) : -1;
@@ -283,6 +312,7 @@ class FlatKeyTable implements KeyTable {
     const hash = hashes.toString('hex', index * HASH_WORDS * 4, (index + 1) * HASH_WORDS * 4);
     const n = index * NUMBERS;
     const scopes = this.textAt(index * TEXTS + 2);
+    const allowedIps = this.textAt(index * TEXTS + ALLOWED_IPS);
     const record: KeyRecord = Object.freeze({
       hash,
       keyId: keyIdOf(hash),
@@ -292,7 +322,8 @@ class FlatKeyTable implements KeyTable {
       expiresAt: orUndefined(numbers[n + 1]),
       active: ((flags[index] ?? 0) & ACTIVE) !== 0,
       rateLimit: numbers[n + 2] ?? 0,
-      scopes: scopes === '' ? EMPTY_SCOPES : Object.freeze(scopes.split(' ')),
+      scopes: scopes === '' ? EMPTY_LIST : Object.freeze(scopes.split(' ')),
+      allowedIps: allowedIps === '' ? EMPTY_LIST : Object.freeze(allowedIps.split(' ')),
       row: rows[index] ?? 0,
       usageCount: numbers[n + 3] ?? 0,
     });
@@ -305,6 +336,11 @@ class FlatKeyTable implements KeyTable {
     const start = at === 0 ? 0 : (textEnds[at - 1] ?? 0);
     return this.text.toString('utf16le', start, textEnds[at] ?? 0);
   }
+}
+
+/** A list entry the space-separated text storage cannot give back as it was. */
+function unstorable(entry: string): boolean {
+  return entry === '' || entry.includes(' ');
 }
 
 function orUndefined(n: number | undefined): number | undefined {

@@ -2,6 +2,7 @@
  * One sheet row → a usable key, a refusal or nothing (DESIGN §1). Pure and synchronous; never throws for any cell
  * content. Refusal reasons quote the offending cell but never the key (DESIGN §4 "Secrets").
  */
+import { parseAddressList } from './address-list';
 import { parseDateCell } from './dates';
 import type { Column, HeaderMap } from './header';
 import { hashKey, keyIdOf, maskHash, maskKey, parseKeyHash } from './key-id';
@@ -157,7 +158,8 @@ function refusedCell(row: number, what: string, cell: CellValue | undefined, key
  *   `ctx.defaultRateLimit`.
  * - `expires_at` as `parseDateCell` with `endOfDay`: a bare date is valid through that day; empty = never.
  * - `created_at` is informational: an unreadable one is `undefined`, never a refusal.
- * - `scopes` as `parseScopes`; `usage_count` unreadable → 0.
+ * - `scopes` as `parseScopes`; `allowed_ips` as `parseAddressList` (an entry that is not an address or CIDR range →
+ *   refused, quoting that entry); `usage_count` unreadable → 0.
  * A row of empty cells (or only unchecked checkboxes) is blank. A readable key comes back as `hash` even when the
  * row is refused, for duplicate detection. The record is frozen.
  * @throws RangeError when `ctx.timeZone` is unknown to Intl (`buildSnapshot` checks it first).
@@ -189,6 +191,10 @@ export function parseRow(cells: readonly CellValue[], columns: HeaderMap, row: n
   if (!expires.ok) {
     return refusedCell(row, 'expires_at: not a date: ', expiresCell, key);
   }
+  const allowed = parseAddressList(text(at(cells, columns, 'allowed_ips')));
+  if (!allowed.ok) {
+    return refusedCell(row, 'allowed_ips: not an IP address or CIDR range: ', allowed.entry, key);
+  }
   const created = parseDateCell(at(cells, columns, 'created_at') ?? '', ctx.timeZone);
   return {
     kind: 'key',
@@ -202,6 +208,7 @@ export function parseRow(cells: readonly CellValue[], columns: HeaderMap, row: n
       active,
       rateLimit,
       scopes: Object.freeze(parseScopes(at(cells, columns, 'scopes'))),
+      allowedIps: Object.freeze(allowed.entries),
       row,
       usageCount: parseUsage(at(cells, columns, 'usage_count')),
     }),

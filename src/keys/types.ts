@@ -31,6 +31,11 @@ export interface KeyRecord {
   readonly rateLimit: number;
   /** Empty = full access (DESIGN §1). */
   readonly scopes: readonly string[];
+  /**
+   * `allowed_ips`: addresses and CIDR ranges the key may be used from, each in one canonical form (`10.0.0.0/8`,
+   * `2001:db8::/32`, `203.0.113.7`); empty = any address.
+   */
+  readonly allowedIps: readonly string[];
   /** 1-based sheet row the record came from, for messages only: rows move, identity is the key. */
   readonly row: number;
   /** `usage_count` as read; 0 when empty. */
@@ -56,6 +61,16 @@ export interface KeyTable extends Iterable<[string, KeyRecord]> {
   values(): IterableIterator<KeyRecord>;
   entries(): IterableIterator<[string, KeyRecord]>;
   forEach(callback: (record: KeyRecord, hash: string, table: KeyTable) => void): void;
+  /** Counts for `/auth/status`, taken without making a record per key. */
+  tally(now: number, withinMs: number): KeyTally;
+}
+
+/** What {@link KeyTable.tally} counts among the usable keys. */
+export interface KeyTally {
+  /** Keys with a non-empty `allowed_ips`. */
+  readonly withAllowedIps: number;
+  /** Active keys whose `expires_at` is after `now` and at most `withinMs` later. */
+  readonly expiringSoon: number;
 }
 
 /** Immutable result of one load. Swapped whole, never mutated (STYLE.md). */

@@ -8,6 +8,7 @@ const hex = fc.stringMatching(/^[0-9a-f]{64}$/);
 const codeUnit = fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c));
 const anyText = fc.oneof(fc.string({ unit: codeUnit, maxLength: 60 }), fc.string({ unit: 'binary', maxLength: 30 }));
 const scope = fc.stringMatching(/^[a-z:._-]{1,12}$/);
+const range = fc.stringMatching(/^[0-9a-f:.]{1,39}(\/\d{1,3})?$/);
 const date = fc.option(fc.double({ noNaN: true, noDefaultInfinity: true }), { nil: undefined });
 
 function record(hash: string, fields: Partial<KeyRecord> = {}): KeyRecord {
@@ -21,6 +22,7 @@ function record(hash: string, fields: Partial<KeyRecord> = {}): KeyRecord {
     active: true,
     rateLimit: 60,
     scopes: [],
+    allowedIps: [],
     row: 2,
     usageCount: 0,
     ...fields,
@@ -37,6 +39,7 @@ const anyRecord = (hash: string): fc.Arbitrary<KeyRecord> =>
       active: fc.boolean(),
       rateLimit: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
       scopes: fc.uniqueArray(scope, { maxLength: 4 }),
+      allowedIps: fc.uniqueArray(range, { maxLength: 3 }),
       row: fc.integer({ min: 2, max: 10_000_000 }),
       usageCount: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
     })
@@ -156,6 +159,8 @@ describe('KeyTable (flat storage of the snapshot keys)', () => {
     expect(() => builder.add(record('not-a-hash'))).toThrow(RangeError);
     expect(() => builder.add(record(hashKey('sk-c'), { scopes: ['a b'] }))).toThrow(RangeError);
     expect(() => builder.add(record(hashKey('sk-c'), { scopes: [''] }))).toThrow(RangeError);
+    expect(() => builder.add(record(hashKey('sk-c'), { allowedIps: ['10.0.0.1 10.0.0.2'] }))).toThrow(RangeError);
+    expect(() => builder.add(record(hashKey('sk-c'), { allowedIps: [''] }))).toThrow(RangeError);
     const table = builder.finish();
     expect(() => builder.add(record(hashKey('sk-e')))).toThrow(RangeError);
     expect(() => builder.drop(0)).toThrow(RangeError); // the finished table shares the columns
@@ -173,6 +178,22 @@ describe('KeyTable (flat storage of the snapshot keys)', () => {
     const table = builder.finish();
     expect(table.size).toBe(1);
     expect([...table.keys()]).toEqual([hashKey('sk-b')]);
+  });
+
+  it('tallies keys with an allowlist and active keys expiring within the window, dropped ones left out', () => {
+    const now = Date.UTC(2026, 0, 1);
+    const day = 86_400_000;
+    const builder = new KeyTableBuilder(2);
+    builder.add(record(hashKey('sk-a'), { allowedIps: ['10.0.0.0/8'], expiresAt: now + 7 * day }));
+    builder.add(record(hashKey('sk-b'), { expiresAt: now + day }));
+    builder.add(record(hashKey('sk-c'), { expiresAt: now + day, active: false })); // inactive: no warning due
+    builder.add(record(hashKey('sk-d'), { allowedIps: ['::1'], expiresAt: now + 7 * day + 1 }));
+    builder.add(record(hashKey('sk-e'), { expiresAt: now })); // already expired
+    const dropped = builder.add(record(hashKey('sk-f'), { allowedIps: ['::1'], expiresAt: now + day }));
+    builder.drop(dropped);
+    const table = builder.finish();
+    expect(table.tally(now, 7 * day)).toEqual({ withAllowedIps: 2, expiringSoon: 2 });
+    expect(emptyKeyTable().tally(now, 7 * day)).toEqual({ withAllowedIps: 0, expiringSoon: 0 });
   });
 
   it('is read-only: frozen, with no mutators; the empty table has nothing', () => {

@@ -7,6 +7,7 @@ import type { CellValue } from '../../src/keys/types';
 const KEY = 'sk-convergence-0f0f0f0f-0000-4000-8000-00000000abcd';
 const HASH = hashKey(KEY);
 const ctx = { timeZone: 'Europe/Paris', defaultRateLimit: 60 };
+const BAD_IP = 'allowed_ips: not an IP address or CIDR range: ';
 const HEADER = [
   'api_key',
   'key_hash',
@@ -16,6 +17,7 @@ const HEADER = [
   'is_active',
   'rate_limit',
   'scopes',
+  'allowed_ips',
   'usage_count',
 ];
 const { columns } = mapHeader(HEADER);
@@ -54,6 +56,7 @@ describe('parseRow: a full row', () => {
         expires_at: '2030-01-01',
         rate_limit: 10,
         scopes: 'read, write  read',
+        allowed_ips: '10.0.0.0/8, ::ffff:192.0.2.1 2001:DB8::/32',
         usage_count: 5,
       }),
     );
@@ -67,11 +70,13 @@ describe('parseRow: a full row', () => {
       active: true,
       rateLimit: 10,
       scopes: ['read', 'write'],
+      allowedIps: ['10.0.0.0/8', '192.0.2.1', '2001:db8::/32'],
       row: 7,
       usageCount: 5,
     });
     expect(Object.isFrozen(r)).toBe(true);
     expect(Object.isFrozen(r.scopes)).toBe(true);
+    expect(Object.isFrozen(r.allowedIps)).toBe(true);
   });
 
   it('reads a ragged row shorter than the header (trailing cells omitted by the API)', () => {
@@ -132,6 +137,23 @@ describe('parseRow: each column', () => {
     [5, ['5']],
   ])('scopes %p → %j', (cell, scopes) => {
     expect(record(row({ scopes: cell })).scopes).toEqual(scopes);
+  });
+
+  it.each<[CellValue, readonly string[]]>([
+    ['', []],
+    ['  ', []],
+    ['203.0.113.7', ['203.0.113.7']],
+    ['203.0.113.7, 10.0.0.0/8, 2001:db8::/32', ['203.0.113.7', '10.0.0.0/8', '2001:db8::/32']],
+    ['10.0.0.0/8,10.0.0.0/8 10.0.0.0/8', ['10.0.0.0/8']],
+    ['10.1.2.3/8', ['10.1.2.3/8']],
+    ['0.0.0.0/0 ::/0', ['0.0.0.0/0', '::/0']],
+    ['10.0.0.1/32', ['10.0.0.1']],
+    ['2001:0DB8:0000::0001', ['2001:db8::1']],
+    ['::ffff:10.0.0.0/104', ['10.0.0.0/8']],
+    ['::ffff:127.0.0.1', ['127.0.0.1']],
+    ['::ffff:0:0/95', ['::ffff:0:0/95']],
+  ])('allowed_ips %p → %j', (cell, entries) => {
+    expect(record(row({ allowed_ips: cell })).allowedIps).toEqual(entries);
   });
 
   it.each<[CellValue, number]>([
@@ -216,13 +238,24 @@ describe('parseRow: refusals', () => {
     ['expires_at TRUE', { expires_at: true }, 'expires_at: not a date: "true"'],
     ['malformed key_hash', { key_hash: 'sha256:xyz' }, 'key_hash: expected sha256:<64 hex digits>'],
     ['key_hash of another key', { key_hash: formatKeyHash(hashKey('other')) }, 'api_key and key_hash disagree'],
+    ['allowed_ips out of range', { allowed_ips: '10.0.0.0/8, 10.0.0.300' }, `${BAD_IP}"10.0.0.300"`],
+    ['allowed_ips prefix too long', { allowed_ips: '10.0.0.0/33' }, `${BAD_IP}"10.0.0.0/33"`],
+    ['allowed_ips IPv6 prefix too long', { allowed_ips: '::1/129' }, `${BAD_IP}"::1/129"`],
+    ['allowed_ips short IPv4', { allowed_ips: '10' }, `${BAD_IP}"10"`],
+    ['allowed_ips octal IPv4', { allowed_ips: '010.0.0.1' }, `${BAD_IP}"010.0.0.1"`],
+    ['allowed_ips a name', { allowed_ips: 'office.example.com' }, `${BAD_IP}"office.example.com"`],
+    ['allowed_ips a range', { allowed_ips: '10.0.0.1-10.0.0.9' }, `${BAD_IP}"10.0.0.1-10.0.0.9"`],
+    ['allowed_ips two slashes', { allowed_ips: '10.0.0.0/8/8' }, `${BAD_IP}"10.0.0.0/8/8"`],
+    ['allowed_ips empty prefix', { allowed_ips: '10.0.0.0/' }, `${BAD_IP}"10.0.0.0/"`],
+    ['allowed_ips zone id', { allowed_ips: 'fe80::1%eth0' }, `${BAD_IP}"fe80::1%eth0"`],
+    ['allowed_ips TRUE', { allowed_ips: true }, `${BAD_IP}"true"`],
   ])('%s, with the row number and key id', (_name, overrides, reason) => {
     const result = refusal(row(overrides));
     expect(result).toMatchObject({ kind: 'refused', hash: HASH });
     expect(result.problem).toEqual({ row: 7, reason, keyId: keyIdOf(HASH) });
     // The cell the reason quotes as typed, for buildSnapshot's check against every key of the sheet.
-    const quoted = /got "(.*)"$|not a date: "(.*)"$/.exec(reason);
-    expect(result.quoted).toBe(quoted === null ? undefined : (quoted[1] ?? quoted[2]));
+    const quoted = /(?:got|not a date:|CIDR range:) "(.*)"$/.exec(reason);
+    expect(result.quoted).toBe(quoted === null ? undefined : quoted[1]);
   });
 
   it.each<[string, Partial<Record<string, CellValue>>, string]>([
@@ -260,6 +293,8 @@ describe('parseRow: reasons never show a key', () => {
     ['own key in is_active', row({ is_active: KEY })],
     ['own key in rate_limit', row({ rate_limit: `${KEY} ` })],
     ['own key in expires_at', row({ expires_at: KEY })],
+    ['own key among allowed_ips', row({ allowed_ips: `10.0.0.0/8, ${KEY}` })],
+    ['short key in allowed_ips', row({ api_key: SHORT, allowed_ips: SHORT })],
     ['short key in is_active', row({ api_key: SHORT, is_active: SHORT })],
     ['short key inside text', row({ api_key: SHORT, rate_limit: `x ${SHORT}` })],
     ['hashed row, raw key in is_active', row({ api_key: '', key_hash: formatKeyHash(HASH), is_active: KEY })],
@@ -269,7 +304,7 @@ describe('parseRow: reasons never show a key', () => {
   it.each(misplaced)('%s', (_name, cells) => {
     const result = parse(cells);
     const shown = result.kind === 'refused' ? result.problem.reason : '';
-    expect(shown).toMatch(/^(is_active|rate_limit|expires_at): .*(this row's key|a \d+-character value)/);
+    expect(shown).toMatch(/^(is_active|rate_limit|expires_at|allowed_ips): .*(this row's key|a \d+-character value)/);
     for (const key of keys) {
       expect(JSON.stringify(result.kind === 'refused' ? result.problem : result)).not.toContain(key);
     }

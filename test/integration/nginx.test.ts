@@ -24,12 +24,34 @@ const ACTIVE = 'sk-convergence-11111111-1111-4111-8111-111111111111';
 const INACTIVE = 'sk-convergence-22222222-2222-4222-8222-222222222222';
 const LIMITED = 'sk-convergence-44444444-4444-4444-8444-444444444444';
 const UNKNOWN = 'sk-convergence-55555555-5555-4555-8555-555555555555';
-const HEADER = ['api_key', 'client_name', 'created_at', 'expires_at', 'is_active', 'rate_limit', 'scopes'];
+const REPORTER = 'sk-convergence-66666666-6666-4666-8666-666666666666';
+const CLERK = 'sk-convergence-77777777-7777-4777-8777-777777777777';
+const BROWSER = 'sk-convergence-88888888-8888-4888-8888-888888888888';
+const OPEN = 'sk-convergence-99999999-9999-4999-8999-999999999999';
+const LOCAL_ONLY = 'sk-convergence-aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
+const ELSEWHERE = 'sk-convergence-bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb';
+const HEADER = [
+  'api_key',
+  'client_name',
+  'created_at',
+  'expires_at',
+  'is_active',
+  'rate_limit',
+  'scopes',
+  'allowed_ips',
+];
 const ROWS = [
   HEADER,
-  [ACTIVE, 'Acme', '2026-01-01', '', true, 1000, 'read write'],
-  [INACTIVE, 'Gone Inc', '2026-01-01', '', false, '', ''],
-  [LIMITED, 'Small', '2026-01-01', '', true, 2, ''],
+  [ACTIVE, 'Acme', '2026-01-01', '2099-12-31', true, 1000, 'read write', ''],
+  [INACTIVE, 'Gone Inc', '2026-01-01', '', false, '', '', ''],
+  [LIMITED, 'Small', '2026-01-01', '', true, 2, '', ''],
+  [REPORTER, 'Reporter', '2026-01-01', '', true, '', 'reports:read', ''],
+  [CLERK, 'Clerk', '2026-01-01', '', true, '', 'orders:read orders:write', ''],
+  [BROWSER, 'Browser', '2026-01-01', '', true, '', 'orders:read reports:read', ''],
+  [OPEN, 'Open', '2026-01-01', '', true, '', '', ''],
+  // nginx forwards the client address (127.0.0.1) in X-Forwarded-For; sheetgate trusts loopback proxies.
+  [LOCAL_ONLY, 'Local', '2026-01-01', '', true, '', '', '127.0.0.1/32, ::1'],
+  [ELSEWHERE, 'Elsewhere', '2026-01-01', '', true, '', '', '10.0.0.0/8'],
 ];
 
 function findNginx(): string | undefined {
@@ -203,14 +225,14 @@ function nginxConfig(dir: string, ports: { nginx: number; sheetgate: number; app
   });
 
   it('a good key reaches the app with identity headers and without the key', async () => {
-    const reply = await send(port, '/orders/7?full=1', {
+    const reply = await send(port, '/shop/7?full=1', {
       authorization: `Bearer ${ACTIVE}`,
       'x-client-name': 'forged',
       'x-sheetgate-key-id': 'forged',
     });
     expect(reply.status).toBe(200);
     const { url, headers } = JSON.parse(reply.text) as { url: string; headers: IncomingHttpHeaders };
-    expect(url).toBe('/orders/7?full=1');
+    expect(url).toBe('/shop/7?full=1');
     expect(headers['x-client-name']).toBe('Acme');
     expect(headers['x-sheetgate-key-id']).toBe(keyIdOf(hashKey(ACTIVE)));
     expect(headers['x-sheetgate-scopes']).toBe('read write');
@@ -219,6 +241,63 @@ function nginxConfig(dir: string, ports: { nginx: number; sheetgate: number; app
     expect(reply.text).not.toContain(ACTIVE);
     expect(reply.headers['ratelimit-limit']).toBe('1000');
     expect(reply.headers['x-client-name']).toBe('Acme');
+    expect(reply.headers['x-sheetgate-key-expiration']).toBe('2099-12-31T23:59:59.999Z');
+  });
+
+  it('a key without expiry: no expiry header from nginx either', async () => {
+    const reply = await send(port, '/shop', { 'x-api-key': OPEN });
+    expect(reply.status).toBe(200);
+    expect(reply.headers['x-sheetgate-key-expiration']).toBeUndefined();
+  });
+
+  it.each([
+    ['/reports/ (reports:read) with a key holding it', '/reports/q1', REPORTER],
+    ['/reports/ (reports:read) with a key holding it and more', '/reports/q1', BROWSER],
+    ['/orders/ (orders:read + orders:write) with a key holding both', '/orders/7', CLERK],
+    ['/orders/ with a key without scopes (full access)', '/orders/7', OPEN],
+    ['/reports/ with a key without scopes (full access)', '/reports/q1', OPEN],
+    ['an unscoped location with a scoped key', '/shop/1', REPORTER],
+  ])('%s → the app answers', async (_name, path, key) => {
+    const reply = await send(port, path, { 'x-api-key': key });
+    expect(reply.status).toBe(200);
+    expect((JSON.parse(reply.text) as { url: string }).url).toBe(path);
+  });
+
+  it.each([
+    ['/orders/ with a key holding only reports:read', '/orders/7', REPORTER, 'orders:read orders:write'],
+    ['/orders/ with a key holding one of its two scopes', '/orders/7', BROWSER, 'orders:read orders:write'],
+    ['/reports/ with a key holding only orders scopes', '/reports/q1', CLERK, 'reports:read'],
+  ])(
+    '%s → 403 insufficient_scope from nginx with the challenge; the app is not called',
+    async (_n, path, key, scope) => {
+      const before = seen.length;
+      const reply = await send(port, path, { 'x-api-key': key });
+      expect(reply.status).toBe(403);
+      expect(reply.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(JSON.parse(reply.text)).toMatchObject({ status: 403, code: 'insufficient_scope' });
+      expect(reply.headers['www-authenticate']).toBe(
+        `Bearer realm="sheetgate", error="insufficient_scope", scope="${scope}"`,
+      );
+      expect(seen.length).toBe(before);
+    },
+  );
+
+  it('a client cannot lift a route requirement by sending X-Sheetgate-Require-Scope itself', async () => {
+    const reply = await send(port, '/orders/7', { 'x-api-key': REPORTER, 'x-sheetgate-require-scope': '' });
+    expect(reply.status).toBe(403);
+    const open = await send(port, '/shop/1', { 'x-api-key': REPORTER, 'x-sheetgate-require-scope': 'admin' });
+    expect(open.status).toBe(200); // nginx replaces the header with the location's own (none here)
+  });
+
+  it('allowed_ips sees the client address nginx forwards: listed → app; not listed → 403 ip_not_allowed', async () => {
+    expect((await send(port, '/shop', { 'x-api-key': LOCAL_ONLY })).status).toBe(200);
+    const before = seen.length;
+    const reply = await send(port, '/shop', { 'x-api-key': ELSEWHERE });
+    expect(reply.status).toBe(403);
+    expect(JSON.parse(reply.text)).toMatchObject({ status: 403, code: 'ip_not_allowed' });
+    expect(reply.headers['www-authenticate']).toBeUndefined();
+    expect(reply.text).not.toContain('10.0.0.0');
+    expect(seen.length).toBe(before);
   });
 
   it('passes the request body to the app (the auth subrequest goes without it)', async () => {
@@ -235,7 +314,7 @@ function nginxConfig(dir: string, ports: { nginx: number; sheetgate: number; app
     ['an inactive key', { 'x-api-key': INACTIVE }, 'key_inactive', undefined],
   ])('%s → 401 from nginx, problem+json, WWW-Authenticate; the app is not called', async (_n, headers, code, www) => {
     const before = seen.length;
-    const reply = await send(port, '/orders', headers);
+    const reply = await send(port, '/shop', headers);
     expect(reply.status).toBe(401);
     expect(reply.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(reply.headers['www-authenticate']).toBe(www ?? 'Bearer realm="sheetgate", error="invalid_token"');
@@ -260,7 +339,7 @@ function nginxConfig(dir: string, ports: { nginx: number; sheetgate: number; app
   it('fails closed when sheetgate is down: 503 auth_unavailable, the app is not called', async () => {
     await close(gateServer);
     const before = seen.length;
-    const reply = await send(port, '/orders', { 'x-api-key': ACTIVE });
+    const reply = await send(port, '/shop', { 'x-api-key': ACTIVE });
     expect(reply.status).toBe(503);
     expect(JSON.parse(reply.text)).toMatchObject({ code: 'auth_unavailable' });
     expect(seen.length).toBe(before);

@@ -1,3 +1,4 @@
+import { parseAddressList } from '../keys/address-list';
 import { formatInZone } from '../keys/dates';
 import { COMMON_OPTIONS, parseCommandArgs } from './args';
 import { EXIT_OK, UsageError } from './context';
@@ -10,7 +11,7 @@ import { readTab, requireHeader } from './tab';
 import type { Tab } from './tab';
 
 export const CREATE_HELP = `Usage: sheetgate create --client NAME [--rate-limit N] [--expires DATE|DURATION]
-                       [--scopes a,b] [--hash] [--json]
+                       [--scopes a,b] [--allowed-ips LIST] [--hash] [--json]
 
 Generates sk-convergence-<uuid v4> from the OS CSPRNG, appends a row (created_at now, is_active TRUE) and prints
 the key once: it is never shown again.
@@ -22,6 +23,8 @@ the key once: it is never shown again.
   --scopes a,b        scopes, comma or space separated (default: empty cell = every application scope).
                       sheetgate's own scopes are never implied: an admin key (POST /auth/refresh) needs
                       --scopes sheetgate:admin listed explicitly
+  --allowed-ips LIST  addresses and CIDR ranges the key may be used from, comma or space separated:
+                      "203.0.113.7, 10.0.0.0/8, 2001:db8::/32" (default: empty cell = any address)
   --hash              store only key_hash = sha256:<hex>; api_key stays empty and the sheet never holds the key
   --json              print {"key", "keyId", "row", ...} on stdout
 `;
@@ -61,6 +64,17 @@ export function parseScopeFlag(value: string | undefined): string[] {
   return [...new Set(scopes)];
 }
 
+/** `--allowed-ips`: checked as the service reads the cell, so a row it would refuse is never written. */
+export function parseAllowedIpsFlag(value: string | undefined): readonly string[] {
+  const parsed = parseAddressList(value ?? '');
+  if (!parsed.ok) {
+    throw new UsageError(
+      `--allowed-ips: ${JSON.stringify(parsed.entry)} is not an IP address or CIDR range (e.g. 10.0.0.0/8, 2001:db8::/32)`,
+    );
+  }
+  return parsed.entries;
+}
+
 /** What create and rotate print: the key alone on its own line, once. */
 export function printNewKey(
   ctx: CliContext,
@@ -83,6 +97,7 @@ export function printNewKey(
         hashed: spec.hashed,
         rateLimit: spec.rateLimit ?? null,
         scopes: spec.scopes,
+        allowedIps: spec.allowedIps,
         createdAt: new Date(created.createdAt).toISOString(),
         expiresAt: spec.expires === undefined ? null : new Date(spec.expires.at).toISOString(),
         ...extra,
@@ -93,6 +108,7 @@ export function printNewKey(
   const details = [
     `limit ${spec.rateLimit === undefined ? 'default' : `${spec.rateLimit}/min`}`,
     `scopes ${spec.scopes.length === 0 ? 'every application scope (no scopes cell)' : spec.scopes.join(' ')}`,
+    ...(spec.allowedIps.length === 0 ? [] : [`from ${spec.allowedIps.join(', ')}`]),
     `expires ${spec.expires === undefined ? 'never' : `${formatInZone(spec.expires.at, tab.timeZone)} ${tab.timeZone}`}`,
   ];
   ctx.out.write(
@@ -115,6 +131,7 @@ export async function create(ctx: CliContext, argv: readonly string[]): Promise<
         'rate-limit': { type: 'string' },
         expires: { type: 'string' },
         scopes: { type: 'string' },
+        'allowed-ips': { type: 'string' },
         hash: { type: 'boolean' },
       },
     });
@@ -125,6 +142,7 @@ export async function create(ctx: CliContext, argv: readonly string[]): Promise<
     const clientName = parseClient(values.client);
     const rateLimit = parseRateLimit(values['rate-limit']);
     const scopes = parseScopeFlag(values.scopes);
+    const allowedIps = parseAllowedIpsFlag(values['allowed-ips']);
     if (values.expires !== undefined) {
       parseExpires(values.expires, 'Etc/UTC', ctx.now()); // reject bad text before any Sheets call
     }
@@ -134,6 +152,7 @@ export async function create(ctx: CliContext, argv: readonly string[]): Promise<
       clientName,
       rateLimit,
       scopes,
+      allowedIps,
       expires: values.expires === undefined ? undefined : parseExpires(values.expires, tab.timeZone, ctx.now()),
       hashed: values.hash === true,
     };

@@ -24,6 +24,8 @@ export interface NewKeySpec {
   readonly rateLimit: number | undefined;
   /** Empty `scopes` cell (full access) when empty. */
   readonly scopes: readonly string[];
+  /** Empty `allowed_ips` cell (any address) when empty; canonical entries as `parseAddressList` gives them. */
+  readonly allowedIps: readonly string[];
   readonly expires: Expiry | undefined;
   /** Store only `key_hash` (`api_key` stays empty), so the sheet never holds the key. */
   readonly hashed: boolean;
@@ -43,7 +45,7 @@ export interface NewKey {
  * Appends a key row in two requests, because key strings must be written `RAW` (`USER_ENTERED` would turn some into
  * numbers, booleans or formulas) while dates must be `USER_ENTERED` text in the sheet's zone to become date cells
  * (DESIGN §2):
- * 1. `values.append` RAW: key (or its hash), client, limit, scopes, `is_active` FALSE;
+ * 1. `values.append` RAW: key (or its hash), client, limit, scopes, allowed IPs, `is_active` FALSE;
  * 2. one `values.batchUpdate` USER_ENTERED: new header cells, `created_at`, `expires_at`, `is_active` TRUE, plus
  *    `extra` (rotate sets the old key's expiry in the same batch, so both changes land together).
  * If step 2 fails, the row stays inactive: a key nobody has seen never works.
@@ -63,6 +65,9 @@ export async function appendKey(
   if (spec.scopes.length > 0) {
     needed.push('scopes');
   }
+  if (spec.allowedIps.length > 0) {
+    needed.push('allowed_ips');
+  }
   if (spec.expires !== undefined) {
     needed.push('expires_at');
   }
@@ -79,6 +84,9 @@ export async function appendKey(
   }
   if (spec.scopes.length > 0) {
     cells[at('scopes')] = spec.scopes.join(' ');
+  }
+  if (spec.allowedIps.length > 0) {
+    cells[at('allowed_ips')] = spec.allowedIps.join(', ');
   }
   const written = rangeStart(await ctx.sheet.append([cells], 'RAW'));
   if (written === undefined) {

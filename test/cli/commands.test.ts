@@ -174,10 +174,39 @@ describe('create', () => {
       hashed: false,
       rateLimit: null,
       scopes: [],
+      allowedIps: [],
       createdAt: new Date(NOW).toISOString(),
       expiresAt: new Date(NOW + 30 * 24 * HOUR).toISOString(),
     });
     expect(rowObject(h.values(id), 2)['expires_at']).toBeCloseTo(serial(NOW + 30 * 24 * HOUR), 6);
+  });
+
+  it('--allowed-ips writes the canonical list (adding the column); the service then reads it back', async () => {
+    const id = h.seed([HEADER]);
+    const result = await h.run(
+      create,
+      id,
+      ['--client', 'Office', '--allowed-ips', '203.0.113.7 10.0.0.0/8,2001:DB8::/32', '--json'],
+      NOW,
+    );
+    expect(result.code).toBe(EXIT_OK);
+    expect(result.stderr).toBe('Added column(s) created_at, allowed_ips to the header row.\n');
+    const out = JSON.parse(result.stdout) as { key: string; allowedIps: string[] };
+    secrets.push(out.key);
+    expect(out.allowedIps).toEqual(['203.0.113.7', '10.0.0.0/8', '2001:db8::/32']);
+    expect(rowObject(h.values(id), 2)['allowed_ips']).toBe('203.0.113.7, 10.0.0.0/8, 2001:db8::/32');
+    const checked = await h.run(check, id, ['--json'], NOW);
+    expect(JSON.parse(checked.stdout)).toMatchObject({ ok: true, keys: 1 });
+  });
+
+  it('refuses a bad --allowed-ips entry before any Sheets call (exit 1)', async () => {
+    const id = h.seed([HEADER]);
+    h.emulator.resetStats();
+    const result = await h.run(create, id, ['--client', 'X', '--allowed-ips', '10.0.0.0/8, 10.0.0.300'], NOW);
+    expect(result.code).toBe(EXIT_USAGE);
+    expect(result.stderr).toMatch(/--allowed-ips: "10\.0\.0\.300" is not an IP address or CIDR range/);
+    expect(h.emulator.stats.reads).toBe(0);
+    expect(h.emulator.stats.writes).toBe(0);
   });
 
   it('--hash stores only key_hash (adding the column); api_key stays empty and the sheet never holds the key', async () => {
@@ -428,6 +457,20 @@ describe('rotate', () => {
     });
   });
 
+  it('gives the successor the same allowed_ips: rotating never loosens an address restriction', async () => {
+    const old = key();
+    const id = h.seed([
+      ['api_key', 'client_name', 'is_active', 'allowed_ips'],
+      [old, 'Office', 'TRUE', '10.0.0.0/8 ::ffff:192.0.2.1'],
+    ]);
+    const result = await h.run(rotate, id, [old, '--json'], NOW);
+    expect(result.code).toBe(EXIT_OK);
+    const out = JSON.parse(result.stdout) as { key: string; allowedIps: string[] };
+    secrets.push(out.key);
+    expect(out.allowedIps).toEqual(['10.0.0.0/8', '192.0.2.1']);
+    expect(rowObject(h.values(id), 3)).toMatchObject({ api_key: out.key, allowed_ips: '10.0.0.0/8, 192.0.2.1' });
+  });
+
   it('never extends an old key that expires before the grace ends; the successor inherits that expiry', async () => {
     const old = key();
     const id = h.seed([
@@ -530,6 +573,21 @@ describe('check', () => {
     const result = await h.run(check, h.seed(rows), [], NOW);
     expect(result.code).toBe(EXIT_USAGE);
     expect(result.stdout).toMatch(message);
+  });
+
+  it('reports an allowed_ips entry that is not an address or range, with the row number (exit 1)', async () => {
+    const bad = key();
+    const id = h.seed([
+      ['api_key', 'client_name', 'is_active', 'allowed_ips'],
+      [key(), 'Fine', 'TRUE', '10.0.0.0/8, ::1'],
+      [bad, 'Typo', 'TRUE', '10.0.0.0/8, 192.168.1.0/33'],
+    ]);
+    const result = await h.run(check, id, [], NOW);
+    expect(result.code).toBe(EXIT_USAGE);
+    expect(result.stdout).toMatch(
+      /^row 3: allowed_ips: not an IP address or CIDR range: "192\.168\.1\.0\/33" \(key id [0-9a-f]{16}\)$/m,
+    );
+    expect(result.stdout).toMatch(/^1 problem row\(s\); 1 usable key\(s\)\.$/m);
   });
 
   it('exits 0 on a clean sheet', async () => {

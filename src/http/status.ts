@@ -1,4 +1,5 @@
 import type { RequestHandler } from 'express';
+import type { KeyTally, Snapshot } from '../keys/types';
 import type { Sheetgate } from '../sheetgate';
 
 /** Extra sections other components add to `/auth/status` (usage flusher, Redis). Must never include a key. */
@@ -6,6 +7,8 @@ export type StatusSection = () => Record<string, unknown>;
 
 /** How far ahead `keysExpiringIn7Days` looks. */
 const EXPIRY_WARNING_MS = 7 * 24 * 60 * 60 * 1000;
+/** How long one tally of a snapshot serves: a scan of 100,000 keys is a millisecond or more, monitors poll often. */
+const TALLY_REUSE_MS = 60_000;
 
 function iso(ms: number | undefined): string | null {
   return ms === undefined ? null : new Date(ms).toISOString();
@@ -14,13 +17,23 @@ function iso(ms: number | undefined): string | null {
 /**
  * `GET /auth/status` (DESIGN §3): whether auth is on and why not, keys loaded (with how many carry an address
  * allowlist and how many active ones expire within 7 days), last refresh, last error, which sheet. Counts and times
- * only: never a key, a preview, a client list or an address.
+ * only: never a key, a preview, a client list or an address. The two key counts are taken once a minute per snapshot.
  */
 export function statusHandler(
   gate: Pick<Sheetgate, 'mode' | 'status' | 'source' | 'store'>,
   sections: Readonly<Record<string, StatusSection>> = {},
   now: () => number = Date.now,
 ): RequestHandler {
+  let last: { readonly snapshot: Snapshot; readonly at: number; readonly tally: KeyTally } | undefined;
+  const tallyOf = (snapshot: Snapshot | undefined, at: number): KeyTally | undefined => {
+    if (snapshot === undefined) {
+      return undefined;
+    }
+    if (last?.snapshot !== snapshot || at - last.at >= TALLY_REUSE_MS || at < last.at) {
+      last = { snapshot, at, tally: snapshot.byHash.tally(at, EXPIRY_WARNING_MS) };
+    }
+    return last.tally;
+  };
   return function authStatus(_req, res) {
     const { mode } = gate;
     const store = gate.status();
@@ -31,7 +44,7 @@ export function statusHandler(
       ...(mode.kind === 'disabled' ? { reason: 'AUTH_ENABLED=false; every request is allowed' } : {}),
     };
     if (store !== undefined) {
-      const tally = gate.store?.snapshot()?.byHash.tally(now(), EXPIRY_WARNING_MS);
+      const tally = tallyOf(gate.store?.snapshot(), now());
       Object.assign(body, {
         loaded: store.loaded,
         keysLoaded: store.keys,

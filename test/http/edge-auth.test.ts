@@ -279,5 +279,21 @@ describe('authorization at the edge', () => {
         expect(res.text).not.toContain(leak);
       }
     });
+
+    it('/auth/status reuses one tally per snapshot for a minute, then counts again', async () => {
+      let clock = T0;
+      const rows = [HEADER, [SOON, 'Soon', '2026-03-12T12:00:30Z', true, '', '', '']]; // T0 + 7 days + 30 s
+      await gate.close();
+      gate = sheetgate({ source: new FixedSource(rows, ZONE), logger, now: () => clock });
+      await gate.ready();
+      const status = app({ now: () => clock });
+      const expiring = async (): Promise<unknown> =>
+        (await request(status).get('/auth/status').expect(200)).body.keysExpiringIn7Days;
+      expect(await expiring()).toBe(0);
+      clock = T0 + 40_000; // inside the window now, but the tally taken at T0 still serves
+      expect(await expiring()).toBe(0);
+      clock = T0 + 60_000;
+      expect(await expiring()).toBe(1);
+    });
   });
 });

@@ -103,6 +103,13 @@ describe('authorization at the edge', () => {
         'orders:read billing',
       ],
       [
+        'a sheetgate: scope, a key with no scopes (never implied)',
+        OPEN,
+        '?scope=sheetgate:admin',
+        {},
+        'sheetgate:admin',
+      ],
+      [
         'query and header together: every scope of both',
         READER,
         '?scope=orders:read',

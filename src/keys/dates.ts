@@ -297,3 +297,31 @@ export function parseDateCell(cell: CellValue, timeZone: string, options: DateOp
   const ms = parseText(text, timeZone, endOfDay);
   return ms === undefined ? INVALID : { ok: true, ms };
 }
+
+/**
+ * The calendar day of instant `ms` in `timeZone`, as a whole number of days since 1970-01-01 (that day's wall
+ * clock, not UTC): quotas and the usage history count per day of the spreadsheet. @throws RangeError as above.
+ */
+export function dayInZone(ms: number, timeZone: string): number {
+  return Math.floor((ms + offsetAt(ms, timeZone)) / DAY_MS);
+}
+
+/** Epoch ms at which `day` (as {@link dayInZone} numbers it) starts in `timeZone`. @throws RangeError as above. */
+export function dayStartInZone(day: number, timeZone: string): number {
+  return wallToEpoch(day * DAY_MS, timeZone);
+}
+
+/** `2026-12-05` for a {@link dayInZone} day number. */
+export function formatDay(day: number): string {
+  return new Date(day * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** The Sheets date serial of a {@link dayInZone} day number: a whole number, a date cell without a time. */
+export function daySerial(day: number): number {
+  return day - SERIAL_EPOCH_UTC / DAY_MS;
+}
+
+/** The {@link dayInZone} day number of a date serial (its time of day dropped). */
+export function serialDay(serial: number): number {
+  return Math.floor(serial) + SERIAL_EPOCH_UTC / DAY_MS;
+}

@@ -17,8 +17,11 @@ export const COLUMNS = [
   'rate_limit',
   'scopes',
   'allowed_ips',
+  'quota',
   'usage_count',
   'last_used_at',
+  'quota_used',
+  'quota_period',
   'revoked_at',
 ] as const;
 export type Column = (typeof COLUMNS)[number];

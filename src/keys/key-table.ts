@@ -18,15 +18,19 @@ const HASH_WORDS = 8; // 32 bytes of sha256 as Uint32
 const HEX_LENGTH = 64;
 const ACTIVE = 1;
 const DROPPED = 2;
-/** Per key in `numbers`: createdAt, expiresAt (NaN = none), rateLimit, usageCount. */
-const NUMBERS = 4;
+/** A quota's period, in `flags`; neither = no quota. */
+const QUOTA_DAY = 4;
+const QUOTA_MONTH = 8;
+/** Per key in `numbers`: createdAt, expiresAt (NaN = none), rateLimit, usageCount, quota limit, quotaUsed. */
+const NUMBERS = 6;
 /**
- * Per key in `text`: client name, preview, scopes (space-separated), allowed IPs (space-separated), as UTF-16 code
- * units — not UTF-8, which would turn a lone surrogate a sheet can hold into U+FFFD: a name must come back exactly as
- * it was read.
+ * Per key in `text`: client name, preview, scopes (space-separated), allowed IPs (space-separated), quota period, as
+ * UTF-16 code units — not UTF-8, which would turn a lone surrogate a sheet can hold into U+FFFD: a name must come
+ * back exactly as it was read.
  */
-const TEXTS = 4;
+const TEXTS = 5;
 const ALLOWED_IPS = 3;
+const QUOTA_PERIOD = 4;
 const EMPTY_LIST: readonly string[] = Object.freeze([]);
 
 /** The 32 bytes of the hash being looked up. Lookups are synchronous, so one scratch buffer serves them all. */
@@ -159,12 +163,16 @@ export class KeyTableBuilder {
     numbers[n + 1] = record.expiresAt ?? NaN;
     numbers[n + 2] = record.rateLimit;
     numbers[n + 3] = record.usageCount;
+    numbers[n + 4] = record.quota?.limit ?? 0;
+    numbers[n + 5] = record.quotaUsed;
     rows[index] = record.row;
-    flags[index] = record.active ? ACTIVE : 0;
+    const quotaFlag = record.quota === undefined ? 0 : record.quota.period === 'day' ? QUOTA_DAY : QUOTA_MONTH;
+    flags[index] = (record.active ? ACTIVE : 0) | quotaFlag;
     this.addText(index * TEXTS, record.clientName);
     this.addText(index * TEXTS + 1, record.preview);
     this.addText(index * TEXTS + 2, record.scopes.join(' '));
     this.addText(index * TEXTS + ALLOWED_IPS, record.allowedIps.join(' '));
+    this.addText(index * TEXTS + QUOTA_PERIOD, record.quotaPeriod);
     this.count += 1;
     return index;
   }
@@ -313,6 +321,8 @@ class FlatKeyTable implements KeyTable {
     const n = index * NUMBERS;
     const scopes = this.textAt(index * TEXTS + 2);
     const allowedIps = this.textAt(index * TEXTS + ALLOWED_IPS);
+    const flag = flags[index] ?? 0;
+    const period = (flag & QUOTA_DAY) !== 0 ? 'day' : (flag & QUOTA_MONTH) !== 0 ? 'month' : undefined;
     const record: KeyRecord = Object.freeze({
       hash,
       keyId: keyIdOf(hash),
@@ -326,6 +336,9 @@ class FlatKeyTable implements KeyTable {
       allowedIps: allowedIps === '' ? EMPTY_LIST : Object.freeze(allowedIps.split(' ')),
       row: rows[index] ?? 0,
       usageCount: numbers[n + 3] ?? 0,
+      quota: period === undefined ? undefined : Object.freeze({ limit: numbers[n + 4] ?? 0, period }),
+      quotaUsed: numbers[n + 5] ?? 0,
+      quotaPeriod: this.textAt(index * TEXTS + QUOTA_PERIOD),
     });
     this.made.set(index, record);
     return record;

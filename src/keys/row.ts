@@ -6,6 +6,7 @@ import { parseAddressList } from './address-list';
 import { parseDateCell } from './dates';
 import type { Column, HeaderMap } from './header';
 import { hashKey, keyIdOf, maskHash, maskKey, parseKeyHash } from './key-id';
+import { parseQuota, readQuotaPeriod } from './quota';
 import type { CellValue, KeyRecord, ParseContext, RowProblem } from './types';
 
 export type RowResult =
@@ -160,6 +161,8 @@ function refusedCell(row: number, what: string, cell: CellValue | undefined, key
  * - `created_at` is informational: an unreadable one is `undefined`, never a refusal.
  * - `scopes` as `parseScopes`; `allowed_ips` as `parseAddressList` (an entry that is not an address or CIDR range →
  *   refused, quoting that entry); `usage_count` unreadable → 0.
+ * - `quota` as `parseQuota` (unreadable → refused); `quota_used` and `quota_period` are sheetgate's: unreadable → 0
+ *   and `''` (no period, so nothing counted yet in the current one).
  * A row of empty cells (or only unchecked checkboxes) is blank. A readable key comes back as `hash` even when the
  * row is refused, for duplicate detection. The record is frozen.
  * @throws RangeError when `ctx.timeZone` is unknown to Intl (`buildSnapshot` checks it first).
@@ -195,6 +198,11 @@ export function parseRow(cells: readonly CellValue[], columns: HeaderMap, row: n
   if (!allowed.ok) {
     return refusedCell(row, 'allowed_ips: not an IP address or CIDR range: ', allowed.entry, key);
   }
+  const quotaCell = at(cells, columns, 'quota');
+  const quota = parseQuota(quotaCell);
+  if (quota === 'invalid') {
+    return refusedCell(row, 'quota: expected N/day or N/month, got ', quotaCell, key);
+  }
   const created = parseDateCell(at(cells, columns, 'created_at') ?? '', ctx.timeZone);
   return {
     kind: 'key',
@@ -211,6 +219,9 @@ export function parseRow(cells: readonly CellValue[], columns: HeaderMap, row: n
       allowedIps: Object.freeze(allowed.entries),
       row,
       usageCount: parseUsage(at(cells, columns, 'usage_count')),
+      quota,
+      quotaUsed: quota === undefined ? 0 : parseUsage(at(cells, columns, 'quota_used')),
+      quotaPeriod: quota === undefined ? '' : readQuotaPeriod(at(cells, columns, 'quota_period'), quota.period),
     }),
   };
 }

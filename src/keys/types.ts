@@ -1,6 +1,7 @@
 /**
  * Shared shapes of the key registry. Pure data: no I/O, no classes.
  */
+import type { Quota } from './quota';
 
 /** One cell as the Sheets API returns it under `valueRenderOption=UNFORMATTED_VALUE` (`''` for an empty cell). */
 export type CellValue = string | number | boolean;
@@ -40,6 +41,12 @@ export interface KeyRecord {
   readonly row: number;
   /** `usage_count` as read; 0 when empty. */
   readonly usageCount: number;
+  /** `quota` (`N/day`, `N/month`); undefined = no quota. */
+  readonly quota: Quota | undefined;
+  /** `quota_used` as read; 0 when empty or unreadable. Counts in `quotaPeriod` only. */
+  readonly quotaUsed: number;
+  /** `quota_period` as read (`2026-12-05`, `2026-12`); `''` when empty, unreadable, or the key has no quota. */
+  readonly quotaPeriod: string;
 }
 
 /** A row that was refused. Never carries the key; `keyId` when the key cell itself was readable. */

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { hashKey, keyIdOf } from '../../src/keys/key-id';
 import { KeyTableBuilder, emptyKeyTable } from '../../src/keys/key-table';
+import { QUOTA_PERIODS } from '../../src/keys/quota';
 import type { KeyRecord } from '../../src/keys/types';
 
 const hex = fc.stringMatching(/^[0-9a-f]{64}$/);
@@ -25,6 +26,9 @@ function record(hash: string, fields: Partial<KeyRecord> = {}): KeyRecord {
     allowedIps: [],
     row: 2,
     usageCount: 0,
+    quota: undefined,
+    quotaUsed: 0,
+    quotaPeriod: '',
     ...fields,
   };
 }
@@ -42,6 +46,15 @@ const anyRecord = (hash: string): fc.Arbitrary<KeyRecord> =>
       allowedIps: fc.uniqueArray(range, { maxLength: 3 }),
       row: fc.integer({ min: 2, max: 10_000_000 }),
       usageCount: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+      quota: fc.option(
+        fc.record({
+          limit: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+          period: fc.constantFrom(...QUOTA_PERIODS),
+        }),
+        { nil: undefined },
+      ),
+      quotaUsed: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+      quotaPeriod: anyText,
     })
     .map((fields) => record(hash, fields));
 

@@ -73,6 +73,9 @@ describe('parseRow: a full row', () => {
       allowedIps: ['10.0.0.0/8', '192.0.2.1', '2001:db8::/32'],
       row: 7,
       usageCount: 5,
+      quota: undefined,
+      quotaUsed: 0,
+      quotaPeriod: '',
     });
     expect(Object.isFrozen(r)).toBe(true);
     expect(Object.isFrozen(r.scopes)).toBe(true);

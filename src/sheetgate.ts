@@ -9,6 +9,8 @@ import type { ServiceAccount, SheetSource, SheetsCall } from './keys/sheet-sourc
 import type { Snapshot } from './keys/types';
 import { FailureThrottle } from './limits/failure-throttle';
 import type { Limiter } from './limits/limiter';
+import { MemoryQuotaCounter } from './limits/quota-counter';
+import type { QuotaCounter } from './limits/quota-counter';
 import { createRlfLimiter } from './limits/rlf-limiter';
 import { createLogger } from './log';
 import type { Logger } from './log';
@@ -39,6 +41,8 @@ export interface SheetgateOptions {
   readonly cacheDurationSec?: number;
   /** Defaults to an in-memory rate-limiter-flexible limiter. */
   readonly limiter?: Limiter;
+  /** Day/month quota counters for rows with a `quota`. Defaults to in-memory counters. */
+  readonly quotas?: QuotaCounter;
   /** Defaults to a warn-level JSON logger on the console. */
   readonly logger?: Logger;
   readonly usage?: UsageRecorder;
@@ -58,11 +62,12 @@ export interface Sheetgate extends RequestHandler {
   readonly store: KeyStore | undefined;
   readonly source: SheetSource | undefined;
   readonly limiter: Limiter;
+  readonly quotas: QuotaCounter;
   readonly logger: Logger;
   /** Resolves after the first load attempt (successful or not). */
   ready(): Promise<void>;
   status(): KeyStoreStatus | undefined;
-  /** Stops the refresh loop and releases the limiter. */
+  /** Stops the refresh loop and releases the limiter and the quota counters. */
   close(): Promise<void>;
 }
 
@@ -95,6 +100,7 @@ export function sheetgate(options: SheetgateOptions): Sheetgate {
   const mode: AuthMode = options.mode ?? { kind: 'enforce' };
   const logger = options.logger ?? createLogger({ level: 'warn', format: 'json' });
   const limiter = options.limiter ?? createRlfLimiter();
+  const quotas = options.quotas ?? new MemoryQuotaCounter();
   const source = mode.kind === 'enforce' ? resolveSource(options, logger) : undefined;
   const store =
     source === undefined
@@ -115,6 +121,7 @@ export function sheetgate(options: SheetgateOptions): Sheetgate {
     mode,
     keys: store ?? { snapshot: () => undefined },
     limiter,
+    quotas,
     logger,
     ...(options.usage === undefined ? {} : { usage: options.usage }),
     ...(options.onDecision === undefined ? {} : { onDecision: options.onDecision }),
@@ -126,12 +133,14 @@ export function sheetgate(options: SheetgateOptions): Sheetgate {
     store,
     source,
     limiter,
+    quotas,
     logger,
     ready: () => started,
     status: () => store?.status(),
     close: async () => {
       store?.stop();
       await limiter.close();
+      await quotas.close();
     },
   });
 }

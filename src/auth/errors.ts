@@ -10,6 +10,7 @@ export const AUTH_ERROR_CODES = [
   'insufficient_scope',
   'ip_not_allowed',
   'rate_limited',
+  'quota_exceeded',
   'auth_unavailable',
 ] as const;
 export type AuthErrorCode = (typeof AUTH_ERROR_CODES)[number];
@@ -26,6 +27,7 @@ export function codeToStatus(code: AuthErrorCode): 401 | 403 | 429 | 503 {
     case 'ip_not_allowed':
       return 403;
     case 'rate_limited':
+    case 'quota_exceeded':
       return 429;
     case 'auth_unavailable':
       return 503;
@@ -41,6 +43,7 @@ const TITLES: Readonly<Record<AuthErrorCode, string>> = {
   insufficient_scope: 'Insufficient scope',
   ip_not_allowed: 'Address not allowed',
   rate_limited: 'Rate limit exceeded',
+  quota_exceeded: 'Quota exceeded',
   auth_unavailable: 'Authentication unavailable',
 };
 
@@ -55,6 +58,7 @@ const DETAILS: Readonly<Record<AuthErrorCode, string>> = {
   // Never the allowed ranges: they would tell a thief where to use the key from.
   ip_not_allowed: 'This key may not be used from this address.',
   rate_limited: 'Too many requests for this key. Retry after the number of seconds in Retry-After.',
+  quota_exceeded: 'The key has used its quota for this period. It renews when the period ends, in Retry-After seconds.',
   auth_unavailable: 'The key registry has not been loaded yet. Retry shortly.',
 };
 
@@ -83,7 +87,7 @@ export interface ProblemExtras {
   readonly detail?: string;
   /** Required scope(s), space-separated, for `insufficient_scope`. */
   readonly scope?: string;
-  /** Seconds, for `rate_limited` and `auth_unavailable`. */
+  /** Seconds, for `rate_limited`, `quota_exceeded` and `auth_unavailable`. */
   readonly retryAfterSec?: number;
 }
 

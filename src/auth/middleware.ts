@@ -2,14 +2,17 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { addressMatcher } from '../keys/address-list';
 import type { AddressMatcher } from '../keys/address-list';
 import { hashKey, maskKey } from '../keys/key-id';
+import type { Quota } from '../keys/quota';
 import type { KeyRecord, Snapshot } from '../keys/types';
 import type { FailureThrottle } from '../limits/failure-throttle';
 import type { LimitDecision, Limiter } from '../limits/limiter';
+import type { QuotaCounter } from '../limits/quota-counter';
 import type { Logger } from '../log';
 import { headerSafe } from './client-name';
 import { credentialHeaders, parseCredentials } from './credentials';
 import { sendProblem } from './errors';
 import type { AuthErrorCode, ProblemExtras } from './errors';
+import { quotaGate } from './quota-gate';
 import { hasScope, verify } from './verify';
 
 /** What a route sees about an authenticated caller: `req.auth`. */
@@ -54,6 +57,8 @@ export interface AuthMiddlewareOptions {
   readonly mode: AuthMode;
   readonly keys: SnapshotProvider;
   readonly limiter: Limiter;
+  /** Day/month quota counters for keys with a `quota`; without it, quotas are not enforced. */
+  readonly quotas?: QuotaCounter;
   readonly logger: Logger;
   readonly usage?: UsageRecorder;
   readonly onDecision?: (decision: AuthDecision) => void;
@@ -115,6 +120,7 @@ function setLimitHeaders(res: Response, answer: KeyAnswer, d: LimitDecision): vo
 export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
   const { mode, keys, limiter, logger, usage, onDecision, failures } = options;
   const now = options.now ?? Date.now;
+  const quotas = options.quotas === undefined ? undefined : quotaGate(options.quotas);
   // winston builds and pipes an entry before filtering by level: decide once, not per request (LOG_LEVEL is fixed).
   const debug = logger.isDebugEnabled();
   // Weak: a record of a replaced snapshot is dropped with it.
@@ -138,6 +144,13 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
     refuse(res, code, key);
   };
 
+  const refuseLimit = (res: Response, code: 'rate_limited' | 'quota_exceeded', key: KeyRecord, waitMs: number) => {
+    if (debug) {
+      logger.debug('auth refused', { code, client: key.clientName, keyId: key.keyId });
+    }
+    refuse(res, code, key, { retryAfterSec: waitMs / 1000 });
+  };
+
   const admit = (
     req: Request,
     res: Response,
@@ -148,12 +161,13 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
   ): void => {
     setLimitHeaders(res, answer, decision);
     if (!decision.allowed) {
-      if (debug) {
-        logger.debug('auth refused', { code: 'rate_limited', client: key.clientName, keyId: key.keyId });
-      }
-      refuse(res, 'rate_limited', key, { retryAfterSec: decision.resetMs / 1000 });
+      refuseLimit(res, 'rate_limited', key, decision.resetMs);
       return;
     }
+    accept(req, res, next, key, answer);
+  };
+
+  const accept = (req: Request, res: Response, next: NextFunction, key: KeyRecord, answer: KeyAnswer): void => {
     res.setHeader('X-Client-Name', answer.clientHeader);
     if (answer.expirationHeader !== undefined) {
       res.setHeader('X-Sheetgate-Key-Expiration', answer.expirationHeader);
@@ -200,9 +214,42 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
         return refuseKey(req, res, 'ip_not_allowed', key);
       }
     }
+    if (key.quota !== undefined && quotas !== undefined) {
+      return limitAndQuota(req, res, next, key, answer, key.quota, snapshot.timeZone);
+    }
     return limiter.consume(key.keyId, key.rateLimit).then((decision) => {
       admit(req, res, next, key, answer, decision);
     });
+  };
+
+  // The per-minute limit first: a request it refuses never reaches the quota. A request the quota refuses has spent
+  // its per-minute point, which changes nothing for a key that is refused until its period ends.
+  const limitAndQuota = async (
+    req: Request,
+    res: Response,
+    next: NextFunction,
+    key: KeyRecord,
+    answer: KeyAnswer,
+    quota: Quota,
+    zone: string,
+  ): Promise<void> => {
+    const decision = await limiter.consume(key.keyId, key.rateLimit);
+    if (!decision.allowed || quotas === undefined) {
+      admit(req, res, next, key, answer, decision);
+      return;
+    }
+    setLimitHeaders(res, answer, decision);
+    const at = now();
+    const charged = await quotas.consume(key, quota, zone, at);
+    res.setHeader('RateLimit-Policy', `${answer.policyHeader}, ${charged.policy}`);
+    res.setHeader('X-Sheetgate-Quota-Limit', String(charged.decision.limit));
+    res.setHeader('X-Sheetgate-Quota-Remaining', String(charged.decision.remaining));
+    res.setHeader('X-Sheetgate-Quota-Reset', String(Math.max(1, Math.ceil((charged.endsAt - at) / 1000))));
+    if (!charged.decision.allowed) {
+      refuseLimit(res, 'quota_exceeded', key, charged.endsAt - at);
+      return;
+    }
+    accept(req, res, next, key, answer);
   };
 
   const throttled = async (req: Request, res: Response, next: NextFunction, throttle: FailureThrottle) => {

@@ -93,6 +93,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     mode,
     logger,
     limiter: cluster?.limiter ?? createRlfLimiter(),
+    ...(cluster === undefined ? {} : { quotas: cluster.quotas }),
     defaultRateLimit: config.defaultRateLimit,
     cacheDurationSec: config.cacheDurationSec,
     authFailureLimit: config.authFailureLimit,

@@ -3,6 +3,7 @@ import type { StatusSection } from '../http/status';
 import { SharedSource } from '../keys/shared-source';
 import type { SheetSource } from '../keys/sheet-source';
 import type { SheetsTarget } from '../keys/sheets-error';
+import { RedisQuotaCounter } from '../limits/redis-quota-counter';
 import { createRlfLimiter } from '../limits/rlf-limiter';
 import type { RlfLimiter } from '../limits/rlf-limiter';
 import type { Logger } from '../log';
@@ -43,6 +44,8 @@ export interface RedisCluster {
   readonly lease: Lease;
   /** Redis rate limiter (by key id) with the in-memory insurance limiter. */
   readonly limiter: RlfLimiter;
+  /** Day/month quota counters shared by every instance (`<namespace>:quota:<keyId>:<period>`), memory insurance. */
+  readonly quotas: RedisQuotaCounter;
   /** Wraps the Google adapter: only the leader reads Google, the others read its table from Redis. */
   sharedSource(inner: SheetSource, maxAgeMs: number): SharedSource;
   /** Usage pooled in Redis, written back by the leader only. */
@@ -88,6 +91,12 @@ export function startRedisCluster(options: RedisClusterOptions): RedisCluster {
     ...(options.limiterPrefix === undefined ? {} : { prefix: options.limiterPrefix }),
     ...(onRedisError === undefined ? {} : { onRedisError }),
   });
+  const quotas = new RedisQuotaCounter({
+    redis: link.client,
+    prefix: `${namespace}:quota`,
+    logger,
+    ...(onRedisError === undefined ? {} : { onRedisError }),
+  });
   const ledger = new RedisUsageLedger(link.client, namespace, lease);
   let source: SharedSource | undefined;
   let pusher: UsagePusher | undefined;
@@ -97,6 +106,7 @@ export function startRedisCluster(options: RedisClusterOptions): RedisCluster {
     link,
     lease,
     limiter,
+    quotas,
     sharedSource(inner, maxAgeMs) {
       source = new SharedSource({
         inner,
@@ -143,6 +153,7 @@ export function startRedisCluster(options: RedisClusterOptions): RedisCluster {
       bus?.close();
       await lease.release();
       await limiter.close();
+      await quotas.close();
       await link.close();
     },
   };

@@ -55,6 +55,7 @@ const gate = sheetgate({
   source: cluster.sharedSource(google, config.cacheDurationSec * 1000),
   logger,
   limiter: env['SHEETGATE_TEST_LIMITER'] === 'memory' ? createRlfLimiter() : cluster.limiter,
+  quotas: cluster.quotas,
   usage: flusher,
   defaultRateLimit: config.defaultRateLimit,
   cacheDurationSec: config.cacheDurationSec,

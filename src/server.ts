@@ -7,6 +7,7 @@ import { createHttpServer } from './http/http-server';
 import { metricsRoutes, createMetrics } from './http/metrics';
 import { proxyRoutes, upgradeHandler } from './http/proxy';
 import { GoogleSheet, readServiceAccount } from './keys/sheet-source';
+import { MemoryQuotaCounter } from './limits/quota-counter';
 import { createRlfLimiter } from './limits/rlf-limiter';
 import { createLogger } from './log';
 import type { Logger } from './log';
@@ -75,8 +76,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
           logger,
           onRedisError: metrics.redisError,
         });
+  // One set of quota counters for the middleware that charges them and the flush that writes their totals back.
+  const quotas = cluster?.quotas ?? new MemoryQuotaCounter();
   const flushOptions = {
     logger,
+    quotas,
     intervalMs: config.usageFlushIntervalSec * 1000,
     timeZone: () => gate.store?.snapshot()?.timeZone,
     onFlush: (result: FlushResult) => {
@@ -93,7 +97,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     mode,
     logger,
     limiter: cluster?.limiter ?? createRlfLimiter(),
-    ...(cluster === undefined ? {} : { quotas: cluster.quotas }),
+    quotas,
     defaultRateLimit: config.defaultRateLimit,
     cacheDurationSec: config.cacheDurationSec,
     authFailureLimit: config.authFailureLimit,

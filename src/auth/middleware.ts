@@ -45,6 +45,8 @@ export interface SnapshotProvider {
 /** Counts accepted requests per key (usage write-back). */
 export interface UsageRecorder {
   record(key: KeyRecord, at: number): void;
+  /** A request of `key` was refused for its day/month quota (not usage; the flush looks at the key's row). */
+  quotaRefused?(key: KeyRecord): void;
 }
 
 /** One auth decision, for metrics. */
@@ -246,6 +248,7 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
     res.setHeader('X-Sheetgate-Quota-Remaining', String(charged.decision.remaining));
     res.setHeader('X-Sheetgate-Quota-Reset', String(Math.max(1, Math.ceil((charged.endsAt - at) / 1000))));
     if (!charged.decision.allowed) {
+      usage?.quotaRefused?.(key);
       refuseLimit(res, 'quota_exceeded', key, charged.endsAt - at);
       return;
     }

@@ -25,7 +25,28 @@ export interface QuotaCharge {
   readonly endsAt: number;
 }
 
-/** Per-key quota counters (memory, or Redis shared by every instance). Keyed by key id, never by the key. */
+/** What a flush read of a key's row says about the current period. */
+export interface QuotaSheetCount {
+  readonly keyId: string;
+  readonly period: string;
+  /** `quota_used` as it counts for `period` (0 when `quota_period` names another one). */
+  readonly sheetUsed: number;
+}
+
+/** A total written to (or sent to) a key's `quota_used`. */
+export interface QuotaWritten {
+  readonly keyId: string;
+  readonly period: string;
+  readonly used: number;
+}
+
+/**
+ * Per-key quota counters (memory, or Redis shared by every instance). Keyed by key id, never by the key.
+ *
+ * Each counter keeps a reference: the `quota_used` value it was seeded from, then the last one a flush wrote. A
+ * flush read that finds another value there sees an admin's edit (typically a reset to 0) and moves the counter by
+ * the difference, so that the requests counted since the last write still count on top of the admin's value.
+ */
 export interface QuotaCounter {
   /**
    * Counts one request when the period's count is below `limit`; otherwise refuses without counting (a refused
@@ -33,16 +54,25 @@ export interface QuotaCounter {
    */
   consume(charge: QuotaCharge): Promise<QuotaDecision>;
   /**
-   * Moves the period's counter by `delta` (never below 0) when it exists: an admin changed `quota_used` by hand.
-   * A counter that does not exist is seeded from the sheet at its next use anyway.
+   * Applies what a flush read of the sheet found, and returns each existing counter's total by key id (what the
+   * flush writes to `quota_used`). Where `sheetUsed` differs from the counter's reference, the counter moves by the
+   * difference (never below 0); with no reference (the last write's outcome was unknown), the sheet's value becomes
+   * the reference unchanged. A key with no counter for the period is absent from the answer.
    */
-  adjust(keyId: string, period: string, delta: number): Promise<void>;
+  reconcile(counts: readonly QuotaSheetCount[]): Promise<ReadonlyMap<string, number>>;
+  /**
+   * Records totals a flush wrote (`sure`: Google confirmed) as the counters' references, or — for a write that got no
+   * answer (`sure` false) — clears the references, since the sheet may hold either value.
+   */
+  written(totals: readonly QuotaWritten[], sure: boolean): Promise<void>;
   close(): Promise<void>;
 }
 
 interface Count {
   readonly period: string;
   used: number;
+  /** The `quota_used` value last seeded from or written; undefined = unknown. */
+  ref: number | undefined;
 }
 
 /**
@@ -62,7 +92,8 @@ export class MemoryQuotaCounter implements QuotaCounter {
     const { keyId, period, limit } = charge;
     let count = this.counts.get(keyId);
     if (count?.period !== period) {
-      count = { period, used: Math.max(0, charge.seed) };
+      const seed = Math.max(0, charge.seed);
+      count = { period, used: seed, ref: seed };
       this.counts.set(keyId, count);
     }
     if (count.used >= limit) {
@@ -72,10 +103,32 @@ export class MemoryQuotaCounter implements QuotaCounter {
     return { allowed: true, limit, used: count.used, remaining: limit - count.used };
   }
 
-  adjust(keyId: string, period: string, delta: number): Promise<void> {
-    const count = this.counts.get(keyId);
-    if (count?.period === period) {
-      count.used = Math.max(0, count.used + delta);
+  reconcile(counts: readonly QuotaSheetCount[]): Promise<ReadonlyMap<string, number>> {
+    return Promise.resolve(this.reconcileNow(counts));
+  }
+
+  reconcileNow(counts: readonly QuotaSheetCount[]): ReadonlyMap<string, number> {
+    const totals = new Map<string, number>();
+    for (const { keyId, period, sheetUsed } of counts) {
+      const count = this.counts.get(keyId);
+      if (count?.period !== period) {
+        continue;
+      }
+      if (count.ref !== undefined && count.ref !== sheetUsed) {
+        count.used = Math.max(0, count.used + sheetUsed - count.ref);
+      }
+      count.ref = sheetUsed;
+      totals.set(keyId, count.used);
+    }
+    return totals;
+  }
+
+  written(totals: readonly QuotaWritten[], sure: boolean): Promise<void> {
+    for (const { keyId, period, used } of totals) {
+      const count = this.counts.get(keyId);
+      if (count?.period === period) {
+        count.ref = sure ? used : undefined;
+      }
     }
     return Promise.resolve();
   }

@@ -1,10 +1,12 @@
 import type { SheetsError } from '../keys/sheets-error';
+import type { QuotaCounter } from '../limits/quota-counter';
 import type { Logger } from '../log';
 import { batchTotals, UsageCounter } from './counter';
 import type { CountedKey, PendingUsage, UsageBatch } from './counter';
 import { logPlan, logUnwritten } from './flush-log';
 import type { ChunkedBuildOptions } from '../keys/snapshot-chunked';
 import type { Attempts, UsagePlan } from './plan';
+import { quotaTotalsOf } from './quota-plan';
 import { readAndPlan, refusedByServer, toSheetsFailure } from './usage-sheet';
 import type { UsageSheet } from './usage-sheet';
 
@@ -33,6 +35,8 @@ export interface UsageFlusherOptions {
   readonly onFlush?: (result: FlushResult) => void;
   /** How the plan of a flush gives the event loop its turns; defaults to slices of ~5 ms (issue 8). */
   readonly slicing?: ChunkedBuildOptions;
+  /** The quota counters the auth middleware charges: each flush writes their totals to `quota_used`. */
+  readonly quotas?: QuotaCounter;
 }
 
 /**
@@ -94,6 +98,8 @@ export class UsageFlusher {
   private inDoubt: Attempts = new Map();
   private zone: { readonly name: string; readonly at: number } | undefined;
   private readonly reportedMissing = new Set<string>();
+  /** Keys refused for quota since the last flush (see {@link quotaRefused}). */
+  private watched = new Map<string, CountedKey>();
   private lastFlushAt: number | undefined;
   private lastFlushMs: number | undefined;
   private lastAttemptAt: number | undefined;
@@ -120,6 +126,16 @@ export class UsageFlusher {
   /** Counts one accepted request (the auth middleware calls this after the rate limit let it through). */
   record(key: CountedKey, at: number): void {
     this.counter.record(key, at);
+  }
+
+  /**
+   * A request of `key` was refused for quota: the next flush reads the sheet even if nothing else was used, so that
+   * an admin's reset of `quota_used` reaches a key that can make no request until then.
+   */
+  quotaRefused(key: CountedKey): void {
+    if (this.options.quotas !== undefined) {
+      this.watched.set(key.hash, key);
+    }
   }
 
   /** Starts the interval loop. */
@@ -187,32 +203,46 @@ export class UsageFlusher {
   }
 
   private async run(): Promise<FlushResult> {
-    if (this.counter.pending().keys === 0 && this.inDoubt.size === 0) {
+    if (this.counter.pending().keys === 0 && this.inDoubt.size === 0 && this.watched.size === 0) {
       this.schedule(this.intervalMs); // no Sheets call at all when nothing was used
       return { outcome: 'idle', keys: 0, requests: 0, droppedRequests: 0, ms: 0 };
     }
     const started = performance.now();
     const elapsed = (): number => Math.round(performance.now() - started);
     const batch = this.counter.take();
+    const watched = this.watched;
+    this.watched = new Map();
     this.writing = batch;
     this.lastAttemptAt = this.now();
+    const { quotas } = this.options;
     try {
       let plan: UsagePlan;
       try {
-        plan = await readAndPlan(this.options.sheet, this.timeZone(), batch, this.inDoubt, this.options.slicing);
+        const flushQuotas =
+          quotas === undefined ? undefined : { counter: quotas, now: this.now(), watched: watched.values() };
+        plan = await readAndPlan(
+          this.options.sheet,
+          this.timeZone(),
+          batch,
+          this.inDoubt,
+          this.options.slicing,
+          flushQuotas,
+        );
       } catch (err) {
         // Nothing was sent: the batch goes back; an earlier in-doubt write stays in doubt for the next read.
         this.counter.restore(batch);
+        this.watched = new Map([...watched, ...this.watched]);
         return this.failed(toSheetsFailure(err), 'failed', batchTotals(batch), elapsed());
       }
       this.inDoubt = new Map(); // this read settled it: confirmed, merged into `plan`, or dropped
       const droppedRequests = logPlan(this.options.logger, plan, this.reportedMissing);
       this.droppedRequests += droppedRequests;
       const owned = usageOf(plan.attempts);
-      if (owned.size === 0) {
+      if (plan.writes.length === 0) {
         return this.succeeded({ keys: 0, requests: 0 }, droppedRequests, elapsed());
       }
       this.writing = owned;
+      const quotaTotals = quotaTotalsOf(plan.quotaWrites);
       try {
         await this.options.sheet.batchUpdate(plan.writes, 'USER_ENTERED');
       } catch (err) {
@@ -222,8 +252,10 @@ export class UsageFlusher {
           return this.failed(error, 'failed', batchTotals(owned), elapsed());
         }
         this.inDoubt = plan.attempts; // held here, not in the counter: settled by the next read, never counted twice
+        await quotas?.written(quotaTotals, false);
         return this.failed(error, 'in_doubt', batchTotals(owned), elapsed());
       }
+      await quotas?.written(quotaTotals, true);
       return this.succeeded(batchTotals(owned), droppedRequests, elapsed());
     } finally {
       this.writing = undefined;

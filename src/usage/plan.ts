@@ -10,6 +10,8 @@ import { runToEnd } from '../keys/snapshot';
 import type { CellValue } from '../keys/types';
 import { mergeBatches } from './counter';
 import type { KeyUsage, UsageBatch } from './counter';
+import { quotaCellWrites } from './quota-plan';
+import type { QuotaWrite } from './quota-plan';
 
 /** One range of the batch, A1 without the tab name. */
 export interface CellWrite {
@@ -49,11 +51,23 @@ export interface UsagePlan {
   readonly retried: readonly KeyUsage[];
   /** Rows whose `usage_count` held something other than a whole number ≥ 0 (counted from 0). */
   readonly unreadableCounts: readonly { readonly keyId: string; readonly row: number }[];
+  /** The quota totals this write carries (only those that differ from the sheet). */
+  readonly quotaWrites: readonly QuotaWrite[];
+}
+
+/** What a flush adds to the plan beside the usage deltas. */
+export interface PlanExtras {
+  /** The rows located already (`locateRowsSteps` of the same `rows`), so that they are not located twice. */
+  readonly rowsByHash?: RowsByHash;
+  /** Quota totals to write (`quota_used`, `quota_period`); written when they differ from the row's cells. */
+  readonly quota?: readonly QuotaWrite[];
 }
 
 export type PlanResult = UsagePlan | { readonly ok: false; readonly reason: string };
 
 const USAGE_COLUMNS = ['usage_count', 'last_used_at'] as const;
+/** Columns the flush writes: their header cells are added when missing. */
+type WrittenColumn = (typeof USAGE_COLUMNS)[number] | 'quota_used' | 'quota_period';
 /** Half a second in days: a serial read back matches the one we wrote when closer than this. */
 const SERIAL_TOLERANCE = 0.5 / 86_400;
 
@@ -166,6 +180,7 @@ export function* planUsageWriteSteps(
   batch: UsageBatch,
   inDoubt: Attempts = new Map(),
   step = Infinity,
+  extras: PlanExtras = {},
 ): Generator<number, PlanResult, void> {
   const header = rows[0] ?? [];
   const { columns } = mapHeader(header);
@@ -173,12 +188,12 @@ export function* planUsageWriteSteps(
     return { ok: false, reason: 'Header row: no "api_key" (or "key_hash") column' };
   }
   const names = header.map(normalizeHeader);
-  for (const name of ['api_key', 'key_hash', ...USAGE_COLUMNS]) {
+  for (const name of ['api_key', 'key_hash', ...USAGE_COLUMNS, 'quota_used', 'quota_period']) {
     if (names.filter((n) => n === name).length > 1) {
       return { ok: false, reason: `Header row: column "${name}" appears twice` };
     }
   }
-  const rowsByHash = yield* locateRowsSteps(rows, step);
+  const rowsByHash = extras.rowsByHash ?? (yield* locateRowsSteps(rows, step));
 
   const writes: CellWrite[] = [];
   const addedColumns: string[] = [];
@@ -187,7 +202,7 @@ export function* planUsageWriteSteps(
   for (const r of rows) {
     next = Math.max(next, r.length);
   }
-  const column = (name: (typeof USAGE_COLUMNS)[number]): number => {
+  const column = (name: WrittenColumn): number => {
     const index = columns[name];
     if (index !== undefined) {
       return index;
@@ -253,16 +268,19 @@ export function* planUsageWriteSteps(
       writes.push({ cells: `${columnLetter(lastUsedColumn)}${row}`, values: [[lastUsed]] });
     }
   }
-  // Nothing located: no write at all, not even the header cells (issue 4: no write when nothing is written).
+  const quota = quotaCellWrites(extras.quota ?? [], column);
+  // Nothing to write: no write at all, not even the header cells (issue 4: no write when nothing is written).
+  const anything = attempts.size > 0 || quota.written.length > 0;
   return {
     ok: true,
-    writes: attempts.size === 0 ? [] : writes,
+    writes: anything ? [...writes, ...quota.writes] : [],
     attempts,
-    addedColumns: attempts.size === 0 ? [] : addedColumns,
+    addedColumns: anything ? addedColumns : [],
     vanished,
     ambiguous,
     confirmed,
     retried: [...retried.values()],
     unreadableCounts,
+    quotaWrites: quota.written,
   };
 }

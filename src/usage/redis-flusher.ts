@@ -10,8 +10,10 @@ import type { UsagePusher } from './redis-pusher';
 import { readAndPlan, refusedByServer, toSheetsFailure } from './usage-sheet';
 import type { UsageSheet } from './usage-sheet';
 import { SheetsError } from '../keys/sheets-error';
+import type { QuotaCounter } from '../limits/quota-counter';
 import type { Logger } from '../log';
 import { toRedisError } from '../redis/redis-error';
+import { quotaTotalsOf } from './quota-plan';
 
 export interface RedisUsageFlusherOptions {
   readonly sheet: UsageSheet;
@@ -35,6 +37,8 @@ export interface RedisUsageFlusherOptions {
   readonly onFlush?: (result: FlushResult) => void;
   /** How the plan of a flush gives the event loop its turns; defaults to slices of ~5 ms (issue 8). */
   readonly slicing?: ChunkedBuildOptions;
+  /** The shared quota counters: the leader's flush writes their totals to `quota_used`. */
+  readonly quotas?: QuotaCounter;
 }
 
 const ZONE_TTL_MS = 60 * 60_000;
@@ -64,6 +68,8 @@ export class RedisUsageFlusher {
   private stopped = true;
   private zone: { readonly name: string; readonly at: number } | undefined;
   private readonly reportedMissing = new Set<string>();
+  /** Keys this instance refused for quota since its last flush as leader. */
+  private watched = new Map<string, CountedKey>();
   private inDoubtRequests = 0;
   private failures = 0;
   private lastError: UsageStatus['lastError'];
@@ -90,6 +96,13 @@ export class RedisUsageFlusher {
   /** Counts one accepted request locally (the auth middleware's `UsageRecorder`). */
   record(key: CountedKey, at: number): void {
     this.options.pusher.counter.record(key, at);
+  }
+
+  /** As `UsageFlusher.quotaRefused`; only the leader's own refusals are watched (followers' are not pooled). */
+  quotaRefused(key: CountedKey): void {
+    if (this.options.quotas !== undefined) {
+      this.watched.set(key.hash, key);
+    }
   }
 
   start(): void {
@@ -178,13 +191,23 @@ export class RedisUsageFlusher {
       return this.redisFailed(err); // nothing left Redis
     }
     this.inDoubtRequests = batchTotals(usageOf(taken.inDoubt)).requests;
-    if (taken.batch.size === 0 && taken.inDoubt.size === 0) {
+    if (taken.batch.size === 0 && taken.inDoubt.size === 0 && this.watched.size === 0) {
       return IDLE; // no Sheets call at all when nothing was used
     }
     this.lastAttemptAt = this.now();
-    const plan = await readAndPlan(sheet, this.timeZone(), taken.batch, taken.inDoubt, this.options.slicing).catch(
-      (err: unknown) => toSheetsFailure(err),
-    );
+    const { quotas } = this.options;
+    const watched = this.watched;
+    this.watched = new Map();
+    const flushQuotas =
+      quotas === undefined ? undefined : { counter: quotas, now: this.now(), watched: watched.values() };
+    const plan = await readAndPlan(
+      sheet,
+      this.timeZone(),
+      taken.batch,
+      taken.inDoubt,
+      this.options.slicing,
+      flushQuotas,
+    ).catch((err: unknown) => toSheetsFailure(err));
     if (plan instanceof SheetsError) {
       // Nothing was sent: what was taken stays taken in Redis, the in-doubt write stays in doubt.
       return this.failed(plan, 'failed', batchTotals(taken.batch), elapsed());
@@ -199,9 +222,10 @@ export class RedisUsageFlusher {
     }
     this.droppedRequests += dropped;
     this.inDoubtRequests = 0;
-    if (owned.size === 0) {
+    if (plan.writes.length === 0) {
       return this.succeeded({ keys: 0, requests: 0 }, dropped, elapsed());
     }
+    const quotaTotals = quotaTotalsOf(plan.quotaWrites);
     try {
       await sheet.batchUpdate(plan.writes, 'USER_ENTERED');
     } catch (err) {
@@ -211,8 +235,10 @@ export class RedisUsageFlusher {
         return this.failed(error, 'failed', batchTotals(owned), elapsed());
       }
       this.inDoubtRequests = batchTotals(owned).requests;
+      await quotas?.written(quotaTotals, false);
       return this.failed(error, 'in_doubt', batchTotals(owned), elapsed());
     }
+    await quotas?.written(quotaTotals, true);
     await ledger.written(id).catch(() => undefined); // else: the next read finds it applied
     return this.succeeded(batchTotals(owned), dropped, elapsed());
   }

@@ -2,9 +2,13 @@ import { SheetsError } from '../keys/sheets-error';
 import { runInSlices } from '../keys/snapshot-chunked';
 import type { ChunkedBuildOptions } from '../keys/snapshot-chunked';
 import type { CellValue } from '../keys/types';
-import type { UsageBatch } from './counter';
-import { planUsageWriteSteps } from './plan';
+import { mapHeader } from '../keys/header';
+import type { QuotaCounter } from '../limits/quota-counter';
+import type { CountedKey, UsageBatch } from './counter';
+import { locateRowsSteps, planUsageWriteSteps } from './plan';
 import type { Attempts, CellWrite, UsagePlan } from './plan';
+import { quotaRowStates } from './quota-plan';
+import type { QuotaWrite } from './quota-plan';
 
 /**
  * The Sheets calls the usage flusher makes (its port); `GoogleSheet` (src/keys/sheet-source.ts) implements it as is.
@@ -35,9 +39,18 @@ export function refusedByServer(error: SheetsError): boolean {
 /** Rows located, then keys planned, between two looks at the clock. */
 const PLAN_STEP = 100;
 
+/** The quota side of a flush: the counters, the clock, and keys to look at beside those with usage. */
+export interface FlushQuotas {
+  readonly counter: QuotaCounter;
+  readonly now: number;
+  /** Keys refused for quota since the last flush: their row is read for a hand reset even without usage. */
+  readonly watched: Iterable<CountedKey>;
+}
+
 /**
- * One flush's read and plan, shared by both flushers: reads the tab, then plans the write in slices of a few ms
- * (`slicing`, issue 8), so a 100,000-row tab or 10,000 keys touched never hold up requests for 0.1 s.
+ * One flush's read and plan, shared by both flushers: reads the tab, locates the rows, settles the quota counters
+ * against what the rows say (`quotas`), then plans the write — in slices of a few ms (`slicing`, issue 8), so a
+ * 100,000-row tab or 10,000 keys touched never hold up requests for 0.1 s.
  * @throws SheetsError when the read fails, or `bad_table` (not retryable) when the header cannot locate rows safely.
  */
 export async function readAndPlan(
@@ -46,11 +59,36 @@ export async function readAndPlan(
   batch: UsageBatch,
   inDoubt: Attempts,
   slicing?: ChunkedBuildOptions,
+  quotas?: FlushQuotas,
 ): Promise<UsagePlan> {
   const [zone, rows] = await Promise.all([timeZone, sheet.readValues()]);
-  const planned = await runInSlices(planUsageWriteSteps(rows, zone, batch, inDoubt, PLAN_STEP), slicing);
+  const rowsByHash = await runInSlices(locateRowsSteps(rows, PLAN_STEP), slicing);
+  const quota = quotas === undefined ? [] : await quotaTotals(rows, rowsByHash, zone, batch, quotas);
+  const steps = planUsageWriteSteps(rows, zone, batch, inDoubt, PLAN_STEP, { rowsByHash, quota });
+  const planned = await runInSlices(steps, slicing);
   if (!planned.ok) {
     throw new SheetsError('bad_table', planned.reason, true);
   }
   return planned;
+}
+
+/** The quota rows among the batch's and the watched keys, settled against the counters: the totals to write. */
+async function quotaTotals(
+  rows: readonly (readonly CellValue[])[],
+  rowsByHash: Parameters<typeof quotaRowStates>[2],
+  zone: string,
+  batch: UsageBatch,
+  quotas: FlushQuotas,
+): Promise<QuotaWrite[]> {
+  const keys = new Map<string, CountedKey>(batch);
+  for (const key of quotas.watched) {
+    keys.set(key.hash, key);
+  }
+  const { columns } = mapHeader(rows[0] ?? []);
+  const states = quotaRowStates(rows, columns, rowsByHash, keys.values(), quotas.now, zone);
+  const totals = await quotas.counter.reconcile(states);
+  return states.flatMap((state) => {
+    const used = totals.get(state.keyId);
+    return used === undefined ? [] : [{ state, used }];
+  });
 }

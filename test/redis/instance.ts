@@ -49,6 +49,7 @@ const flusher = cluster.usageFlusher({
   logger,
   intervalMs: config.usageFlushIntervalSec * 1000,
   timeZone: () => gate.store?.snapshot()?.timeZone,
+  quotas: cluster.quotas,
   ...(pushIntervalMs === undefined ? {} : { pushIntervalMs }),
 });
 const gate = sheetgate({

@@ -108,4 +108,47 @@ describe('usage flush on shutdown (real process)', () => {
     expect(emulator.stats.writes).toBe(1);
     expect(child.output()).not.toContain(key);
   });
+
+  it('a quota survives a restart: SIGTERM writes quota_used, the next process counts on from it', async () => {
+    const key = `sk-convergence-${randomUUID()}`;
+    const id = emulator.createSpreadsheet({
+      timeZone: 'Pacific/Auckland',
+      tabs: {
+        [TAB]: [
+          ['api_key', 'client_name', 'is_active', 'quota'],
+          [key, 'Alpha', true, '30/month'],
+        ],
+      },
+    });
+    const env = {
+      GOOGLE_CREDENTIALS_PATH: path,
+      GOOGLE_SHEET_ID: id,
+      GOOGLE_SHEETS_ROOT_URL: emulator.url,
+      USAGE_FLUSH_INTERVAL: '3600',
+    };
+    const burst = async (n: number): Promise<number[]> => {
+      const child = await startServer(env);
+      children.push(child);
+      const base = `http://127.0.0.1:${child.port}`;
+      for (let tries = 0; (await fetch(`${base}/ready`)).status !== 200; tries++) {
+        expect(tries).toBeLessThan(100);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const statuses = await Promise.all(
+        Array.from({ length: n }, () =>
+          fetch(`${base}/api/hello`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.status),
+        ),
+      );
+      child.process.kill('SIGTERM');
+      expect(await child.exited).toBe(0);
+      return statuses;
+    };
+
+    expect((await burst(20)).filter((s) => s === 200)).toHaveLength(20);
+    expect(emulator.getValues(id, TAB)[1]?.[6]).toBe(20);
+    const after = await burst(20);
+    expect(after.filter((s) => s === 200)).toHaveLength(10);
+    expect(after.filter((s) => s === 429)).toHaveLength(10);
+    expect(emulator.getValues(id, TAB)[1]?.[6]).toBe(30);
+  });
 });

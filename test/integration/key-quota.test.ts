@@ -68,6 +68,19 @@ describe('quotas on the emulator', () => {
     return instance;
   }
 
+  /** A new spreadsheet in ZONE whose one key row has `quota`, `quota_used`, `quota_period` (and `rate_limit` 1000). */
+  function quotaSheet(key: string, quota: string, used: number, period: string): string {
+    return emulator.createSpreadsheet({
+      timeZone: ZONE,
+      tabs: {
+        [TAB]: [
+          ['api_key', 'client_name', 'is_active', 'quota', 'quota_used', 'quota_period', 'rate_limit'],
+          [key, 'Acme', true, quota, used, `'${period}`, 1000],
+        ],
+      },
+    });
+  }
+
   const hit = (app: Express, key: string) => request(app).get('/api/hello').set('X-API-Key', key);
   const row = (id: string) => emulator.getValues(id, TAB)[1] ?? [];
 
@@ -109,15 +122,7 @@ describe('quotas on the emulator', () => {
 
   it('a new day in the sheet’s zone starts from 0; the flush writes the new period', async () => {
     const key = `sk-convergence-${randomUUID()}`;
-    const id = emulator.createSpreadsheet({
-      timeZone: ZONE,
-      tabs: {
-        [TAB]: [
-          ['api_key', 'client_name', 'is_active', 'quota', 'quota_used', 'quota_period'],
-          [key, 'Acme', true, '3/day', 3, "'2026-12-05"],
-        ],
-      },
-    });
+    const id = quotaSheet(key, '3/day', 3, '2026-12-05');
     const { app, flusher } = await start(id);
     expect((await hit(app, key).expect(429)).headers['retry-after']).toBe(String((MIDNIGHT - T0) / 1000));
     now = MIDNIGHT + 1000; // 00:00:01 on 2026-12-06 in Sydney, still the 5th in UTC
@@ -128,15 +133,7 @@ describe('quotas on the emulator', () => {
 
   it('an admin who sets quota_used to 0 gives an exhausted key a fresh allowance at the next flush', async () => {
     const key = `sk-convergence-${randomUUID()}`;
-    const id = emulator.createSpreadsheet({
-      timeZone: ZONE,
-      tabs: {
-        [TAB]: [
-          ['api_key', 'client_name', 'is_active', 'quota', 'quota_used', 'quota_period'],
-          [key, 'Acme', true, '5/month', 3, "'2026-12"],
-        ],
-      },
-    });
+    const id = quotaSheet(key, '5/month', 3, '2026-12');
     const { app, flusher } = await start(id);
     await hit(app, key).expect(200);
     await hit(app, key).expect(200);
@@ -145,8 +142,8 @@ describe('quotas on the emulator', () => {
     expect(row(id).slice(4, 6)).toEqual([5, '2026-12']);
 
     emulator.setValues(id, TAB, [
-      ['api_key', 'client_name', 'is_active', 'quota', 'quota_used', 'quota_period'],
-      [key, 'Acme', true, '5/month', 0, "'2026-12"],
+      [...(emulator.getValues(id, TAB)[0] ?? [])],
+      [key, 'Acme', true, '5/month', 0, "'2026-12", 1000],
     ]);
     await hit(app, key).expect(429); // the reset is seen by the next flush read, not before
     emulator.resetStats();
@@ -163,15 +160,7 @@ describe('quotas on the emulator', () => {
 
   it('200 concurrent requests on a quota of 150 (120 used): exactly 30 pass, and the sheet says 150', async () => {
     const key = `sk-convergence-${randomUUID()}`;
-    const id = emulator.createSpreadsheet({
-      timeZone: ZONE,
-      tabs: {
-        [TAB]: [
-          ['api_key', 'client_name', 'is_active', 'rate_limit', 'quota', 'quota_used', 'quota_period'],
-          [key, 'Acme', true, 1000, '150/day', 120, "'2026-12-05"],
-        ],
-      },
-    });
+    const id = quotaSheet(key, '150/day', 120, '2026-12-05');
     const { app, flusher } = await start(id);
     const server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
@@ -188,6 +177,6 @@ describe('quotas on the emulator', () => {
       await new Promise((resolve) => server.close(resolve));
     }
     await flusher.flush();
-    expect(row(id).slice(5, 9)).toEqual([150, '2026-12-05', 30, expect.any(Number)]);
+    expect(row(id).slice(4, 9)).toEqual([150, '2026-12-05', 1000, 30, expect.any(Number)]);
   });
 });

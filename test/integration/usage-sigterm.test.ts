@@ -52,6 +52,13 @@ function startServer(env: Record<string, string>): Promise<Child> {
   });
 }
 
+async function untilReady(base: string): Promise<void> {
+  for (let tries = 0; (await fetch(`${base}/ready`)).status !== 200; tries++) {
+    expect(tries).toBeLessThan(100);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 describe('usage flush on shutdown (real process)', () => {
   let emulator: Emulator;
   const { credentials, path } = makeCredentials();
@@ -87,10 +94,7 @@ describe('usage flush on shutdown (real process)', () => {
     });
     children.push(child);
     const base = `http://127.0.0.1:${child.port}`;
-    for (let tries = 0; (await fetch(`${base}/ready`)).status !== 200; tries++) {
-      expect(tries).toBeLessThan(100);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await untilReady(base);
 
     const statuses = await Promise.all(
       Array.from({ length: 25 }, () =>
@@ -130,10 +134,7 @@ describe('usage flush on shutdown (real process)', () => {
       const child = await startServer(env);
       children.push(child);
       const base = `http://127.0.0.1:${child.port}`;
-      for (let tries = 0; (await fetch(`${base}/ready`)).status !== 200; tries++) {
-        expect(tries).toBeLessThan(100);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await untilReady(base);
       const statuses = await Promise.all(
         Array.from({ length: n }, () =>
           fetch(`${base}/api/hello`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.status),

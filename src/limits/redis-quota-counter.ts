@@ -97,7 +97,11 @@ export class RedisQuotaCounter implements QuotaCounter {
     }
     const keys = counts.map((c) => this.key(c.keyId, c.period));
     try {
-      const reply = (await RECONCILE.run(this.options.redis, keys, counts.map((c) => c.sheetUsed))) as number[];
+      const reply = (await RECONCILE.run(
+        this.options.redis,
+        keys,
+        counts.map((c) => c.sheetUsed),
+      )) as number[];
       const totals = new Map<string, number>();
       counts.forEach((c, i) => {
         const used = reply[i] ?? -1;

@@ -195,7 +195,7 @@ describe('sheetgate as a library, from the packed package', () => {
       started.stderr.on('data', onData);
       started.once('exit', (code) => fail(new Error(`consumer exited (${String(code)}):\n${output}`)));
     });
-    expect(await get(port, '/')).toEqual({ status: 200, body: { public: true, codes: 9 } });
+    expect(await get(port, '/')).toEqual({ status: 200, body: { public: true, codes: 10 } });
     expect(await get(port, '/api/me')).toMatchObject({ status: 401, body: { code: 'missing_api_key' } });
     expect(await get(port, '/api/me', { authorization: `Bearer ${ACTIVE}` })).toEqual({
       status: 200,

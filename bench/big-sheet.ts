@@ -9,7 +9,12 @@
  *   rotating over 1,000 of the sheet's) while it asks sheetgate to refresh its snapshot (BIG_SHEET_REFRESHES times,
  *   default 3) or to flush usage.
  *
- * Reported per size: the first load and each refresh (duration, max event-loop block), p99 latency of the load
+ * BIG_SHEET_SHAPES (default `healthy,refused`) chooses the sheets measured at each size: `healthy`, every row a valid
+ * key; `refused`, every row refused but the 1,000 the load uses — their `is_active` cells hold date-times, as when a
+ * column is pasted one to the side, each different, so that every refusal quotes a cell the snapshot searches for a
+ * key of the sheet (up to 300 sha256 per row).
+ *
+ * Reported per size and shape: the first load and each refresh (duration, max event-loop block), p99 latency of the load
  * during a refresh vs during a quiet window, heap and RSS per 1,000 keys (after GC), the read alone (HTTP + JSON) and
  * the snapshot build alone, and one usage flush under load. The emulator runs in its own process so its
  * serialisation of a multi-MB response blocks neither sheetgate nor the load generator.
@@ -34,6 +39,13 @@ import { makeCredentials } from '../test/helpers/credentials';
 
 const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
 const SIZES = (process.env['BIG_SHEET_SIZES'] ?? '1000,10000,100000').split(',').map(Number);
+type Shape = 'healthy' | 'refused';
+const SHAPES = (process.env['BIG_SHEET_SHAPES'] ?? 'healthy,refused').split(',').map((name): Shape => {
+  if (name !== 'healthy' && name !== 'refused') {
+    throw new Error(`BIG_SHEET_SHAPES: unknown shape ${JSON.stringify(name)} (expected healthy, refused)`);
+  }
+  return name;
+});
 const RATE = env('BIG_SHEET_RATE', 200);
 const REFRESHES = env('BIG_SHEET_REFRESHES', 3);
 const LOAD_KEYS = 1_000;
@@ -433,6 +445,7 @@ async function underLoad(
 
 interface SizeResult {
   readonly rows: number;
+  readonly shape: Shape;
   readonly first: { ms: number; delay: Delay };
   readonly read: { ms: number; delay: Delay };
   readonly buildDetail: string;
@@ -445,12 +458,29 @@ interface SizeResult {
   readonly rssMb: number;
 }
 
-async function measure(rows: number, credentialsPath: string, dir: string): Promise<SizeResult> {
+/** `is_active` of row `n`: TRUE, or for a refused row a date-time of its own, as a shifted `created_at` column. */
+function activeCell(shape: Shape, n: number): string {
+  if (shape === 'healthy' || n < LOAD_KEYS) {
+    return 'TRUE';
+  }
+  const at = new Date(Date.UTC(2025, 0, 1) + n * 61_000);
+  return at.toISOString().slice(0, 19).replace('T', ' ');
+}
+
+async function measure(rows: number, shape: Shape, credentialsPath: string, dir: string): Promise<SizeResult> {
   const keys = Array.from({ length: rows }, () => `sk-convergence-${randomUUID()}`);
-  const seedPath = join(dir, `seed-${rows}.json`);
+  const seedPath = join(dir, `seed-${rows}-${shape}.json`);
   const tab = [
     HEADER,
-    ...keys.map((k, n) => [k, `client-${n}`, '2025-01-15', n % 10 === 0 ? '2030-12-31' : '', 'TRUE', 1_000_000_000, 0]),
+    ...keys.map((k, n) => [
+      k,
+      `client-${n}`,
+      '2025-01-15',
+      n % 10 === 0 ? '2030-12-31' : '',
+      activeCell(shape, n),
+      1_000_000_000,
+      0,
+    ]),
   ];
   writeFileSync(seedPath, JSON.stringify({ spreadsheets: [{ id: 'big', timeZone: ZONE, tabs: { API_Keys: tab } }] }));
   const emulator = await startEmulatorProcess(credentialsPath, seedPath);
@@ -476,6 +506,7 @@ async function measure(rows: number, credentialsPath: string, dir: string): Prom
     const per1000 = (bytes: number): number => bytes / 1e6 / (memory.keys / 1000);
     return {
       rows,
+      shape,
       first: { ms: ready.loadMs, delay: ready.delay },
       read: { ms: read.ms, delay: read.delay },
       buildDetail: build.detail ?? '',
@@ -505,16 +536,18 @@ async function main(): Promise<void> {
   const { path: credentialsPath } = makeCredentials(dir);
   const results: SizeResult[] = [];
   for (const rows of SIZES) {
-    process.stdout.write(`${rows} rows…\n`);
-    results.push(await measure(rows, credentialsPath, dir));
+    for (const shape of SHAPES) {
+      process.stdout.write(`${rows} rows, ${shape}…\n`);
+      results.push(await measure(rows, shape, credentialsPath, dir));
+    }
   }
   console.log(
     `\nnode ${process.version} ${NODE_FLAGS.join(' ') || '(no flags)'}; load ${RATE} req/s over 10 connections; ${REFRESHES} refreshes per size; times in ms; ${PIN ? (PIN_PROCESS ? 'sheetgate (all its threads) on CPU 0' : "sheetgate's main thread alone on CPU 0, the rest on CPU 1") : 'not pinned'}\n`,
   );
   console.log(
-    '| rows | first load | refresh (median) | max loop block: first load / refresh (worst) / quiet | latency p99 / max: refresh (worst) ; quiet | read alone (block) | heap MB | heap / RSS per 1,000 keys (MB) |',
+    '| rows | sheet | first load | refresh (median) | max loop block: first load / refresh (worst) / quiet | latency p99 / max: refresh (worst) ; quiet | read alone (block) | heap MB | heap / RSS per 1,000 keys (MB) |',
   );
-  console.log('|---:|---:|---:|---|---|---|---:|---|');
+  console.log('|---:|---|---:|---:|---|---|---|---:|---|');
   for (const r of results) {
     const sorted = [...r.refreshes].sort((a, b) => a.ms - b.ms);
     const median = sorted[Math.floor(sorted.length / 2)]?.ms ?? NaN;
@@ -522,11 +555,12 @@ async function main(): Promise<void> {
     const worstP99 = Math.max(...r.refreshes.map((x) => x.load.p99));
     const worstMax = Math.max(...r.refreshes.map((x) => x.load.max));
     console.log(
-      `| ${r.rows} | ${f0(r.first.ms)} | ${f0(median)} | ${f1(r.first.delay.max)} / ${f1(worstBlock)} / ${f1(r.quiet.delay.max)} | ${worstP99} / ${worstMax} ; ${r.quiet.load.p99} / ${r.quiet.load.max} | ${f0(r.read.ms)} (${f1(r.read.delay.max)}) | ${f1(r.heapMb)} | ${r.heapPer1000.toFixed(2)} / ${r.rssPer1000.toFixed(2)} |`,
+      `| ${r.rows} | ${r.shape} | ${f0(r.first.ms)} | ${f0(median)} | ${f1(r.first.delay.max)} / ${f1(worstBlock)} / ${f1(r.quiet.delay.max)} | ${worstP99} / ${worstMax} ; ${r.quiet.load.p99} / ${r.quiet.load.max} | ${f0(r.read.ms)} (${f1(r.read.delay.max)}) | ${f1(r.heapMb)} | ${r.heapPer1000.toFixed(2)} / ${r.rssPer1000.toFixed(2)} |`,
     );
   }
-  for (let i = 1; i < results.length; i++) {
-    const [a, b] = [results[i - 1], results[i]];
+  const healthy = results.filter((r) => r.shape === 'healthy');
+  for (let i = 1; i < healthy.length; i++) {
+    const [a, b] = [healthy[i - 1], healthy[i]];
     if (a !== undefined && b !== undefined) {
       const per = (x: number, y: number): string => (((y - x) / (b.rows - a.rows)) * 1000).toFixed(2);
       console.log(
@@ -543,12 +577,12 @@ async function main(): Promise<void> {
     const each = r.refreshes.map(
       (x) => `${f0(x.ms)} ms / ${f1(x.delay.max)} ms (${gc(x.delay)}) / p99 ${x.load.p99} max ${x.load.max}`,
     );
-    console.log(`- ${r.rows} rows: refreshes (duration / max loop block / latency ms): ${each.join('; ')}`);
+    console.log(`- ${r.rows} rows, ${r.shape}: refreshes (duration / max loop block / latency ms): ${each.join('; ')}`);
     console.log(
-      `- ${r.rows} rows: first load ${f1(r.first.delay.max)} ms (${gc(r.first.delay)}); read alone ${f1(r.read.delay.max)} ms (${gc(r.read.delay)}); quiet ${f1(r.quiet.delay.max)} ms (${gc(r.quiet.delay)})`,
+      `- ${r.rows} rows, ${r.shape}: first load ${f1(r.first.delay.max)} ms (${gc(r.first.delay)}); read alone ${f1(r.read.delay.max)} ms (${gc(r.read.delay)}); quiet ${f1(r.quiet.delay.max)} ms (${gc(r.quiet.delay)})`,
     );
     console.log(
-      `- ${r.rows} rows: ${r.buildDetail}; flush ${f0(r.flush.ms)} ms (${r.flush.detail ?? ''}), block ${f1(r.flush.delay.max)} ms (${gc(r.flush.delay)}), p99 ${r.flush.load.p99} ms; non-2xx ${non2xx}`,
+      `- ${r.rows} rows, ${r.shape}: ${r.buildDetail}; flush ${f0(r.flush.ms)} ms (${r.flush.detail ?? ''}), block ${f1(r.flush.delay.max)} ms (${gc(r.flush.delay)}), p99 ${r.flush.load.p99} ms; non-2xx ${non2xx}`,
     );
   }
 }

@@ -14,7 +14,8 @@ export type RowResult =
   | { readonly kind: 'key'; readonly record: KeyRecord }
   /**
    * `hash` when the key cell was readable, so a duplicate of a refused row is still caught (DESIGN §1). `quoted`: the
-   * cell text the reason quotes as typed, so that the snapshot can mask it when it holds a key of some row.
+   * cell text the reason quotes as typed, so that the snapshot can mask it when it holds a key of some row; the reason
+   * ends with it, as JSON.
    */
   | { readonly kind: 'refused'; readonly problem: RowProblem; readonly hash?: string; readonly quoted?: string };
 

@@ -73,7 +73,8 @@ export function buildSnapshotChunked(
  * into the snapshot inside the read's own slices and dropped, so no table of rows outlives the read. The same
  * snapshot `buildSnapshot(await source.readTable(), ctx, now())` gives, `now()` taken when the read is done.
  * `expectedKeys` (the current snapshot's size, say) sizes the key table's first allocation: growing it by doubling
- * allocates twice the memory, and memory outside the heap that grows fast brings on full collections.
+ * allocates twice the memory, and memory outside the heap that grows fast brings on full collections. Once the rows
+ * are in, the search for keys quoted in refusals runs in slices of its own (`slicing`, as {@link runInSlices}).
  * @throws SheetsError as the source does; Error when the source pushed rows before a time zone, or gave none
  */
 export async function buildSnapshotStreamed(
@@ -81,6 +82,7 @@ export async function buildSnapshotStreamed(
   ctx: { readonly defaultRateLimit: number },
   now: () => number,
   expectedKeys?: number,
+  slicing: ChunkedBuildOptions = {},
 ): Promise<Snapshot> {
   let builder: SnapshotBuilder | undefined;
   let timeZone: string | undefined;
@@ -105,5 +107,5 @@ export async function buildSnapshotStreamed(
   if (builder === undefined) {
     throw new Error('streamTable gave no time zone');
   }
-  return builder.finish(now());
+  return runInSlices(builder.finishSteps(now()), slicing);
 }

@@ -1,7 +1,8 @@
 /**
- * A whole tab → the immutable snapshot the service answers from (DESIGN §1, §4). Pure and synchronous: the build is a
- * generator that can stop between rows, so that src/keys/snapshot-chunked.ts can give the event loop a turn on a big
- * sheet (issue 8); `buildSnapshot` runs it to the end in one go.
+ * A whole tab → the immutable snapshot the service answers from. Pure and synchronous: the build is a generator that
+ * can stop between rows, and between refused rows while it looks for keys quoted in their refusals, so that
+ * src/keys/snapshot-chunked.ts can give the event loop a turn on a big sheet; `buildSnapshot` runs it to the end in
+ * one go.
  */
 import { isValidTimeZone } from './dates';
 import { mapHeader } from './header';
@@ -56,13 +57,28 @@ export function* buildSnapshotSteps(
     }
     builder.add(rows[i] ?? []);
   }
-  return builder.finish(now);
+  return yield* builder.finishSteps(now);
 }
+
+/**
+ * sha256 computed by the quoted-key search between two yields of {@link SnapshotBuilder.finishSteps}: ~0.5 ms of
+ * work, so a slice stays close to its budget even when every row of the sheet is refused.
+ */
+const HASHES_PER_STEP = 1000;
+
+/**
+ * Distinct quoted texts whose search result is remembered during one build. A column pasted one to the side repeats
+ * the same few values on every row; the bound keeps a sheet of all-different values from growing a second table.
+ */
+const REMEMBERED_TEXTS = 10_000;
+
+/** Refusals frozen between two yields of {@link SnapshotBuilder.finishSteps}. */
+const FREEZES_PER_STEP = 2000;
 
 /**
  * The same build, fed the tab's rows in order, one at a time, as they are read (header row first): nothing but the
  * snapshot being built outlives a row, so a big sheet leaves no table behind for the collector to copy while the
- * body streams in (issue 8). `finish(now)` returns what {@link buildSnapshot} returns for the same rows and `now`.
+ * body streams in. `finish(now)` returns what {@link buildSnapshot} returns for the same rows and `now`.
  */
 export class SnapshotBuilder {
   private readonly parseContext: ParseContext;
@@ -77,8 +93,13 @@ export class SnapshotBuilder {
   private readonly refusedAt = new Map<string, number>();
   /** Every row of each hash seen more than once. */
   private readonly repeated = new Map<string, number[]>();
-  /** Refusals that quote a cell as typed, by index in `problems`. */
-  private readonly quoted: { readonly index: number; readonly text: string }[] = [];
+  /**
+   * Refusals that quote a cell as typed: the index in `problems`, and where the quote (JSON) starts in its reason —
+   * it ends the reason. Two arrays of small integers rather than one object and one string per refused row: the
+   * text is read back from the reason when the search runs.
+   */
+  private readonly quotedProblem: number[] = [];
+  private readonly quoteStart: number[] = [];
 
   /** `expectedKeys` only sizes the first allocation. */
   constructor(
@@ -112,22 +133,60 @@ export class SnapshotBuilder {
 
   /** The snapshot, stamped `loadedAt`. */
   finish(loadedAt: number): Snapshot {
+    return runToEnd(this.finishSteps(loadedAt));
+  }
+
+  /**
+   * {@link finish}, yielding the number of refusals searched so far after every ~1,000 sha256: a refusal that quotes a
+   * short cell is reworded when the cell holds a key of this sheet, which is known only once every row is in, and
+   * costs up to 300 sha256 per refused row — a second pass over the refused rows, done in steps like the rows
+   * themselves. No row may be added meanwhile.
+   */
+  *finishSteps(loadedAt: number): Generator<number, Snapshot, void> {
     if (this.fatal !== undefined || this.header === undefined) {
       const reason = this.fatal ?? mapHeader([]).problems.join('; ');
       return freeze(emptyKeyTable(), [{ row: 1, reason }], this.timeZone, loadedAt);
     }
-    const { byHash, problems, refusedAt, repeated } = this;
+    const { byHash, problems, refusedAt, repeated, quotedProblem, quoteStart } = this;
     const isKey = (hash: string): boolean => byHash.indexOf(hash) !== -1 || refusedAt.has(hash);
-    for (const { index, text } of this.quoted) {
+    const remembered = new Map<string, boolean>();
+    let hashes = 0;
+    for (let q = 0; q < quotedProblem.length; q++) {
+      const index = quotedProblem[q] ?? -1;
       const problem = problems[index];
-      if (problem !== undefined && holdsKey(text, isKey)) {
-        problems[index] = { ...problem, reason: problem.reason.replace(JSON.stringify(text), 'a key of this sheet') };
+      if (problem === undefined) {
+        continue;
+      }
+      const start = quoteStart[q] ?? problem.reason.length;
+      const text = JSON.parse(problem.reason.slice(start)) as string;
+      let found = remembered.get(text);
+      if (found === undefined) {
+        found = holdsKey(text, isKey);
+        hashes += (text.length * (text.length + 1)) / 2;
+        if (remembered.size < REMEMBERED_TEXTS) {
+          remembered.set(text, found);
+        }
+      }
+      if (found) {
+        problems[index] = { ...problem, reason: `${problem.reason.slice(0, start)}a key of this sheet` };
+      }
+      if (hashes >= HASHES_PER_STEP) {
+        hashes = 0;
+        yield q + 1;
       }
     }
     for (const hash of repeated.keys()) {
       byHash.drop(byHash.indexOf(hash));
     }
-    return freeze(byHash.finish(), withDuplicates(problems, repeated), this.timeZone, loadedAt);
+    const all = withDuplicates(problems, repeated);
+    // One by one, in steps: 100,000 refusals frozen in one go hold the event loop for tens of ms.
+    for (let i = 0; i < all.length; i++) {
+      Object.freeze(all[i]);
+      if ((i + 1) % FREEZES_PER_STEP === 0) {
+        yield quotedProblem.length;
+      }
+    }
+    return freeze(byHash.finish(), all, this.timeZone, loadedAt);
   }
 
   private addRow(cells: readonly CellValue[], row: number, header: HeaderMap): void {
@@ -137,8 +196,15 @@ export class SnapshotBuilder {
     }
     const hash = result.kind === 'key' ? result.record.hash : result.hash;
     if (result.kind === 'refused') {
+      const { reason } = result.problem;
       if (result.quoted !== undefined) {
-        this.quoted.push({ index: this.problems.length, text: result.quoted });
+        const quote = JSON.stringify(result.quoted);
+        if (!reason.endsWith(quote)) {
+          // Unsearchable, it could show a key: refuse the build rather than the secret.
+          throw new Error(`row ${row}: a refusal must end with the cell it quotes`);
+        }
+        this.quotedProblem.push(this.problems.length);
+        this.quoteStart.push(reason.length - quote.length);
       }
       this.problems.push(result.problem);
     }
@@ -179,7 +245,7 @@ function holdsKey(text: string, isKey: (hash: string) => boolean): boolean {
 }
 
 /** `problems` (in row order) plus one "duplicate key" problem per repeated row, merged into the row's own problem. */
-function withDuplicates(problems: RowProblem[], repeated: ReadonlyMap<string, number[]>): readonly RowProblem[] {
+function withDuplicates(problems: RowProblem[], repeated: ReadonlyMap<string, number[]>): RowProblem[] {
   if (repeated.size === 0) {
     return problems;
   }
@@ -196,11 +262,14 @@ function withDuplicates(problems: RowProblem[], repeated: ReadonlyMap<string, nu
   return [...byRow.values()].sort((a, b) => a.row - b.row);
 }
 
-/** Freezes the snapshot and its problems; `byHash` is read-only by construction. */
-function freeze(byHash: KeyTable, problems: readonly RowProblem[], timeZone: string, loadedAt: number): Snapshot {
+/** Freezes the snapshot and its list of problems (each problem in it too); `byHash` is read-only by construction. */
+function freeze(byHash: KeyTable, problems: RowProblem[], timeZone: string, loadedAt: number): Snapshot {
+  for (const problem of problems) {
+    Object.freeze(problem); // at once when the build froze it already
+  }
   return Object.freeze({
     byHash,
-    problems: Object.freeze(problems.map((p) => Object.freeze(p))),
+    problems: Object.freeze(problems),
     timeZone,
     loadedAt,
   });

@@ -22,7 +22,7 @@ import { GoogleSheet } from '../../src/keys/sheet-source';
 import { buildSnapshot } from '../../src/keys/snapshot';
 import { buildSnapshotChunked, buildSnapshotStreamed } from '../../src/keys/snapshot-chunked';
 import { parseValueRange, readValueRange, streamValueRange } from '../../src/keys/snapshot-json';
-import type { CellValue, Snapshot } from '../../src/keys/types';
+import type { CellValue, SheetTable, Snapshot } from '../../src/keys/types';
 import { sheetgate } from '../../src/sheetgate';
 import { makeCredentials } from '../helpers/credentials';
 import { captureLogger } from '../helpers/log-capture';
@@ -168,10 +168,15 @@ const table = fc
     fc.shuffledSubarray(['api_key', 'key_hash', 'client_name', 'is_active', 'rate_limit', 'expires_at', 'notes'], {
       minLength: 4,
     }),
-    fc.array(fc.tuple(fc.integer({ min: 0, max: 8 }), fc.array(cell, { maxLength: 7 })), { maxLength: 60 }),
+    fc.array(fc.tuple(fc.integer({ min: 0, max: 10 }), fc.array(cell, { maxLength: 7 })), { maxLength: 60 }),
   )
   .map(([header, specs]) => {
-    const keys = Array.from({ length: 9 }, (_, i) => `sk-convergence-${i}-00000000-0000-4000-8000-000000000000`);
+    // Keys 9 and 10 are short: a refusal quoting one (alone or among other text) must not show it.
+    const keys = [
+      ...Array.from({ length: 9 }, (_, i) => `sk-convergence-${i}-00000000-0000-4000-8000-000000000000`),
+      'k9',
+      'key-10',
+    ];
     const rowsOut = specs.map(([k, noise]) =>
       header.map((h, i): CellValue => {
         const key = keys[k] ?? '';
@@ -183,7 +188,7 @@ const table = fc
           case 'client_name':
             return k === 8 ? '' : `client ${k}`;
           case 'is_active':
-            return k === 7 ? 'maybe' : true;
+            return k !== 7 ? true : (['maybe', keys[9], `<${keys[10] ?? ''}>`, 'k9x'][noise.length % 4] ?? '');
           default:
             return noise[i] ?? '';
         }
@@ -224,6 +229,99 @@ describe('buildSnapshotChunked', () => {
     expect(turns).toBeGreaterThanOrEqual(15);
   });
 });
+
+/**
+ * 1,000 short keys (`k0`…`k999`) on valid rows, then `refused` rows whose `is_active` quotes a text of at least
+ * `width` characters (the longest a refusal quotes is 24):
+ * every third one holds a key (`…k<n>…`), the others none, and every fifth repeats an earlier text.
+ */
+function refusedTable(refused: number, width = 24): SheetTable {
+  const valid = Array.from({ length: 1000 }, (_, i) => [`k${i}`, `client ${i}`, true]);
+  const bad = Array.from({ length: refused }, (_, i) => {
+    const n = i % 5 === 4 ? i - 1 : i;
+    const quoted = n % 3 === 0 ? `d${n} k${n % 1000}` : `d${n} z${n}`;
+    return [`sk-convergence-refused-${i}`, `refused ${i}`, quoted.padEnd(width, '.')];
+  });
+  return { timeZone: 'Etc/UTC', rows: [['api_key', 'client_name', 'is_active'], ...valid, ...bad] };
+}
+
+describe('the search for keys quoted by refused rows', () => {
+  const ctx = { defaultRateLimit: 60 };
+
+  it('words every refusal as the one-piece build does, with 14,000 refused rows (more distinct texts than kept)', async () => {
+    const t = refusedTable(14_000, 0);
+    const reference = buildSnapshot(t, ctx, NOW);
+    const masked = reference.problems.filter(
+      (p) => p.reason === 'is_active: expected TRUE/FALSE, got a key of this sheet',
+    );
+    expect(reference.problems).toHaveLength(14_000);
+    expect(masked.map((p) => p.row)).toEqual(reference.problems.filter((p) => isKeyRow(p.row)).map((p) => p.row));
+    expect(masked.length).toBeGreaterThan(4000);
+    expect(JSON.stringify(reference.problems)).not.toMatch(/k\d/);
+    const chunked = await buildSnapshotChunked(t, ctx, NOW, { stepRows: 7, budgetMs: 0 });
+    const streamed = await buildSnapshotStreamed(
+      async (sink) => {
+        sink.start(t.timeZone);
+        for (let from = 0; from < t.rows.length; from += 500) {
+          await Promise.resolve();
+          sink.push(t.rows.slice(from, from + 500).map((row) => [...row]));
+        }
+      },
+      ctx,
+      () => NOW,
+      undefined,
+      { budgetMs: 0 },
+    );
+    expect(plain(chunked)).toEqual(plain(reference));
+    expect(plain(streamed)).toEqual(plain(reference));
+  });
+
+  it('gives the event loop turns while it searches, after every row is in', async () => {
+    const t = refusedTable(2000);
+    let ticks = 0;
+    let ticking = true;
+    const tick = (): void => {
+      ticks += 1;
+      if (ticking) {
+        setImmediate(tick);
+      }
+    };
+    let ticksWhenRowsWereIn = -1;
+    const snap = await buildSnapshotStreamed(
+      (sink) => {
+        sink.start(t.timeZone);
+        sink.push(t.rows.map((row) => [...row])); // every row in one go: no turn comes from the read
+        ticksWhenRowsWereIn = ticks;
+        setImmediate(tick);
+        return Promise.resolve();
+      },
+      ctx,
+      () => NOW,
+      undefined,
+      { budgetMs: 0 },
+    );
+    ticking = false;
+    expect(snap.problems).toHaveLength(2000);
+    // 2,000 searches of up to 300 sha256 each, a turn after every ~1,000 sha256: hundreds of turns, not none.
+    expect(ticks - ticksWhenRowsWereIn).toBeGreaterThan(100);
+  });
+
+  it('runs in steps of its own in the chunked build too', async () => {
+    const t = refusedTable(2000);
+    let pauses = 0;
+    const stepRows = 100;
+    await buildSnapshotChunked(t, ctx, NOW, { stepRows, budgetMs: 0, pause: () => Promise.resolve((pauses += 1)) });
+    const rowSteps = Math.floor((t.rows.length - 1) / stepRows);
+    expect(pauses - rowSteps).toBeGreaterThan(100);
+  });
+});
+
+/** Whether sheet row `row` of {@link refusedTable} quotes a key (the rows after the header and 1,000 valid ones). */
+function isKeyRow(row: number): boolean {
+  const i = row - 1002;
+  const n = i % 5 === 4 ? i - 1 : i;
+  return n % 3 === 0;
+}
 
 describe('buildSnapshotStreamed', () => {
   const ctx = { defaultRateLimit: 60 };

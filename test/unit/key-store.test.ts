@@ -1,4 +1,4 @@
-import { KeyStore } from '../../src/keys/key-store';
+import { KeyStore, LOGGED_PROBLEMS } from '../../src/keys/key-store';
 import { hashKey } from '../../src/keys/key-id';
 import { captureLogger } from '../helpers/log-capture';
 import { SheetsError } from '../../src/keys/sheets-error';
@@ -129,6 +129,25 @@ describe('KeyStore refresh loop (fake timers)', () => {
     await s.refresh();
     expect(s.snapshot()?.byHash.has(hashKey(KEY))).toBe(true);
     expect(s.status().lastError?.code).toBe('bad_table');
+    s.stop();
+  });
+
+  it('logs at most LOGGED_PROBLEMS refused rows one by one per refresh, and counts the rest in one line', async () => {
+    const refused = Array.from({ length: LOGGED_PROBLEMS + 250 }, (_, i) => [
+      `${KEY}-${i}`,
+      `c${i}`,
+      '',
+      '',
+      'maybe',
+      '',
+    ]);
+    const { s, capture } = store(new FixedSource([HEADER, [KEY, 'Acme', '', '', true, ''], ...refused]));
+    await s.start();
+    const rowLines = capture.lines.filter((line) => / refused: /.test(line));
+    expect(rowLines).toHaveLength(LOGGED_PROBLEMS);
+    expect(rowLines[0]).toMatch(/sheet row 3 refused/);
+    expect(capture.text()).toMatch(/250 more sheet rows refused/);
+    expect(s.status().problemRows).toBe(LOGGED_PROBLEMS + 250);
     s.stop();
   });
 

@@ -2,7 +2,7 @@ import type { Logger } from '../log';
 import type { SheetSource } from './sheet-source';
 import { SheetsError } from './sheets-error';
 import { buildSnapshotChunked, buildSnapshotStreamed } from './snapshot-chunked';
-import type { Snapshot } from './types';
+import type { SheetTable, Snapshot } from './types';
 
 export interface KeyStoreOptions {
   readonly source: SheetSource;
@@ -123,7 +123,7 @@ export class KeyStore {
       const stream = source.streamTable?.bind(source);
       const snapshot =
         stream === undefined
-          ? await buildSnapshotChunked(await source.readTable(), ctx, this.now())
+          ? await this.buildFrom(await source.readTable(), ctx)
           : await buildSnapshotStreamed(stream, ctx, () => this.now(), expectedKeys(this.current));
       const headerProblem = snapshot.problems.find((p) => p.row === 1);
       if (headerProblem !== undefined) {
@@ -140,7 +140,7 @@ export class KeyStore {
         timeZone: snapshot.timeZone,
       });
       this.options.onSnapshot?.(snapshot);
-      this.schedule(this.options.maxAgeMs * REFRESH_AT);
+      this.schedule(this.nextDelay(snapshot.loadedAt));
     } catch (err) {
       const error =
         err instanceof SheetsError ? err : new SheetsError('unknown', String(err), true, undefined, { cause: err });
@@ -156,6 +156,27 @@ export class KeyStore {
       });
       this.schedule(delay);
     }
+  }
+
+  /** The snapshot of a table read whole, stamped with the source's read time when it gave one (a shared table's). */
+  private buildFrom(table: SheetTable, ctx: { readonly defaultRateLimit: number }): Promise<Snapshot> {
+    return buildSnapshotChunked(table, ctx, table.readAt ?? this.now());
+  }
+
+  /**
+   * Wait before the next refresh of data read at `loadedAt`: until it is `REFRESH_AT` of the max age old. Data that
+   * old already (another instance's read, not replaced yet) is asked for again a quarter of its remaining life later,
+   * at least `minBackoffMs` (or a fifth of the max age if less): a refresh comes before it is `maxAgeMs` old, when a
+   * shared source stops using it.
+   */
+  private nextDelay(loadedAt: number): number {
+    const now = this.now();
+    const due = loadedAt + this.options.maxAgeMs * REFRESH_AT - now;
+    const remaining = loadedAt + this.options.maxAgeMs - now;
+    if (due > 0) {
+      return due;
+    }
+    return Math.max(Math.min(this.minBackoffMs, this.options.maxAgeMs * (1 - REFRESH_AT)), remaining / 4);
   }
 
   /** Full jitter: uniform in [min/2, cap], cap = min(maxBackoff, minBackoff · 2^(failures−1)). */

@@ -1,11 +1,12 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log';
-import { redactTableSteps } from '../redis/redact-table';
+import { UnredactableTableError, redactTableSteps } from '../redis/redact-table';
 import { RedisScript } from '../redis/script';
 import type { SheetSource } from './sheet-source';
 import { runInSlices } from './snapshot-chunked';
 import type { ChunkedBuildOptions } from './snapshot-chunked';
 import { parseValueRange, valueRangeJsonSteps } from './snapshot-json';
+import { SheetsError } from './sheets-error';
 import type { SheetsTarget } from './sheets-error';
 import type { SheetTable } from './types';
 
@@ -39,7 +40,7 @@ export interface SharedSourceOptions {
   readonly waitForLeaderMs?: number;
   readonly onRedisError?: (operation: 'table') => void;
   readonly now?: () => number;
-  /** How the leader's redact-and-stringify gives the event loop its turns; defaults to slices of ~5 ms (issue 8). */
+  /** How the redact-and-stringify of a table read from Google gives the event loop its turns; defaults to ~5 ms slices. */
   readonly slicing?: ChunkedBuildOptions;
 }
 
@@ -53,12 +54,13 @@ export interface SharedSourceStatus {
 const POLL_MS = 100;
 
 /**
- * A {@link SheetSource} that keeps total Sheets reads per minute constant as instances are added (issue 6, DESIGN §4
- * "Quota economy"). The lease holder reads Google, stores the table in Redis — redacted, with no raw key — with a
+ * A {@link SheetSource} that keeps total Sheets reads per minute constant as instances are added. The lease holder reads Google, stores the table in Redis — redacted, with no raw key — with a
  * version, and publishes `table:<version>` on the namespace's channel (src/redis/refresh-bus.ts makes every follower
  * refresh on it). Followers read the table from Redis when it is fresh (younger than `maxAgeMs`), and fall back to
  * Google only when Redis has nothing fresh: leader gone, or Redis down. A follower first tries to take a free lease,
  * and at startup waits briefly for a leader's first read, so N instances starting together read the sheet once.
+ * Every table it gives carries `readAt`, the start of the Google read it comes from (the leader's, for a follower):
+ * the snapshot's age is the data's, on every instance.
  */
 export class SharedSource implements SheetSource {
   readonly target: SheetsTarget;
@@ -127,21 +129,37 @@ export class SharedSource implements SheetSource {
     }
   }
 
+  /**
+   * Google's table, stamped with when its read began, and stored for the followers when this instance leads. A table
+   * that cannot be redacted is refused by every instance, leader or not, so that all serve the same one.
+   * @throws SheetsError `bad_table` when it cannot be stored without a raw key (nothing is stored; the caller keeps
+   *   its last good snapshot); as the inner source otherwise
+   */
   private async readGoogle(): Promise<SheetTable> {
     const readAt = this.now();
-    const table = await this.options.inner.readTable();
+    const table = { ...(await this.options.inner.readTable()), readAt };
     this.from = 'google';
+    // Hashing every key and checking every cell of 100,000 rows would block for ~0.2 s: in slices.
+    const redacted = await runInSlices(redactTableSteps(table, 100), this.options.slicing).catch((err: unknown) => {
+      if (err instanceof UnredactableTableError) {
+        throw new SheetsError(
+          'bad_table',
+          `Sheet not shared through Redis (a key could be left in it): ${err.message}`,
+          true,
+        );
+      }
+      throw err;
+    });
     if (this.options.lease.held()) {
-      await this.store(table, readAt);
+      await this.store(redacted, readAt);
     }
     return table;
   }
 
-  private async store(table: SheetTable, readAt: number): Promise<void> {
+  private async store(redacted: SheetTable, readAt: number): Promise<void> {
     const { client, lease } = this.options;
     try {
-      // Hashing every key and stringifying 100,000 rows would block for ~0.15 s: both in slices (issue 8).
-      const redacted = await runInSlices(redactTableSteps(table, 100), this.options.slicing);
+      // Stringifying 100,000 rows in one piece would block for tens of ms.
       const json = await runInSlices(valueRangeJsonSteps(redacted.rows, 1000), this.options.slicing);
       const ttl = Math.max(this.options.maxAgeMs * 2, 60_000);
       const keys = [lease.key, this.tableKey, `${this.tableKey}:version`];
@@ -176,15 +194,16 @@ export class SharedSource implements SheetSource {
       this.options.onRedisError?.('table');
       return 'unreachable';
     }
-    const [json, readAt, version, timeZone] = fields;
-    if (json == null || timeZone == null || this.now() - Number(readAt) > this.options.maxAgeMs) {
+    const [json, readAtField, version, timeZone] = fields;
+    const readAt = Number(readAtField ?? NaN);
+    if (json == null || timeZone == null || !Number.isFinite(readAt) || this.now() - readAt > this.options.maxAgeMs) {
       return 'absent';
     }
     try {
       const rows = await parseValueRange(json);
       this.version = Number(version);
       this.from = 'redis';
-      return { timeZone, rows };
+      return { timeZone, rows, readAt };
     } catch {
       this.options.logger.warn('the key table stored in Redis is not valid JSON: reading Google instead');
       return 'absent';

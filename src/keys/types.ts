@@ -12,6 +12,11 @@ export interface SheetTable {
   readonly timeZone: string;
   /** Row 0 is the header row. Rows are ragged: trailing empty cells and rows are omitted by the API. */
   readonly rows: readonly (readonly CellValue[])[];
+  /**
+   * Epoch ms when the read of Google that gave these rows began, when the source knows it: for a table shared through
+   * Redis, the leader's read. The snapshot built from it is stamped with it, so its age is the age of the data.
+   */
+  readonly readAt?: number;
 }
 
 /** A usable key, parsed from one sheet row. */
@@ -86,7 +91,7 @@ export interface Snapshot {
   readonly byHash: KeyTable;
   readonly problems: readonly RowProblem[];
   readonly timeZone: string;
-  /** Epoch ms when the table was read. */
+  /** Epoch ms when the table was read: `SheetTable.readAt` when the source gave it, else when the build began. */
   readonly loadedAt: number;
 }
 

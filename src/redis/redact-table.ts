@@ -5,12 +5,27 @@
  * that holds every client's secret. Each `api_key` cell is replaced by its hash in the `key_hash` column (added when
  * missing) — the form DESIGN §1 already accepts for a sheet that never holds secrets — so the snapshot built from the
  * redacted table has the same keys, limits, scopes and expiries, and refuses the same rows (docs/scaling.md lists the
- * differences: masked previews, some refusal wordings).
+ * differences: masked previews, some refusal wordings). Cells of columns sheetgate does not read (notes, owner…) are
+ * replaced by {@link UNREAD_CELL}.
+ * A table in which a secret could still be left — an unusable header (keys may sit in a column not recognised), a
+ * `key_hash` cell that is not a hash on a row without `api_key` (a raw key typed there), a key of the sheet typed
+ * in another cell — is not redacted at all: {@link UnredactableTableError}, and it is not shared.
  */
 import { mapHeader, normalizeHeader } from '../keys/header';
 import { formatKeyHash, hashKey, parseKeyHash } from '../keys/key-id';
 import { runToEnd } from '../keys/snapshot';
 import type { CellValue, SheetTable } from '../keys/types';
+
+/** Why a table cannot be stored without a raw key in it; the message names a row and column, never the key. */
+export class UnredactableTableError extends Error {
+  override readonly name = 'UnredactableTableError';
+}
+
+/**
+ * Stands for the content of a cell in a column the snapshot does not read: the content is not shared, but the row
+ * stays non-blank (a row with only such cells filled is still a row the snapshot refuses, not a blank one).
+ */
+export const UNREAD_CELL = '…';
 
 /** Put in `is_active` of a row whose `api_key` and `key_hash` disagree: the row stays refused, with its key id. */
 export const DISAGREEING_HASH_MARK = 'key_hash disagrees';
@@ -22,11 +37,6 @@ function text(cell: CellValue | undefined): string {
   return cell === undefined ? '' : String(cell);
 }
 
-function columnOf(header: readonly CellValue[], name: string): number | undefined {
-  const index = header.findIndex((cell) => normalizeHeader(cell) === name);
-  return index < 0 ? undefined : index;
-}
-
 function padded(cells: readonly CellValue[], width: number): CellValue[] {
   const out = [...cells];
   while (out.length < width) {
@@ -36,10 +46,11 @@ function padded(cells: readonly CellValue[], width: number): CellValue[] {
 }
 
 /**
- * `table` without raw keys. A usable table: each readable `api_key` becomes `key_hash` = `sha256:<hex>` and an empty
- * `api_key`; a row whose existing `key_hash` is malformed or disagrees keeps being refused (its `is_active` reads
- * {@link DISAGREEING_HASH_MARK}) and keeps its key id, so a duplicate of it is still caught. An unusable header: the
- * key cells are emptied, the header (and so the reason the table is refused) is unchanged.
+ * `table` without raw keys. Each readable `api_key` becomes `key_hash` = `sha256:<hex>` and an empty `api_key`; a row
+ * whose existing `key_hash` is malformed or disagrees keeps being refused (its `is_active` reads
+ * {@link DISAGREEING_HASH_MARK}) and keeps its key id, so a duplicate of it is still caught. Non-blank cells of columns
+ * the snapshot does not read become {@link UNREAD_CELL}.
+ * @throws UnredactableTableError when a secret could be left in it (see the file's description)
  */
 export function redactTable(table: SheetTable): SheetTable {
   return runToEnd(redactTableSteps(table));
@@ -47,23 +58,20 @@ export function redactTable(table: SheetTable): SheetTable {
 
 /**
  * {@link redactTable}, yielding every `stepRows` rows: it hashes every key, ~0.1 s for 100,000 rows, so the leader runs
- * it in slices (`runInSlices`, issue 8).
+ * it in slices (`runInSlices`). A second pass, in steps too, checks that no cell left holds a key of the sheet.
+ * @throws UnredactableTableError as `redactTable`
  */
 export function* redactTableSteps(table: SheetTable, stepRows = Infinity): Generator<number, SheetTable, void> {
   const header = table.rows[0] ?? [];
-  const keyColumn = columnOf(header, 'api_key');
-  if (keyColumn === undefined) {
-    return table;
+  const mapped = mapHeader(header);
+  if (mapped.problems.length > 0) {
+    throw new UnredactableTableError(`row 1: ${mapped.problems.join('; ')}`);
   }
-  if (mapHeader(header).problems.length > 0) {
-    const keyColumns = header.flatMap((cell, i) => (normalizeHeader(cell) === 'api_key' ? [i] : []));
-    const rows = table.rows.map((row, r) =>
-      r === 0 ? row : row.map((cell, i) => (keyColumns.includes(i) ? '' : cell)),
-    );
-    return { timeZone: table.timeZone, rows };
-  }
-  const activeColumn = columnOf(header, 'is_active') ?? 0; // present: mapHeader requires it
-  const existingHash = columnOf(header, 'key_hash');
+  const { columns } = mapped;
+  const keyColumn = columns.api_key;
+  const activeColumn = columns.is_active ?? 0; // present: mapHeader requires it
+  const existingHash = columns.key_hash;
+  const read = new Set(Object.values(columns).filter((i) => i !== keyColumn && i !== existingHash));
   // A loop, not Math.max(...rows): spreading 100,000+ arguments can overflow the stack.
   let widest = 0;
   for (const row of table.rows) {
@@ -71,26 +79,91 @@ export function* redactTableSteps(table: SheetTable, stepRows = Infinity): Gener
   }
   const hashColumn = existingHash ?? widest;
   const rows: CellValue[][] = [existingHash === undefined ? [...padded(header, hashColumn), 'key_hash'] : [...header]];
+  const secrets = new KeyFinder();
   for (let r = 1; r < table.rows.length; r++) {
     if (r % stepRows === 0) {
       yield r;
     }
     const row = table.rows[r] ?? [];
-    const keyCell = row[keyColumn];
+    const cells = padded(row, hashColumn + 1).map((cell, i) =>
+      read.has(i) || i === hashColumn || cell === false || text(cell) === '' ? cell : UNREAD_CELL,
+    );
+    const keyCell = keyColumn === undefined ? undefined : row[keyColumn];
     const key = text(keyCell);
+    const storedText = text(cells[hashColumn]);
+    const stored = parseKeyHash(storedText);
     if (typeof keyCell === 'boolean' || key === '') {
-      rows.push([...row]); // no secret in it
+      if (storedText !== '' && stored === undefined) {
+        throw new UnredactableTableError(
+          `row ${r + 1}: key_hash is not sha256:<64 hex> and may be a raw key: fix the cell to share the table`,
+        );
+      }
+      if (stored !== undefined) {
+        secrets.addHash(stored);
+      }
+      if (keyColumn !== undefined) {
+        cells[keyColumn] = keyCell ?? ''; // a boolean or blank: no secret in it
+      }
+      rows.push(cells);
       continue;
     }
     const hash = hashKey(key);
-    const cells = padded(row, hashColumn + 1);
-    const storedText = text(cells[hashColumn]);
-    if (storedText !== '' && parseKeyHash(storedText) !== hash) {
+    secrets.addKey(key, hash);
+    if (storedText !== '' && stored !== hash) {
       cells[activeColumn] = DISAGREEING_HASH_MARK;
     }
-    cells[keyColumn] = '';
+    if (keyColumn !== undefined) {
+      cells[keyColumn] = '';
+    }
     cells[hashColumn] = formatKeyHash(hash);
     rows.push(cells);
   }
+  for (let r = 1; r < rows.length; r++) {
+    if (r % stepRows === 0) {
+      yield table.rows.length + r;
+    }
+    const at = (rows[r] ?? []).findIndex((cell, i) => read.has(i) && secrets.holdsKey(cell));
+    if (at !== -1) {
+      const column = normalizeHeader(header[at] ?? '');
+      throw new UnredactableTableError(
+        `row ${r + 1}: the ${column} cell holds a key of this sheet: fix it to share the table`,
+      );
+    }
+  }
   return { timeZone: table.timeZone, rows };
+}
+
+/**
+ * Recognises a key of the sheet in a cell: the cell, or one of its words (split at spaces, commas and semicolons),
+ * is a key of an `api_key` cell, or hashes to a `key_hash` cell's hash (one sha256 per word, only once the sheet has
+ * hashed rows). Keys inside longer words are not recognised.
+ */
+class KeyFinder {
+  private readonly keys = new Set<string>();
+  private readonly hashes = new Set<string>();
+  private hashedOnly = false;
+
+  addKey(key: string, hash: string): void {
+    this.keys.add(key);
+    this.hashes.add(hash);
+  }
+
+  addHash(hash: string): void {
+    this.hashes.add(hash);
+    this.hashedOnly = true;
+  }
+
+  holdsKey(cell: CellValue): boolean {
+    if (typeof cell === 'boolean') {
+      return false;
+    }
+    const whole = text(cell);
+    if (whole === '') {
+      return false;
+    }
+    const words = whole.split(/[\s,;]+/);
+    return [whole, ...words].some(
+      (word) => word !== '' && (this.keys.has(word) || (this.hashedOnly && this.hashes.has(hashKey(word)))),
+    );
+  }
 }

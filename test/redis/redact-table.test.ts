@@ -8,7 +8,7 @@ import { formatKeyHash, hashKey } from '../../src/keys/key-id';
 import { buildSnapshot, runToEnd } from '../../src/keys/snapshot';
 import type { CellValue, Snapshot, SheetTable } from '../../src/keys/types';
 import { parseValueRange, valueRangeJsonSteps } from '../../src/keys/snapshot-json';
-import { redactTable, redactTableSteps } from '../../src/redis/redact-table';
+import { UNREAD_CELL, UnredactableTableError, redactTable, redactTableSteps } from '../../src/redis/redact-table';
 
 const NOW = Date.UTC(2026, 0, 1);
 const KEYS = ['sk-convergence-one-0000000000000001', 'sk-convergence-two-0000000000000002', ' 12345 '];
@@ -49,6 +49,13 @@ describe('issue-6: redactTable', () => {
     fc.assert(
       fc.property(fc.boolean(), fc.array(row, { maxLength: 6 }), (withHash, rows) => {
         const original = table(withHash, rows);
+        const noKey = (key: CellValue | undefined): boolean => typeof key === 'boolean' || String(key).trim() === '';
+        const unhashable = rows.findIndex(([key, hash]) => hash === 'sha256:nothex' && noKey(key));
+        if (withHash && unhashable !== -1) {
+          // A malformed key_hash beside no key may be a raw key typed there: the table is not redacted at all.
+          expect(() => redactTable(original)).toThrow(new RegExp(`^row ${unhashable + 2}: key_hash is not`));
+          return;
+        }
         const redacted = redactTable(original);
         const json = JSON.stringify(redacted);
         for (const key of KEYS) {
@@ -61,18 +68,64 @@ describe('issue-6: redactTable', () => {
     );
   });
 
-  it('an unusable header keeps its problem and loses its keys', () => {
+  it.each<[string, CellValue[]]>([
+    ['a column twice', ['api_key', 'api_key', 'client_name', 'is_active']],
+    ['no key column it knows', ['apikey', 'client_name', 'is_active']],
+  ])('an unusable header (%s) is not redacted: keys may sit in any column', (_name, header) => {
+    const original: SheetTable = { timeZone: 'Etc/UTC', rows: [header, [KEYS[0] as string, 'x', 'A', true]] };
+    const ctx = { defaultRateLimit: 60 };
+    const headerProblem = buildSnapshot(original, ctx, NOW).problems[0]?.reason ?? '';
+    expect(() => redactTable(original)).toThrow(UnredactableTableError);
+    expect(() => redactTable(original)).toThrow(`row 1: ${headerProblem}`);
+  });
+
+  it.each<[string, CellValue[][], string]>([
+    [
+      'in a client_name',
+      [
+        ['sk-a', 'Acme', true],
+        ['sk-b', 'sk-a', true],
+      ],
+      'row 3: the client_name cell',
+    ],
+    ['as a word of scopes', [['sk-a', 'Acme', true, 'read sk-a']], 'row 2: the scopes cell'],
+    [
+      'in is_active, a column to the side',
+      [
+        ['sk-a', 'Acme', true],
+        ['sk-b', 'B', ' sk-a '],
+      ],
+      'row 3: the is_active',
+    ],
+  ])('a key of the sheet typed %s: not redacted, the row and column named, never the key', (_name, rows, where) => {
     const original: SheetTable = {
       timeZone: 'Etc/UTC',
-      rows: [
-        ['api_key', 'api_key', 'client_name'],
-        [KEYS[0] as string, 'x', 'A'],
-      ],
+      rows: [['api_key', 'client_name', 'is_active', 'scopes'], ...rows],
     };
-    const redacted = redactTable(original);
-    expect(JSON.stringify(redacted)).not.toContain(KEYS[0]);
-    const ctx = { defaultRateLimit: 60 };
-    expect(buildSnapshot(redacted, ctx, NOW).problems).toEqual(buildSnapshot(original, ctx, NOW).problems);
+    let message = '';
+    try {
+      redactTable(original);
+    } catch (err) {
+      message = err instanceof UnredactableTableError ? err.message : String(err);
+    }
+    expect(message).toContain(where);
+    expect(message).not.toContain('sk-a');
+  });
+
+  it('replaces the cells of columns the snapshot does not read, keeping the header and blank cells', () => {
+    const redacted = redactTable({
+      timeZone: 'Etc/UTC',
+      rows: [
+        ['api_key', 'client_name', 'notes', 'is_active'],
+        ['sk-a', 'Acme', 'was sk-old', true],
+        ['sk-b', 'Beta', '', true],
+      ],
+    });
+    expect(redacted.rows).toEqual([
+      ['api_key', 'client_name', 'notes', 'is_active', 'key_hash'],
+      ['', 'Acme', UNREAD_CELL, true, formatKeyHash(hashKey('sk-a'))],
+      ['', 'Beta', '', true, formatKeyHash(hashKey('sk-b'))],
+    ]);
   });
 });
 

@@ -4,12 +4,19 @@
  * its reads; the lease is a fixed answer, held or not.
  */
 import { describe, expect, it } from '@jest/globals';
+import request from 'supertest';
+import { createApp } from '../../src/app';
+import { createMetrics, metricsRoutes } from '../../src/http/metrics';
+import { formatKeyHash, hashKey } from '../../src/keys/key-id';
 import { SharedSource } from '../../src/keys/shared-source';
 import type { SharedSourceOptions } from '../../src/keys/shared-source';
 import type { SheetSource } from '../../src/keys/sheet-source';
 import type { SheetTable } from '../../src/keys/types';
 import { createLogger } from '../../src/log';
-import { redisSuite } from './harness';
+import { sheetgate } from '../../src/sheetgate';
+import { captureLogger } from '../helpers/log-capture';
+import { REDIS_URL, redisSuite } from './harness';
+import { Redis } from 'ioredis';
 
 const logger = createLogger({ level: 'error', format: 'json' });
 const KEY = 'sk-shared-source-test-0000000000000001';
@@ -26,7 +33,7 @@ class CountingSheet implements SheetSource {
   readonly target = { spreadsheetId: 'sheet-1', sheetName: 'API_Keys', clientEmail: 'svc@example.test' };
   reads = 0;
 
-  constructor(private readonly table: SheetTable = TABLE) {}
+  constructor(public table: SheetTable = TABLE) {}
 
   readTable(): Promise<SheetTable> {
     this.reads += 1;
@@ -41,6 +48,7 @@ describe('issue-8: what a follower does with the table it finds in Redis', () =>
     leads: boolean,
     inner = new CountingSheet(),
     slicing?: SharedSourceOptions['slicing'],
+    now?: () => number,
   ): { shared: SharedSource; inner: CountingSheet } {
     const lease = {
       key: `${redis.prefix.namespace}:lease`,
@@ -57,6 +65,7 @@ describe('issue-8: what a follower does with the table it finds in Redis', () =>
       logger,
       waitForLeaderMs: 50,
       ...(slicing === undefined ? {} : { slicing }),
+      ...(now === undefined ? {} : { now }),
     });
     return { shared, inner };
   }
@@ -96,7 +105,7 @@ describe('issue-8: what a follower does with the table it finds in Redis', () =>
     const table = await follower.shared.readTable();
     expect(follower.inner.reads).toBe(1);
     expect(follower.shared.status().from).toBe('google');
-    expect(table).toBe(TABLE);
+    expect(table).toEqual({ ...TABLE, readAt: expect.any(Number) });
   });
 
   it('an entry that is not valid JSON, or older than maxAgeMs, is not used either', async () => {
@@ -130,5 +139,196 @@ describe('issue-8: what a follower does with the table it finds in Redis', () =>
     const follower = source(false);
     expect((await follower.shared.readTable()).rows).toHaveLength(2001);
     expect(follower.inner.reads).toBe(0);
+  });
+
+  it("a follower tells the age of the leader's read in /auth/status and the metrics, and refreshes before it is too old", async () => {
+    if (!redis.reachable) {
+      return;
+    }
+    await redis.client.set(`${redis.prefix.namespace}:lease`, 'leader-token');
+    const readAt = Date.now() - 40_000; // the leader read Google 40 s ago (its clock says so)
+    await source(true, new CountingSheet(), undefined, () => readAt).shared.readTable();
+    const follower = source(false);
+    const metrics = createMetrics({ defaultMetrics: false });
+    const gate = sheetgate({ source: follower.shared, logger, cacheDurationSec: 60, onSnapshot: metrics.onSnapshot });
+    await gate.ready();
+    try {
+      expect(follower.inner.reads).toBe(0);
+      const app = createApp({ gate, logger, publicRoutes: [metricsRoutes(metrics.registry)] });
+      const status = (await request(app).get('/auth/status').expect(200)).body as Record<string, unknown>;
+      expect(status['lastRefresh']).toBe(new Date(readAt).toISOString());
+      expect(status['snapshotAgeSec']).toBeGreaterThanOrEqual(40);
+      const exposition = (await request(app).get('/metrics').expect(200)).text;
+      const age = Number(/^sheetgate_snapshot_age_seconds (\S+)$/m.exec(exposition)?.[1]);
+      expect(age).toBeGreaterThanOrEqual(40);
+      // The next refresh comes while the data is younger than API_KEY_CACHE_DURATION (60 s), not 48 s from now.
+      expect(gate.status()?.nextRefreshAt).toBeLessThanOrEqual(readAt + 60_000);
+    } finally {
+      await gate.close();
+    }
+  });
+});
+
+/** Every value under `pattern` in Redis, as text: strings, hashes (fields and values), lists, sets, sorted sets. */
+async function everythingStored(pattern: string): Promise<string> {
+  const client = new Redis(REDIS_URL);
+  const parts: string[] = [];
+  try {
+    for await (const batch of client.scanStream({ match: pattern, count: 500 })) {
+      for (const key of batch as string[]) {
+        const type = await client.type(key);
+        parts.push(key, type);
+        if (type === 'string') {
+          parts.push((await client.get(key)) ?? '');
+        } else if (type === 'hash') {
+          parts.push(JSON.stringify(await client.hgetall(key)));
+        } else if (type === 'list') {
+          parts.push(...(await client.lrange(key, 0, -1)));
+        } else if (type === 'set') {
+          parts.push(...(await client.smembers(key)));
+        } else if (type === 'zset') {
+          parts.push(...(await client.zrange(key, '0', '-1')));
+        }
+      }
+    }
+  } finally {
+    client.disconnect();
+  }
+  return parts.join('\n');
+}
+
+describe('no raw key is ever stored in Redis', () => {
+  const redis = redisSuite('test/redis/shared-source.test.ts (no raw key)');
+  const RAW = 'sk-raw-key-that-must-stay-in-the-sheet-0001';
+  const OTHER = 'sk-other-key-of-this-sheet-000000000002';
+  const GOOD: SheetTable = {
+    timeZone: 'UTC',
+    rows: [
+      ['api_key', 'client_name', 'is_active'],
+      [OTHER, 'acme', true],
+    ],
+  };
+
+  it.each<[string, SheetTable['rows'], RegExp]>([
+    [
+      'no recognisable key column',
+      [
+        ['apikey', 'client_name', 'is_active'],
+        [RAW, 'acme', true],
+      ],
+      /row 1: .*api_key/,
+    ],
+    [
+      'a raw key typed into key_hash, on a sheet of hashes',
+      [
+        ['key_hash', 'client_name', 'is_active'],
+        [formatKeyHash(hashKey(OTHER)), 'acme', true],
+        [RAW, 'globex', true],
+      ],
+      /row 3: key_hash is not sha256/,
+    ],
+    [
+      'a raw key typed into key_hash, beside an empty api_key',
+      [
+        ['api_key', 'key_hash', 'client_name', 'is_active'],
+        [OTHER, '', 'acme', true],
+        ['', ` ${RAW}`, 'globex', true],
+      ],
+      /row 3: key_hash is not sha256/,
+    ],
+    [
+      "a key of the sheet pasted into another row's client_name",
+      [
+        ['api_key', 'client_name', 'is_active', 'scopes'],
+        [RAW, 'acme', true, ''],
+        [OTHER, ` ${RAW} `, true, ''],
+      ],
+      /row 3: the client_name cell holds a key of this sheet/,
+    ],
+    [
+      'a hashed key typed among the scopes of its row',
+      [
+        ['key_hash', 'client_name', 'is_active', 'scopes'],
+        [formatKeyHash(hashKey(RAW)), 'acme', true, `read, ${RAW}`],
+      ],
+      /row 2: the scopes cell holds a key of this sheet/,
+    ],
+  ])(
+    '%s: the refresh fails, the last good table stays, the error names the row, not the key',
+    async (_name, rows, why) => {
+      if (!redis.reachable) {
+        return;
+      }
+      const { logger: captured, capture } = captureLogger();
+      await redis.client.set(`${redis.prefix.namespace}:lease`, 'leader-token');
+      const inner = new CountingSheet(GOOD);
+      const leader = new SharedSource({
+        inner,
+        client: redis.client,
+        namespace: redis.prefix.namespace,
+        lease: {
+          key: `${redis.prefix.namespace}:lease`,
+          token: 'leader-token',
+          held: () => true,
+          tick: () => Promise.resolve(true),
+        },
+        maxAgeMs: 60_000,
+        logger: captured,
+      });
+      const gate = sheetgate({ source: leader, logger: captured, cacheDurationSec: 60 });
+      await gate.ready();
+      try {
+        const good = await redis.client.hget(`${redis.prefix.namespace}:table`, 'json');
+        expect(gate.status()?.keys).toBe(1);
+        inner.table = { timeZone: 'UTC', rows };
+        await gate.store?.refresh();
+        const status = gate.status();
+        expect(status?.lastError?.code).toBe('bad_table');
+        expect(status?.lastError?.message).toMatch(why);
+        expect(status?.keys).toBe(1); // the last good snapshot
+        expect(await redis.client.hget(`${redis.prefix.namespace}:table`, 'json')).toBe(good);
+        const stored = await everythingStored(redis.prefix.all);
+        expect(stored).toContain(formatKeyHash(hashKey(OTHER))); // the scan does see the table
+        expect(stored).not.toContain(RAW);
+        expect(stored).not.toContain(OTHER);
+        expect(capture.text()).toMatch(why);
+        expect(capture.text()).not.toContain(RAW);
+        expect(JSON.stringify(status)).not.toContain(RAW);
+      } finally {
+        await gate.close();
+      }
+    },
+  );
+
+  it('a key in a column sheetgate does not read is emptied, and the table is shared', async () => {
+    if (!redis.reachable) {
+      return;
+    }
+    await redis.client.set(`${redis.prefix.namespace}:lease`, 'leader-token');
+    const inner = new CountingSheet({
+      timeZone: 'UTC',
+      rows: [
+        ['api_key', 'client_name', 'is_active', 'notes'],
+        [OTHER, 'acme', true, `old key was ${RAW}, replaced`],
+      ],
+    });
+    const leader = new SharedSource({
+      inner,
+      client: redis.client,
+      namespace: redis.prefix.namespace,
+      lease: {
+        key: `${redis.prefix.namespace}:lease`,
+        token: 'leader-token',
+        held: () => true,
+        tick: () => Promise.resolve(true),
+      },
+      maxAgeMs: 60_000,
+      logger,
+    });
+    await leader.readTable();
+    const stored = await everythingStored(redis.prefix.all);
+    expect(stored).toContain(formatKeyHash(hashKey(OTHER)));
+    expect(stored).not.toContain(RAW);
+    expect(stored).not.toContain(OTHER);
   });
 });

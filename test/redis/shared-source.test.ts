@@ -201,6 +201,19 @@ describe('no raw key is ever stored in Redis', () => {
   const redis = redisSuite('test/redis/shared-source.test.ts (no raw key)');
   const RAW = 'sk-raw-key-that-must-stay-in-the-sheet-0001';
   const OTHER = 'sk-other-key-of-this-sheet-000000000002';
+  /** A SharedSource that holds the lease, over `inner`. */
+  function leaderOf(inner: SheetSource, log: typeof logger): SharedSource {
+    const lease = `${redis.prefix.namespace}:lease`;
+    return new SharedSource({
+      inner,
+      client: redis.client,
+      namespace: redis.prefix.namespace,
+      lease: { key: lease, token: 'leader-token', held: () => true, tick: () => Promise.resolve(true) },
+      maxAgeMs: 60_000,
+      logger: log,
+    });
+  }
+
   const GOOD: SheetTable = {
     timeZone: 'UTC',
     rows: [
@@ -262,19 +275,7 @@ describe('no raw key is ever stored in Redis', () => {
       const { logger: captured, capture } = captureLogger();
       await redis.client.set(`${redis.prefix.namespace}:lease`, 'leader-token');
       const inner = new CountingSheet(GOOD);
-      const leader = new SharedSource({
-        inner,
-        client: redis.client,
-        namespace: redis.prefix.namespace,
-        lease: {
-          key: `${redis.prefix.namespace}:lease`,
-          token: 'leader-token',
-          held: () => true,
-          tick: () => Promise.resolve(true),
-        },
-        maxAgeMs: 60_000,
-        logger: captured,
-      });
+      const leader = leaderOf(inner, captured);
       const gate = sheetgate({ source: leader, logger: captured, cacheDurationSec: 60 });
       await gate.ready();
       try {
@@ -312,19 +313,7 @@ describe('no raw key is ever stored in Redis', () => {
         [OTHER, 'acme', true, `old key was ${RAW}, replaced`],
       ],
     });
-    const leader = new SharedSource({
-      inner,
-      client: redis.client,
-      namespace: redis.prefix.namespace,
-      lease: {
-        key: `${redis.prefix.namespace}:lease`,
-        token: 'leader-token',
-        held: () => true,
-        tick: () => Promise.resolve(true),
-      },
-      maxAgeMs: 60_000,
-      logger,
-    });
+    const leader = leaderOf(inner, logger);
     await leader.readTable();
     const stored = await everythingStored(redis.prefix.all);
     expect(stored).toContain(formatKeyHash(hashKey(OTHER)));

@@ -91,6 +91,15 @@ function isBlank(cells: readonly CellValue[]): boolean {
   return cells.every((c) => c === false || text(c) === '');
 }
 
+/**
+ * Length of the row's plaintext key (the trimmed `api_key` cell), or undefined when the row has none (a
+ * `key_hash`-only row, or no key at all): the snapshot searches refusal quotes only for stretches that long.
+ */
+export function plainKeyLength(cells: readonly CellValue[], columns: HeaderMap): number | undefined {
+  const key = text(at(cells, columns, 'api_key'));
+  return key === '' ? undefined : key.length;
+}
+
 interface RowKey {
   readonly hash: string;
   /** The raw key; undefined for a `key_hash`-only row. */

@@ -9,7 +9,7 @@ import { mapHeader } from './header';
 import type { HeaderMap } from './header';
 import { hashKey, keyIdOf } from './key-id';
 import { KeyTableBuilder, emptyKeyTable } from './key-table';
-import { parseRow } from './row';
+import { parseRow, plainKeyLength } from './row';
 import type { CellValue, KeyTable, ParseContext, RowProblem, SheetTable, Snapshot } from './types';
 
 /**
@@ -72,6 +72,13 @@ const HASHES_PER_STEP = 1000;
  */
 const REMEMBERED_TEXTS = 10_000;
 
+/**
+ * sha256 one build may spend searching quotes (~0.5 s of CPU, in slices). A sheet with `key_hash`-only rows (whose
+ * keys may be of any length) and many refused rows would otherwise cost up to 300 sha256 per refused row on every
+ * refresh; past the budget, a quote that was not searched is not shown at all.
+ */
+const SEARCH_BUDGET = 1_000_000;
+
 /** Refusals frozen between two yields of {@link SnapshotBuilder.finishSteps}. */
 const FREEZES_PER_STEP = 2000;
 
@@ -100,6 +107,10 @@ export class SnapshotBuilder {
    */
   private readonly quotedProblem: number[] = [];
   private readonly quoteStart: number[] = [];
+  /** Lengths of the sheet's plaintext keys: the only stretch lengths a quote can hold one in. */
+  private readonly keyLengths = new Set<number>();
+  /** A `key_hash`-only row's key may have any length: every stretch of a quote is then searched. */
+  private anyKeyLength = false;
 
   /** `expectedKeys` only sizes the first allocation. */
   constructor(
@@ -150,7 +161,9 @@ export class SnapshotBuilder {
     const { byHash, problems, refusedAt, repeated, quotedProblem, quoteStart } = this;
     const isKey = (hash: string): boolean => byHash.indexOf(hash) !== -1 || refusedAt.has(hash);
     const remembered = new Map<string, boolean>();
+    const lengths = this.anyKeyLength ? undefined : [...this.keyLengths];
     let hashes = 0;
+    let spent = 0;
     for (let q = 0; q < quotedProblem.length; q++) {
       const index = quotedProblem[q] ?? -1;
       const problem = problems[index];
@@ -161,8 +174,14 @@ export class SnapshotBuilder {
       const text = JSON.parse(problem.reason.slice(start)) as string;
       let found = remembered.get(text);
       if (found === undefined) {
-        found = holdsKey(text, isKey);
-        hashes += (text.length * (text.length + 1)) / 2;
+        const cost = searchCost(text.length, lengths);
+        if (spent + cost > SEARCH_BUDGET) {
+          problems[index] = { ...problem, reason: `${problem.reason.slice(0, start)}a value not shown` };
+          continue;
+        }
+        found = holdsKey(text, isKey, lengths);
+        hashes += cost;
+        spent += cost;
         if (remembered.size < REMEMBERED_TEXTS) {
           remembered.set(text, found);
         }
@@ -211,6 +230,12 @@ export class SnapshotBuilder {
     if (hash === undefined) {
       return;
     }
+    const keyLength = plainKeyLength(cells, header);
+    if (keyLength === undefined) {
+      this.anyKeyLength = true;
+    } else {
+      this.keyLengths.add(keyLength);
+    }
     const at = this.byHash.indexOf(hash);
     const first = at === -1 ? this.refusedAt.get(hash) : this.byHash.rowAt(at);
     if (first !== undefined) {
@@ -230,18 +255,33 @@ export class SnapshotBuilder {
 
 /**
  * Whether some stretch of `text` (a short cell a refusal quotes; at most 24 characters, so ≤ 300 stretches) is a key
- * of the sheet: any non-empty string can be a key (DESIGN §1), so a short one pasted into another cell, alone or
- * among other characters, is only recognisable by its hash. Runs for refused rows only.
+ * of the sheet: any non-empty string can be a key, so a short one pasted into another cell, alone or among other
+ * characters, is only recognisable by its hash. Only stretches of the `lengths` given are tried (undefined: all).
  */
-function holdsKey(text: string, isKey: (hash: string) => boolean): boolean {
-  for (let start = 0; start < text.length; start++) {
-    for (let end = start + 1; end <= text.length; end++) {
-      if (isKey(hashKey(text.slice(start, end)))) {
+function holdsKey(text: string, isKey: (hash: string) => boolean, lengths: readonly number[] | undefined): boolean {
+  for (let length = 1; length <= text.length; length++) {
+    if (lengths !== undefined && !lengths.includes(length)) {
+      continue;
+    }
+    for (let start = 0; start + length <= text.length; start++) {
+      if (isKey(hashKey(text.slice(start, start + length)))) {
         return true;
       }
     }
   }
   return false;
+}
+
+/** sha256 that {@link holdsKey} computes for a text this long: one per stretch of each searched length. */
+function searchCost(textLength: number, lengths: readonly number[] | undefined): number {
+  if (lengths === undefined) {
+    return (textLength * (textLength + 1)) / 2;
+  }
+  let cost = 0;
+  for (const length of lengths) {
+    cost += Math.max(0, textLength - length + 1);
+  }
+  return cost;
 }
 
 /** `problems` (in row order) plus one "duplicate key" problem per repeated row, merged into the row's own problem. */

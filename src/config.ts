@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
+import { maskUrlCredentials } from './mask-url';
 
 /** Validated, frozen configuration (DESIGN §2). `loadConfig` is the only reader of the environment. */
 export interface Config {
@@ -26,6 +27,8 @@ export interface Config {
   /** Bearer token that protects `/metrics`; undefined = public. */
   readonly metricsToken: string | undefined;
   readonly nodeEnv: string;
+  /** Seconds a shutdown waits for in-flight requests before cutting them; the final usage flush runs after. */
+  readonly shutdownTimeoutSec: number;
 }
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
@@ -111,6 +114,7 @@ const schema = z.object({
   AUTH_FAILURE_LIMIT: int(0, 0, 1_000_000),
   METRICS_TOKEN: text,
   NODE_ENV: text.transform((v) => v ?? 'development'),
+  SHUTDOWN_TIMEOUT: int(25, 0, 3600),
 });
 
 function parseTrustProxy(v: string | undefined): boolean | number | string | undefined {
@@ -140,14 +144,14 @@ export function envWithDotenv(env: NodeJS.ProcessEnv, path = '.env'): Record<str
 
 /**
  * Validates the environment once into a frozen {@link Config}.
- * @throws ConfigError naming each invalid variable and its value (DESIGN §2).
+ * @throws ConfigError naming each invalid variable and its value, any URL password masked.
  */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0]);
-      return `${name}=${JSON.stringify(env[name] ?? '')}: ${issue.message}`;
+      return `${name}=${JSON.stringify(maskUrlCredentials(env[name] ?? ''))}: ${issue.message}`;
     });
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
   }
@@ -171,6 +175,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     authFailureLimit: e.AUTH_FAILURE_LIMIT,
     metricsToken: e.METRICS_TOKEN,
     nodeEnv: e.NODE_ENV,
+    shutdownTimeoutSec: e.SHUTDOWN_TIMEOUT,
   });
 }
 

@@ -1,6 +1,7 @@
 import winston from 'winston';
 import type { LogLevel } from './config';
 import { maskKey } from './keys/key-id';
+import { maskUrlCredentials } from './mask-url';
 
 export { maskKey };
 
@@ -15,13 +16,14 @@ export interface LoggerOptions {
 }
 
 // Anything shaped like a sheetgate key, wherever it hides (message, meta, error text): last line of defence,
-// the code itself only ever logs key ids and masked previews (DESIGN §4 "Secrets").
+// the code itself only ever logs key ids and masked previews. URL passwords (a connection error quoting REDIS_URL,
+// say) are masked the same way.
 const KEY_PATTERN = /\bsk-[A-Za-z0-9_-]{12,}/g;
 const SECRET_FIELDS = new Set(['authorization', 'x-api-key', 'api_key', 'apikey', 'key', 'private_key']);
 
 function scrub(value: unknown, depth: number): unknown {
   if (typeof value === 'string') {
-    return value.replace(KEY_PATTERN, (key) => maskKey(key));
+    return maskUrlCredentials(value.replace(KEY_PATTERN, (key) => maskKey(key)));
   }
   if (depth > 4 || value === null || typeof value !== 'object') {
     return value;
@@ -39,7 +41,10 @@ function scrub(value: unknown, depth: number): unknown {
   return out;
 }
 
-/** winston format that masks key-shaped strings and secret-named fields in the message and every meta field. */
+/**
+ * winston format that masks key-shaped strings, URL passwords and secret-named fields in the message and every meta
+ * field.
+ */
 const redact = winston.format((info) => {
   for (const field of Object.keys(info)) {
     if (field !== 'level') {

@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { KeyTally, Snapshot } from '../keys/types';
+import { maskUrlCredentials } from '../mask-url';
 import type { Sheetgate } from '../sheetgate';
 
 /** Extra sections other components add to `/auth/status` (usage flusher, Redis). Must never include a key. */
@@ -17,7 +18,8 @@ function iso(ms: number | undefined): string | null {
 /**
  * `GET /auth/status` (DESIGN §3): whether auth is on and why not, keys loaded (with how many carry an address
  * allowlist and how many active ones expire within 7 days), last refresh, last error, which sheet. Counts and times
- * only: never a key, a preview, a client list or an address. The two key counts are taken once a minute per snapshot.
+ * only: never a key, a preview, a client list or an address; an error message quoting a URL has its password masked.
+ * The two key counts are taken once a minute per snapshot.
  */
 export function statusHandler(
   gate: Pick<Sheetgate, 'mode' | 'status' | 'source' | 'store'>,
@@ -58,7 +60,11 @@ export function statusHandler(
         lastError:
           store.lastError === undefined
             ? null
-            : { code: store.lastError.code, message: store.lastError.message, at: iso(store.lastError.at) },
+            : {
+                code: store.lastError.code,
+                message: maskUrlCredentials(store.lastError.message),
+                at: iso(store.lastError.at),
+              },
       });
     }
     if (gate.source !== undefined) {

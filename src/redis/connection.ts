@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import type { Logger } from '../log';
+import { maskUrlCredentials } from '../mask-url';
 
 export interface RedisLinkOptions {
   readonly logger: Logger;
@@ -14,7 +15,7 @@ export interface RedisLinkOptions {
 export interface RedisLink {
   /** Commands (limiter, usage, lease, table). Fails fast while disconnected: no offline queue. */
   readonly client: Redis;
-  /** `REDIS_URL` without credentials, for logs and status. */
+  /** `REDIS_URL` with its password masked, for logs and status. */
   readonly where: string;
   connected(): boolean;
   /** A second connection for SUBSCRIBE (a subscribed connection can run no other command); made on first use. */
@@ -27,17 +28,6 @@ export function reconnectDelay(attempt: number): number {
   return Math.min(attempt * 100, 5000);
 }
 
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    return u.toString();
-  } catch {
-    return 'redis://(unparsable url)';
-  }
-}
-
 /**
  * Connects to `REDIS_URL` so that a dead or stalled Redis fails fast instead of holding requests (issue 6): no offline
  * queue (a command while disconnected rejects at once, and the caller falls back: insurance limiter, local usage
@@ -47,7 +37,7 @@ function redact(url: string): string {
  */
 export function connectRedis(url: string, options: RedisLinkOptions): RedisLink {
   const { logger, onError } = options;
-  const where = redact(url);
+  const where = maskUrlCredentials(url);
   const common: RedisOptions = {
     connectTimeout: 2000,
     retryStrategy: reconnectDelay,
@@ -75,7 +65,7 @@ export function connectRedis(url: string, options: RedisLinkOptions): RedisLink 
     onError?.('connection');
     if (state === 'connecting' || state === 'up') {
       logger.warn(
-        `Redis unavailable at ${where} (${err.message}): serving with per-instance limits, usage deltas kept locally until it returns`,
+        `Redis unavailable at ${where} (${maskUrlCredentials(err.message)}): serving with per-instance limits, usage deltas kept locally until it returns`,
       );
       state = 'down';
     }

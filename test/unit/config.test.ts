@@ -1,5 +1,16 @@
 import { ConfigError, loadConfig, missingCredentials } from '../../src/config';
 
+/** The ConfigError `loadConfig` throws for `env` (fails the test if it does not throw one). */
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('loadConfig accepted the environment');
+}
+
 describe('loadConfig', () => {
   it('applies DESIGN §2 defaults', () => {
     const config = loadConfig({});
@@ -14,6 +25,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       credentialsPath: undefined,
       redisUrl: undefined,
+      shutdownTimeoutSec: 25,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -34,6 +46,7 @@ describe('loadConfig', () => {
       REDIS_URL: 'redis://127.0.0.1:6379',
       UPSTREAM_URL: 'http://127.0.0.1:3000',
       TRUST_PROXY: '1',
+      SHUTDOWN_TIMEOUT: '5',
     });
     expect(config).toMatchObject({
       port: 9000,
@@ -50,6 +63,7 @@ describe('loadConfig', () => {
       redisUrl: 'redis://127.0.0.1:6379',
       upstreamUrl: 'http://127.0.0.1:3000',
       trustProxy: 1,
+      shutdownTimeoutSec: 5,
     });
   });
 
@@ -66,15 +80,12 @@ describe('loadConfig', () => {
     ['GOOGLE_SHEETS_ROOT_URL', 'not a url'],
     ['REDIS_URL', 'http://127.0.0.1:6379'],
     ['UPSTREAM_URL', 'ftp://x'],
+    ['SHUTDOWN_TIMEOUT', 'soon'],
+    ['SHUTDOWN_TIMEOUT', '-1'],
+    ['SHUTDOWN_TIMEOUT', '2.5'],
   ])('refuses %s=%s naming the variable and the value', (name, value) => {
-    let error: unknown;
-    try {
-      loadConfig({ [name]: value });
-    } catch (err) {
-      error = err;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as Error).message).toContain(`${name}="${value}"`);
+    const error = configError({ [name]: value });
+    expect(error.message).toContain(`${name}="${value}"`);
   });
 
   it.each([
@@ -86,6 +97,17 @@ describe('loadConfig', () => {
     [{ NODE_ENV: 'test', AUTH_REQUIRED: 'true' }, true],
   ])('AUTH_REQUIRED defaults to true under NODE_ENV=production only: %j → %s', (env, required) => {
     expect(loadConfig(env).authRequired).toBe(required);
+  });
+
+  it.each([
+    ['REDIS_URL', 'redis://:password@host:notaport', 'redis://:***@host:notaport'],
+    ['REDIS_URL', 'http://admin:password@host:6379', 'http://admin:***@host:6379'],
+    ['UPSTREAM_URL', 'ftp://user:password@host/', 'ftp://user:***@host/'],
+    ['GOOGLE_SHEETS_ROOT_URL', 'http://user:password@host:bad/', 'http://user:***@host:bad/'],
+  ])('names a bad %s with its password masked', (name, value, shown) => {
+    const error = configError({ [name]: value });
+    expect(error.message).toContain(`${name}="${shown}"`);
+    expect(error.message).not.toContain('password');
   });
 
   it('reports every bad variable at once', () => {

@@ -1,21 +1,25 @@
-// Characters a header value may carry as-is: visible ASCII, space, and Latin-1 letters (not C0/C1 controls, not DEL).
-const SAFE = /^[\x20-\x7e\xa0-\xff]*$/;
+// Characters a header value carries as-is: visible ASCII and space, except `%` (escaped so that decoding is exact).
+const SAFE = /^[\x20-\x24\x26-\x7e]*$/;
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\x00-\x1f\x7f-\x9f]/g;
 // Half of a surrogate pair cannot be encoded as UTF-8: replace it (U+FFFD), as TextEncoder would.
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /**
- * Makes a client name safe for a response header (DESIGN §3): control characters (CR/LF included) are removed,
- * so nothing can end the header or inject another; characters outside Latin-1 are percent-encoded as UTF-8.
+ * The one encoder for header values built from sheet text (client name, scopes, key id), on responses and on requests
+ * to the upstream: control characters (CR/LF included) are removed, so nothing can end the header or inject another;
+ * every other character outside printable ASCII, and `%` itself, is percent-encoded as UTF-8, so
+ * `decodeURIComponent(value)` gives the text back. Latin-1 letters are encoded too: Node writes a header's bytes in the
+ * encoding of the body that follows it (UTF-8 for a JSON answer, Latin-1 for a Buffer), so `é` left as-is would reach
+ * a gateway as two different byte sequences. Whatever a cell holds, the value is plain ASCII and Node accepts it.
  */
-export function headerSafe(name: string): string {
-  if (SAFE.test(name)) {
-    return name;
+export function headerSafe(text: string): string {
+  if (SAFE.test(text)) {
+    return text;
   }
   let out = '';
-  for (const ch of name.replace(CONTROL, '').replace(LONE_SURROGATE, '\ufffd')) {
-    out += (ch.codePointAt(0) ?? 0) > 0xff ? encodeURIComponent(ch) : ch;
+  for (const ch of text.replace(CONTROL, '').replace(LONE_SURROGATE, '\ufffd')) {
+    out += (ch.codePointAt(0) ?? 0) > 0x7e || ch === '%' ? encodeURIComponent(ch) : ch;
   }
   return out;
 }

@@ -8,7 +8,7 @@ import type { FailureThrottle } from '../limits/failure-throttle';
 import type { LimitDecision, Limiter } from '../limits/limiter';
 import type { QuotaCounter } from '../limits/quota-counter';
 import type { Logger } from '../log';
-import { headerSafe } from './client-name';
+import { headerSafe } from './header-safe';
 import { credentialHeaders, parseCredentials } from './credentials';
 import { sendProblem } from './errors';
 import type { AuthErrorCode, ProblemExtras } from './errors';

@@ -6,9 +6,9 @@ import type { Logger } from '../log';
 import { clientResponseHeaders, upstreamRequestHeaders } from './proxy-headers';
 
 /** Problem codes of the proxy itself (not auth outcomes, so not in `AUTH_ERROR_CODES`). */
-export type UpstreamErrorCode = 'upstream_unavailable' | 'upstream_timeout';
+export type UpstreamErrorCode = 'upstream_unavailable' | 'upstream_timeout' | 'upgrade_not_supported';
 
-const PROBLEMS: Readonly<Record<UpstreamErrorCode, { status: 502 | 504; title: string; detail: string }>> = {
+const PROBLEMS: Readonly<Record<UpstreamErrorCode, { status: 400 | 502 | 504; title: string; detail: string }>> = {
   upstream_unavailable: {
     status: 502,
     title: 'Upstream unavailable',
@@ -18,6 +18,11 @@ const PROBLEMS: Readonly<Record<UpstreamErrorCode, { status: 502 | 504; title: s
     status: 504,
     title: 'Upstream timeout',
     detail: 'The upstream service did not answer in time.',
+  },
+  upgrade_not_supported: {
+    status: 400,
+    title: 'Upgrade not supported',
+    detail: 'sheetgate tunnels only Upgrade: websocket. Send the request without an Upgrade header.',
   },
 };
 
@@ -83,7 +88,7 @@ export function createUpstream(upstreamUrl: string, timeoutMs: number, logger: L
   };
 }
 
-/** Writes a 502/504 problem+json (same shape as the auth errors), or cuts the response if it had started. */
+/** Writes a 400/502/504 problem+json (same shape as the auth errors), or cuts the response if it had started. */
 export function sendUpstreamProblem(res: Response, code: UpstreamErrorCode): void {
   if (res.headersSent) {
     res.destroy();

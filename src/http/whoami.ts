@@ -2,6 +2,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { sendProblem } from '../auth/errors';
 import { hasScope } from '../auth/verify';
 import { parseScopes } from '../keys/row';
+import { identityHeaders } from './identity-headers';
 
 function identity(req: Request): Record<string, unknown> {
   return req.auth === undefined
@@ -16,11 +17,12 @@ function identity(req: Request): Record<string, unknown> {
       };
 }
 
-/** Identity headers for gateways (nginx `auth_request_set`, Traefik `authResponseHeaders`). */
+/** Identity headers for gateways (nginx `auth_request_set`, Traefik `authResponseHeaders`), header-safe. */
 function setIdentityHeaders(req: Request, res: Response): void {
   if (req.auth !== undefined) {
-    res.setHeader('X-Sheetgate-Key-Id', req.auth.keyId);
-    res.setHeader('X-Sheetgate-Scopes', req.auth.scopes.join(' '));
+    for (const [name, value] of Object.entries(identityHeaders(req.auth))) {
+      res.setHeader(name, value);
+    }
   }
 }
 

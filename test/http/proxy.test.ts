@@ -15,13 +15,15 @@ const ACTIVE = 'sk-convergence-11111111-1111-4111-8111-111111111111';
 const LIMITED = 'sk-convergence-44444444-4444-4444-8444-444444444444';
 const EVIL_NAME = 'sk-convergence-77777777-7777-4777-8777-777777777777';
 const UNKNOWN = 'sk-convergence-55555555-5555-4555-8555-555555555555';
-const ALL_KEYS = [ACTIVE, LIMITED, EVIL_NAME, UNKNOWN];
+const UNICODE = 'sk-convergence-88888888-8888-4888-8888-888888888888';
+const ALL_KEYS = [ACTIVE, LIMITED, EVIL_NAME, UNKNOWN, UNICODE];
 const HEADER = ['api_key', 'client_name', 'created_at', 'expires_at', 'is_active', 'rate_limit', 'scopes'];
 const ROWS = [
   HEADER,
   [ACTIVE, 'Acme', '2026-01-01', '', true, 100_000, 'read write'],
   [LIMITED, 'Small', '2026-01-01', '', true, 1, ''],
   [EVIL_NAME, 'Evil\r\nX-Injected: 1 日本', '2026-01-01', '', true, 100_000, ''],
+  [UNICODE, 'Café', '2026-01-01', '', true, 100_000, 'données:écrire 日本:読む\u0007'],
 ];
 
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
@@ -291,7 +293,8 @@ describe('reverse proxy (issue 7)', () => {
     expect(headers['x-client-name']).toBe('Acme');
     expect(headers['x-sheetgate-key-id']).toBe(keyIdOf(hashKey(ACTIVE)));
     expect(headers['x-sheetgate-scopes']).toBe('read write');
-    expect(headers['x-forwarded-for']).toBe('203.0.113.9, 127.0.0.1');
+    // Without TRUST_PROXY nothing the client wrote in X-Forwarded-For is passed on: only the connection's address.
+    expect(headers['x-forwarded-for']).toBe('127.0.0.1');
     expect(headers['x-forwarded-host']).toBe(`127.0.0.1:${port}`);
     expect(headers['x-forwarded-proto']).toBe('http');
     expect(headers['host']).toBe(`127.0.0.1:${upstream.port}`);
@@ -308,6 +311,74 @@ describe('reverse proxy (issue 7)', () => {
     const { headers } = JSON.parse(reply.body.toString()) as Seen;
     expect(headers['x-injected']).toBeUndefined();
     expect(headers['x-client-name']).toBe('EvilX-Injected: 1 %E6%97%A5%E6%9C%AC');
+  });
+
+  it('drops every header sheetgate owns under any spelling (X_Client_Name, x_sheetgate_*, Forwarded, X-Real-IP)', async () => {
+    const forged = {
+      X_Client_Name: 'Mallory',
+      'X-Client_Name': 'Mallory',
+      x_sheetgate_key_id: 'forged',
+      X_Sheetgate_Scopes: 'sheetgate:admin',
+      'x-sheetgate-anything': 'forged',
+      x_api_key: ACTIVE,
+      X_Forwarded_For: '203.0.113.9',
+      x_forwarded_host: 'forged.example',
+      'X-Forwarded-Port': '1',
+      Forwarded: 'for=203.0.113.9;host=forged.example',
+      'X-Real-IP': '203.0.113.9',
+      X_Real_IP: '203.0.113.9',
+      'x-end_to_end': 'kept',
+    };
+    const reply = await send(port, { path: '/headers', headers: { ...auth, ...forged } });
+    expect(reply.status).toBe(200);
+    const { headers } = JSON.parse(reply.body.toString()) as Seen;
+    const names = Object.keys(headers);
+    expect(names.filter((name) => name.includes('_') && name !== 'x-end_to_end')).toEqual([]);
+    expect(names).not.toContain('forwarded');
+    expect(names).not.toContain('x-real-ip');
+    expect(names).not.toContain('x-forwarded-port');
+    expect(names).not.toContain('x-sheetgate-anything');
+    expect(headers['x-client-name']).toBe('Acme');
+    expect(headers['x-sheetgate-key-id']).toBe(keyIdOf(hashKey(ACTIVE)));
+    expect(headers['x-sheetgate-scopes']).toBe('read write');
+    expect(headers['x-forwarded-for']).toBe('127.0.0.1');
+    expect(headers['x-end_to_end']).toBe('kept');
+    expect(JSON.stringify(headers)).not.toContain('Mallory');
+    expect(JSON.stringify(headers)).not.toContain('203.0.113.9');
+    expect(JSON.stringify(headers)).not.toContain(ACTIVE);
+  });
+
+  it('sends header-safe scopes and client name: données:écrire, 日本:読む, control characters', async () => {
+    const reply = await send(port, { path: '/headers', headers: { 'x-api-key': UNICODE } });
+    expect(reply.status).toBe(200);
+    const { headers } = JSON.parse(reply.body.toString()) as Seen;
+    expect(headers['x-client-name']).toBe('Caf%C3%A9');
+    expect(headers['x-sheetgate-scopes']).toBe('donn%C3%A9es:%C3%A9crire %E6%97%A5%E6%9C%AC:%E8%AA%AD%E3%82%80');
+    expect(decodeURIComponent(headers['x-sheetgate-scopes'] as string)).toBe('données:écrire 日本:読む');
+    expect(reply.headers['x-client-name']).toBe('Caf%C3%A9');
+  });
+
+  it.each([
+    ['a forged chain: only the hop TRUST_PROXY=1 trusts', '6.6.6.6, 198.51.100.7', '198.51.100.7, 127.0.0.1'],
+    ['one address (the trusted proxy saw the client)', '198.51.100.7', '198.51.100.7, 127.0.0.1'],
+    ['none', undefined, '127.0.0.1'],
+  ])('X-Forwarded-For with TRUST_PROXY=1 and %s', async (_name, sent, expected) => {
+    const app = createApp({
+      gate,
+      logger,
+      trustProxy: 1,
+      protectedRoutes: [proxyRoutes(`http://127.0.0.1:${upstream.port}`, { logger })],
+    });
+    const server = http.createServer(app);
+    const p = await listen(server);
+    try {
+      const headers = sent === undefined ? auth : { ...auth, 'x-forwarded-for': sent };
+      const reply = await send(p, { path: '/headers', headers });
+      const seen = JSON.parse(reply.body.toString()) as Seen;
+      expect(seen.headers['x-forwarded-for']).toBe(expected);
+    } finally {
+      await close(server);
+    }
   });
 
   it('relays repeated response headers and drops hop-by-hop ones', async () => {
@@ -492,6 +563,62 @@ describe('reverse proxy (issue 7)', () => {
       server.closeIdleConnections();
       upgrades.closeAll();
       await Promise.all([clientClosed, serverClosed]);
+    });
+
+    /** A raw handshake (the ws client always writes `Upgrade: websocket` in lower case). */
+    function handshake(upgrade: string, headers: Record<string, string>): Promise<Reply | 'switched'> {
+      return new Promise((resolve, reject) => {
+        const req = http.request({
+          host: '127.0.0.1',
+          port,
+          path: '/ws',
+          agent: false,
+          headers: {
+            connection: 'Upgrade',
+            upgrade,
+            'sec-websocket-key': randomBytes(16).toString('base64'),
+            'sec-websocket-version': '13',
+            'http2-settings': 'AAMAAABkAARAAAAAAAIAAAAA',
+            ...headers,
+          },
+        });
+        req.on('upgrade', (_res, socket) => {
+          socket.destroy();
+          resolve('switched');
+        });
+        req.on('response', (res) => {
+          void collect(res).then((body) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    }
+
+    it('tunnels Upgrade: WebSocket in any case, sent upstream as websocket', async () => {
+      upstream.wsHeaders = undefined;
+      expect(await handshake('WebSocket', { 'x-api-key': ACTIVE })).toBe('switched');
+      expect(upstream.wsHeaders?.['upgrade']).toBe('websocket');
+    });
+
+    it.each(['h2c', 'websocket, h2c', 'TLS/1.2'])(
+      'refuses Upgrade: %s with 400 upgrade_not_supported; the upstream never sees it',
+      async (token) => {
+        upstream.wsHeaders = undefined;
+        const before = upstream.seen.length;
+        const reply = await handshake(token, { 'x-api-key': ACTIVE });
+        expect(reply).not.toBe('switched');
+        const { status, headers, body } = reply as Reply;
+        expect(status).toBe(400);
+        expect(headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(JSON.parse(body.toString())).toMatchObject({ status: 400, code: 'upgrade_not_supported' });
+        expect(upstream.wsHeaders).toBeUndefined();
+        expect(upstream.seen.length).toBe(before);
+      },
+    );
+
+    it('refuses Upgrade: h2c without a key with 401, before any upgrade decision', async () => {
+      const reply = (await handshake('h2c', {})) as Reply;
+      expect(reply.status).toBe(401);
     });
 
     it('relays the upstream refusing the upgrade', async () => {

@@ -15,6 +15,7 @@ import { sheetgate } from './sheetgate';
 import { UsageFlusher } from './usage/flusher';
 import type { FlushResult } from './usage/flusher';
 import { redisNamespace, startRedisCluster } from './redis/cluster';
+import { maskUrlCredentials } from './mask-url';
 import { localRefresh, refreshRoutes } from './redis/refresh-route';
 import { usageStatusSection } from './usage/status-section';
 
@@ -128,6 +129,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   } else if (mode.kind === 'disabled') {
     logger.warn('Authentication disabled (AUTH_ENABLED=false): every request is allowed.');
   }
+  if (config.trustProxy === true) {
+    logger.warn(
+      'TRUST_PROXY=true trusts every hop: clients choose their own address (X-Forwarded-For), as sheetgate and the upstream see it. Set the number of proxies in front of sheetgate (TRUST_PROXY=1) or their addresses instead.',
+    );
+  }
 
   const app = createApp({
     gate,
@@ -161,7 +167,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   logger.info(`sheetgate listening on port ${port}`, {
     mode: mode.kind,
-    ...(config.upstreamUrl === undefined ? {} : { upstream: config.upstreamUrl }),
+    ...(config.upstreamUrl === undefined ? {} : { upstream: maskUrlCredentials(config.upstreamUrl) }),
   });
 
   let closing: Promise<void> | undefined;
@@ -169,9 +175,20 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     closing ??= (async () => {
       logger.info(`${signal}: shutting down`);
       clearInterval(degradedTimer);
-      // Stop accepting first, so the final usage flush sees every request that was served (issue 4).
+      // Stop accepting first, so the final usage flush sees every request that was served. Requests still in flight
+      // after SHUTDOWN_TIMEOUT are cut, so that the flush and exit happen within the orchestrator's grace period
+      // (Kubernetes sends SIGKILL 30 s after SIGTERM); they were counted when admitted, so the flush still has them.
       await new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        const cut = setTimeout(() => {
+          logger.warn(
+            `${signal}: requests still in flight after SHUTDOWN_TIMEOUT=${config.shutdownTimeoutSec}s are cut`,
+          );
+          server.closeAllConnections();
+        }, config.shutdownTimeoutSec * 1000);
+        server.close(() => {
+          clearTimeout(cut);
+          resolve();
+        });
         server.closeIdleConnections();
         upgrades?.closeAll(); // an open websocket would otherwise keep server.close() waiting forever
       });

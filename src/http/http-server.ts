@@ -5,6 +5,23 @@ import type { Express } from 'express';
 type Init = (this: unknown, ...args: unknown[]) => void;
 
 /**
+ * The server's time bounds, in milliseconds, set deliberately rather than left to Node's defaults.
+ * - `keepAliveTimeout` 65 s: an idle keep-alive connection stays open longer than a load balancer's own idle timeout
+ *   (60 s on AWS ALB and GCP, nginx's `keepalive_timeout` 75 s is the exception), so the balancer, not sheetgate, ends
+ *   it; the other way round the balancer may send a request on a connection sheetgate is closing, and answer 502.
+ *   (Node's default, 5 s, is under every balancer's.)
+ * - `headersTimeout` 15 s: from the first byte of a request to the end of its headers. Real clients and balancers send
+ *   headers in one go; a client dripping them (slowloris) is cut instead of holding a socket for Node's 60 s.
+ * - `requestTimeout` 120 s: the whole request, body included, must arrive within this (Node: 300 s). Bodies streamed
+ *   through the proxy are the long case; the answer's own time is the upstream's timeout, not this one.
+ */
+export const SERVER_TIMEOUTS = Object.freeze({
+  keepAliveTimeout: 65_000,
+  headersTimeout: 15_000,
+  requestTimeout: 120_000,
+});
+
+/**
  * The `http.Server` for an Express app, with every `req` and `res` created with the app's own prototypes
  * (`app.request`, `app.response`) instead of Node's. Express swaps the prototype of both objects on every request
  * (`Object.setPrototypeOf` in `app.handle`); on objects that already have it that is a no-op, but on Node's own it
@@ -12,7 +29,7 @@ type Init = (this: unknown, ...args: unknown[]) => void;
  * middleware misses its inline cache and takes V8's slow path. Measured here: ~70 % of bare Express's CPU per request
  * (expressjs/express#5998 proposes the same). The objects are still Node's `IncomingMessage` / `ServerResponse`,
  * built by their own constructors; only the prototype they start with differs. An Express sub-app mounted inside
- * `app` swaps prototypes again for its own requests, as it always did.
+ * `app` swaps prototypes again for its own requests, as it always did. The server has {@link SERVER_TIMEOUTS}.
  */
 export function createHttpServer(app: Express): Server {
   const initRequest = IncomingMessage as unknown as Init;
@@ -25,11 +42,15 @@ export function createHttpServer(app: Express): Server {
     initResponse.apply(this, args);
   }
   SheetgateResponse.prototype = app.response;
-  return createServer(
+  const server = createServer(
     {
       IncomingMessage: SheetgateRequest as unknown as typeof IncomingMessage,
       ServerResponse: SheetgateResponse as unknown as typeof ServerResponse,
+      headersTimeout: SERVER_TIMEOUTS.headersTimeout,
+      requestTimeout: SERVER_TIMEOUTS.requestTimeout,
     },
     app,
   );
+  server.keepAliveTimeout = SERVER_TIMEOUTS.keepAliveTimeout;
+  return server;
 }

@@ -42,6 +42,16 @@ describe('startup (real process)', () => {
     expect(output).not.toMatch(/\n\s+at /);
   });
 
+  it.each([
+    ['REDIS_URL', 'redis://:password@host:notaport', 'redis://:***@host:notaport'],
+    ['SHUTDOWN_TIMEOUT', 'soon', 'soon'],
+  ])('refuses bad %s=%s naming it, any URL password masked', async (name, value, shown) => {
+    const { code, output } = await runServer({ [name]: value });
+    expect(code).toBe(1);
+    expect(output).toContain(`${name}="${shown}"`);
+    expect(output).not.toContain('password');
+  });
+
   it('refuses to start with AUTH_REQUIRED=true and no credentials', async () => {
     const { code, output } = await runServer({ AUTH_REQUIRED: 'true' });
     expect(code).toBe(1);

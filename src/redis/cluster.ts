@@ -7,10 +7,9 @@ import { RedisQuotaCounter } from '../limits/redis-quota-counter';
 import { createRlfLimiter } from '../limits/rlf-limiter';
 import type { RlfLimiter } from '../limits/rlf-limiter';
 import type { Logger } from '../log';
-import { RedisUsageFlusher } from '../usage/redis-flusher';
-import type { RedisUsageFlusherOptions } from '../usage/redis-flusher';
+import { UsageFlusher } from '../usage/flusher';
+import type { UsageFlusherOptions } from '../usage/flusher';
 import { RedisUsageLedger } from '../usage/redis-ledger';
-import { UsagePusher } from '../usage/redis-pusher';
 import { connectRedis } from './connection';
 import type { RedisLink } from './connection';
 import { Lease } from './lease';
@@ -33,7 +32,7 @@ export interface RedisClusterOptions {
   readonly onRedisError?: (operation: string) => void;
 }
 
-export type ClusterFlusherOptions = Omit<RedisUsageFlusherOptions, 'ledger' | 'lease' | 'pusher'> & {
+export type ClusterFlusherOptions = Omit<UsageFlusherOptions, 'ledger'> & {
   /** How often local deltas go to Redis. Defaults to `2000` ms. */
   readonly pushIntervalMs?: number;
 };
@@ -49,7 +48,7 @@ export interface RedisCluster {
   /** Wraps the Google adapter: only the leader reads Google, the others read its table from Redis. */
   sharedSource(inner: SheetSource, maxAgeMs: number): SharedSource;
   /** Usage pooled in Redis, written back by the leader only. */
-  usageFlusher(options: ClusterFlusherOptions): RedisUsageFlusher;
+  usageFlusher(options: ClusterFlusherOptions): UsageFlusher;
   /** Reloads `store` whenever the leader announces a new table (call once the gate exists). */
   follow(store: Refreshable): void;
   /** For `refreshRoutes`: every instance reloads now. */
@@ -97,9 +96,8 @@ export function startRedisCluster(options: RedisClusterOptions): RedisCluster {
     logger,
     ...(onRedisError === undefined ? {} : { onRedisError }),
   });
-  const ledger = new RedisUsageLedger(link.client, namespace, lease);
   let source: SharedSource | undefined;
-  let pusher: UsagePusher | undefined;
+  let ledger: RedisUsageLedger | undefined;
   let bus: RefreshBus | undefined;
 
   return {
@@ -120,13 +118,12 @@ export function startRedisCluster(options: RedisClusterOptions): RedisCluster {
       return source;
     },
     usageFlusher({ pushIntervalMs, ...flusherOptions }) {
-      pusher = new UsagePusher({
-        ledger,
+      ledger = new RedisUsageLedger(link.client, namespace, lease, {
         logger,
-        ...(pushIntervalMs === undefined ? {} : { intervalMs: pushIntervalMs }),
+        ...(pushIntervalMs === undefined ? {} : { pushIntervalMs }),
         ...(onRedisError === undefined ? {} : { onError: onRedisError }),
       });
-      return new RedisUsageFlusher({ ...flusherOptions, ledger, lease, pusher });
+      return new UsageFlusher({ ...flusherOptions, ledger });
     },
     follow(store) {
       if (source === undefined) {
@@ -146,7 +143,7 @@ export function startRedisCluster(options: RedisClusterOptions): RedisCluster {
         link,
         limiter,
         lease,
-        ...(pusher === undefined ? {} : { pusher }),
+        ...(ledger === undefined ? {} : { usage: ledger }),
         ...(source === undefined ? {} : { source }),
       })(),
     async close() {

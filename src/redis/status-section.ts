@@ -4,7 +4,8 @@ import type { StatusSection } from '../http/status';
 export interface RedisStatusParts {
   readonly link: { connected(): boolean };
   readonly limiter: { insurance(): boolean };
-  readonly pusher?: { pending(): { readonly requests: number }; lastPush(): number | undefined };
+  /** The usage ledger: requests not yet pushed, and the last push. */
+  readonly usage?: { pending(): { readonly requests: number }; lastPush(): number | undefined };
   readonly lease?: { held(): boolean };
   readonly source?: { status(): { readonly from: string | undefined; readonly version: number } };
 }
@@ -18,11 +19,11 @@ export interface RedisStatusParts {
 export function redisStatusSection(parts: RedisStatusParts): StatusSection {
   return function redisStatus() {
     const connected = parts.link.connected();
-    const lastPush = parts.pusher?.lastPush();
+    const lastPush = parts.usage?.lastPush();
     return {
       connected,
       insurance: !connected || parts.limiter.insurance(),
-      pendingLocal: parts.pusher?.pending().requests ?? 0,
+      pendingLocal: parts.usage?.pending().requests ?? 0,
       leader: parts.lease?.held() ?? false,
       lastPush: lastPush === undefined ? null : new Date(lastPush).toISOString(),
       ...(parts.source === undefined ? {} : { table: parts.source.status() }),

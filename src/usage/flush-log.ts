@@ -2,10 +2,12 @@
  * What the usage flusher tells the operator: keys kept out of the sheet, unreadable counts, settled in-doubt writes,
  * and at shutdown what could not be written. Key ids and counts only, never a key (DESIGN §4 "Secrets").
  */
+import type { SheetsError } from '../keys/sheets-error';
 import type { Logger } from '../log';
 import { batchTotals } from './counter';
-import type { KeyUsage, UsageBatch } from './counter';
-import type { FlushResult } from './flusher';
+import type { KeyUsage, PendingUsage, UsageBatch } from './counter';
+import type { FlushResult } from './flush-types';
+import type { Unwritten } from './ledger';
 import type { UsagePlan } from './plan';
 
 function byHash(list: readonly KeyUsage[]): UsageBatch {
@@ -46,6 +48,30 @@ export function logPlan(logger: Logger, plan: UsagePlan, reported: Set<string>):
   return dropped;
 }
 
+/** A flush whose write was refused or got no answer (error level: the sheet is behind). */
+export function logFailedFlush(
+  logger: Logger,
+  failure: {
+    readonly error: SheetsError;
+    readonly outcome: 'failed' | 'in_doubt';
+    readonly totals: PendingUsage;
+    readonly failures: number;
+  },
+): void {
+  const { error, outcome, totals, failures } = failure;
+  const what =
+    outcome === 'failed' ? 'usage write-back failed' : 'usage write got no answer (the next read settles it)';
+  logger.error(`${what}: ${error.message}`, { code: error.code, outcome, ...totals, failures });
+}
+
+/** The ledger could not be reached (or the lease was lost): logged at warn, nothing was sent. Returns code + message. */
+export function logLedgerFailure(logger: Logger, err: unknown): { code: string; message: string } {
+  const code = err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : 'unknown';
+  const message = err instanceof Error ? err.message : String(err);
+  logger.warn(`usage flush skipped: ${message} (the deltas stay in the ledger)`, { code });
+  return { code, message };
+}
+
 function describe(list: readonly KeyUsage[]) {
   return {
     keys: list.length,
@@ -54,17 +80,29 @@ function describe(list: readonly KeyUsage[]) {
   };
 }
 
-/** The shutdown report (issue 4: "log what could not be written"). `result` undefined = the final flush timed out. */
+/**
+ * The shutdown report. `result` undefined = the final flush timed out. `left` is what only this process holds (lost
+ * when it exits); undefined when the ledger outlives the process, so only what never reached it (`pending`) is lost.
+ */
 export function logUnwritten(
   logger: Logger,
   state: {
     readonly result: FlushResult | undefined;
-    readonly unwritten: readonly KeyUsage[];
-    readonly inDoubt: readonly KeyUsage[];
+    readonly left: Unwritten | undefined;
+    readonly pending: PendingUsage;
     readonly stopTimeoutMs: number;
   },
 ): void {
-  const { result, unwritten, inDoubt } = state;
+  const { result, left } = state;
+  if (left === undefined) {
+    if (result === undefined) {
+      logger.warn(`usage flush did not finish within ${state.stopTimeoutMs} ms of shutdown`, {
+        notPushed: state.pending.requests,
+      });
+    }
+    return;
+  }
+  const { unwritten, inDoubt } = left;
   if (result === undefined) {
     logger.error(
       `usage flush did not finish within ${state.stopTimeoutMs} ms of shutdown: not written`,

@@ -1,90 +1,28 @@
-import type { SheetsError } from '../keys/sheets-error';
-import type { QuotaCounter } from '../limits/quota-counter';
-import type { Logger } from '../log';
-import { batchTotals, UsageCounter } from './counter';
-import type { CountedKey, PendingUsage, UsageBatch } from './counter';
-import { logPlan, logUnwritten } from './flush-log';
-import type { ChunkedBuildOptions } from '../keys/snapshot-chunked';
-import type { Attempts, UsagePlan } from './plan';
+import { SheetsError } from '../keys/sheets-error';
+import { backoffMs, IDLE, within } from './flush-types';
+import type { FlushResult, UsageFlusherOptions, UsageStatus } from './flush-types';
+import { batchTotals } from './counter';
+import type { CountedKey, PendingUsage } from './counter';
+import { logFailedFlush, logLedgerFailure, logPlan, logUnwritten } from './flush-log';
+import { usageOf } from './ledger';
+import type { TakenUsage, UsageLedger } from './ledger';
+import { MemoryLedger } from './memory-ledger';
 import { quotaTotalsOf } from './quota-plan';
-import { readAndPlan, refusedByServer, toSheetsFailure } from './usage-sheet';
+import { readAndPlan, refusedByServer, SheetZone, toSheetsFailure } from './usage-sheet';
 import type { UsageSheet } from './usage-sheet';
 
-export type { UsageSheet };
-
-export interface UsageFlusherOptions {
-  readonly sheet: UsageSheet;
-  readonly logger: Logger;
-  /** `USAGE_FLUSH_INTERVAL` in ms. Defaults to `60000`. */
-  readonly intervalMs?: number;
-  /**
-   * The spreadsheet zone as the key store last read it (`() => store.snapshot()?.timeZone`), so a flush costs one
-   * read, not two. When it gives undefined the flusher reads the zone itself and keeps it for an hour.
-   */
-  readonly timeZone?: () => string | undefined;
-  /** Longest wait between flushes after failures. Defaults to `600000` ms (never less than `intervalMs`). */
-  readonly maxBackoffMs?: number;
-  /** Bound on the final flush in `stop()`. Defaults to `15000` ms. */
-  readonly stopTimeoutMs?: number;
-  /** Defaults to a new, empty counter. */
-  readonly counter?: UsageCounter;
-  readonly now?: () => number;
-  /** [0, 1) source for backoff jitter. */
-  readonly random?: () => number;
-  /** Called after every flush that had something to do (metrics). */
-  readonly onFlush?: (result: FlushResult) => void;
-  /** How the plan of a flush gives the event loop its turns; defaults to slices of ~5 ms (issue 8). */
-  readonly slicing?: ChunkedBuildOptions;
-  /** The quota counters the auth middleware charges: each flush writes their totals to `quota_used`. */
-  readonly quotas?: QuotaCounter;
-}
+export type { FlushResult, UsageFlusherOptions, UsageSheet, UsageStatus };
 
 /**
- * What one flush did. `written`: the batch is in the sheet. `failed`: nothing was written, the deltas are pending
- * again. `in_doubt`: the write was sent but no answer came; the next flush reads the sheet to tell.
- */
-export interface FlushResult {
-  readonly outcome: 'idle' | 'written' | 'failed' | 'in_doubt';
-  /** Keys and requests written (`written`), or attempted (`in_doubt`), or put back (`failed`). */
-  readonly keys: number;
-  readonly requests: number;
-  /** Requests of keys whose row vanished (or is duplicated): kept out of the sheet. */
-  readonly droppedRequests: number;
-  readonly ms: number;
-  readonly error?: SheetsError;
-}
-
-/** `/auth/status` and metrics. Counts and times only, never a key. */
-export interface UsageStatus {
-  readonly intervalMs: number;
-  /** Epoch ms of the last flush that succeeded (idle intervals make no flush). */
-  readonly lastFlushAt: number | undefined;
-  /** Duration of the last flush that did any Sheets call. */
-  readonly lastFlushMs: number | undefined;
-  readonly lastAttemptAt: number | undefined;
-  readonly nextFlushAt: number | undefined;
-  readonly pendingKeys: number;
-  readonly pendingRequests: number;
-  /** Requests sent in a write whose outcome is not known yet. */
-  readonly inDoubtRequests: number;
-  readonly consecutiveFailures: number;
-  readonly lastError: { readonly code: string; readonly message: string; readonly at: number } | undefined;
-  /** Since start: requests written, and requests kept out because their row vanished. */
-  readonly writtenRequests: number;
-  readonly droppedRequests: number;
-}
-
-const ZONE_TTL_MS = 60 * 60_000;
-
-/**
- * Writes usage back to the sheet (DESIGN §4, issue 4). Counts in memory through `record()` (the middleware's
- * `UsageRecorder`); every interval, when anything is pending, one `values.get` locates each key's row by identity and
- * one `values.batchUpdate` adds the deltas to the counts found there. A failed write puts the deltas back and backs
- * off; a write without an answer is settled by the next read. Sheets traffic is ≤ 1 read + 1 write per interval
- * whatever the request rate, and none when nothing was used.
+ * Writes usage back to the sheet. Counts through `record()` (the middleware's `UsageRecorder`) into its ledger; every
+ * interval, when anything is pending and this instance is the writer, one `values.get` locates each key's row by
+ * identity and one `values.batchUpdate` adds the deltas to the counts found there. A refused write puts the deltas
+ * back and backs off; a write without an answer stays in the ledger as in doubt and is settled by the next read, so
+ * nothing is lost or counted twice. Sheets traffic is ≤ 1 read + 1 write per interval whatever the request rate (and,
+ * with the Redis ledger, whatever the number of instances), and none when nothing was used.
  */
 export class UsageFlusher {
-  private readonly counter: UsageCounter;
+  private readonly ledger: UsageLedger;
   private readonly intervalMs: number;
   private readonly maxBackoffMs: number;
   private readonly stopTimeoutMs: number;
@@ -93,13 +31,11 @@ export class UsageFlusher {
   private timer: NodeJS.Timeout | undefined;
   private inflight: Promise<FlushResult> | undefined;
   private stopped = true;
-  /** The batch a flush has taken and not yet settled: for the shutdown report only. */
-  private writing: UsageBatch | undefined;
-  private inDoubt: Attempts = new Map();
-  private zone: { readonly name: string; readonly at: number } | undefined;
+  private readonly zone: SheetZone;
   private readonly reportedMissing = new Set<string>();
-  /** Keys refused for quota since the last flush (see {@link quotaRefused}). */
+  /** Keys this instance refused for quota since its last flush as the writer (see {@link quotaRefused}). */
   private watched = new Map<string, CountedKey>();
+  private inDoubtRequests = 0;
   private lastFlushAt: number | undefined;
   private lastFlushMs: number | undefined;
   private lastAttemptAt: number | undefined;
@@ -110,7 +46,7 @@ export class UsageFlusher {
   private droppedRequests = 0;
 
   constructor(private readonly options: UsageFlusherOptions) {
-    this.counter = options.counter ?? new UsageCounter();
+    this.ledger = options.ledger ?? new MemoryLedger();
     this.intervalMs = options.intervalMs ?? 60_000;
     if (!(this.intervalMs > 0)) {
       throw new Error(
@@ -121,16 +57,18 @@ export class UsageFlusher {
     this.stopTimeoutMs = options.stopTimeoutMs ?? 15_000;
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
+    this.zone = new SheetZone(options.sheet, options.timeZone, this.now);
   }
 
   /** Counts one accepted request (the auth middleware calls this after the rate limit let it through). */
   record(key: CountedKey, at: number): void {
-    this.counter.record(key, at);
+    this.ledger.record(key, at);
   }
 
   /**
    * A request of `key` was refused for quota: the next flush reads the sheet even if nothing else was used, so that
-   * an admin's reset of `quota_used` reaches a key that can make no request until then.
+   * an admin's reset of `quota_used` reaches a key that can make no request until then. With the Redis ledger only
+   * the writer's own refusals are watched (they are not pooled).
    */
   quotaRefused(key: CountedKey): void {
     if (this.options.quotas !== undefined) {
@@ -138,9 +76,10 @@ export class UsageFlusher {
     }
   }
 
-  /** Starts the interval loop. */
+  /** Starts the interval loop (and the ledger's own work). */
   start(): void {
     this.stopped = false;
+    this.ledger.start();
     this.schedule(this.intervalMs);
   }
 
@@ -153,11 +92,7 @@ export class UsageFlusher {
   }
 
   status(): UsageStatus {
-    const pending = this.counter.pending();
-    let inDoubtRequests = 0;
-    for (const attempt of this.inDoubt.values()) {
-      inDoubtRequests += attempt.usage.count;
-    }
+    const pending: PendingUsage = this.ledger.pending();
     return {
       intervalMs: this.intervalMs,
       lastFlushAt: this.lastFlushAt,
@@ -166,7 +101,7 @@ export class UsageFlusher {
       nextFlushAt: this.nextFlushAt,
       pendingKeys: pending.keys,
       pendingRequests: pending.requests,
-      inDoubtRequests,
+      inDoubtRequests: this.inDoubtRequests,
       consecutiveFailures: this.failures,
       lastError: this.lastError,
       writtenRequests: this.writtenRequests,
@@ -175,92 +110,108 @@ export class UsageFlusher {
   }
 
   /**
-   * Stops the loop and makes a final flush (after any flush under way), bounded by `stopTimeoutMs`. Whatever could
-   * not be written is logged at error level by key id and count. Call it after the server stopped accepting requests.
+   * Stops the loop, stops the ledger (the Redis ledger pushes what is local) and, when this instance is the writer,
+   * makes a final flush (after any flush under way), all bounded by `stopTimeoutMs`. What only this process holds and
+   * could not be written is logged at error level by key id and count. Call it after the server stopped accepting
+   * requests (and, with Redis, before releasing the lease).
    */
   async stop(): Promise<FlushResult | undefined> {
     this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     this.nextFlushAt = undefined;
-    let timer: NodeJS.Timeout | undefined;
     const final = (async () => {
       await this.inflight;
-      return this.flush();
+      await this.ledger.stop();
+      return this.ledger.writes() ? this.flush() : IDLE;
     })();
-    const timeout = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), this.stopTimeoutMs);
-    });
-    const result = await Promise.race([final, timeout]);
-    clearTimeout(timer);
+    const result = await within(final, this.stopTimeoutMs);
     logUnwritten(this.options.logger, {
       result,
-      unwritten: [...this.counter.peek().values(), ...(this.writing?.values() ?? [])],
-      inDoubt: [...this.inDoubt.values()].map((a) => a.usage),
+      left: this.ledger.unwritten(),
+      pending: this.ledger.pending(),
       stopTimeoutMs: this.stopTimeoutMs,
     });
     return result;
   }
 
   private async run(): Promise<FlushResult> {
-    if (this.counter.pending().keys === 0 && this.inDoubt.size === 0 && this.watched.size === 0) {
-      this.schedule(this.intervalMs); // no Sheets call at all when nothing was used
-      return { outcome: 'idle', keys: 0, requests: 0, droppedRequests: 0, ms: 0 };
+    try {
+      await this.ledger.gather(); // this instance's own deltas join the flush
+      if (!this.ledger.writes()) {
+        this.failures = 0; // the writer's Sheets backoff is not ours
+        return IDLE;
+      }
+      return await this.write();
+    } finally {
+      this.schedule(backoffMs(this.failures, this.intervalMs, this.maxBackoffMs, this.random));
     }
+  }
+
+  private async write(): Promise<FlushResult> {
     const started = performance.now();
     const elapsed = (): number => Math.round(performance.now() - started);
-    const batch = this.counter.take();
-    const watched = this.watched;
-    this.watched = new Map();
-    this.writing = batch;
+    const { ledger } = this;
+    const { sheet } = this.options;
+    let taken: TakenUsage;
+    try {
+      taken = await ledger.take();
+    } catch (err) {
+      return this.ledgerFailed(err); // nothing was taken
+    }
+    this.inDoubtRequests = batchTotals(usageOf(taken.inDoubt)).requests;
+    if (taken.batch.size === 0 && taken.inDoubt.size === 0 && this.watched.size === 0) {
+      return IDLE; // no Sheets call at all when nothing was used
+    }
     this.lastAttemptAt = this.now();
     const { quotas } = this.options;
-    try {
-      let plan: UsagePlan;
-      try {
-        const flushQuotas =
-          quotas === undefined ? undefined : { counter: quotas, now: this.now(), watched: watched.values() };
-        plan = await readAndPlan(
-          this.options.sheet,
-          this.timeZone(),
-          batch,
-          this.inDoubt,
-          this.options.slicing,
-          flushQuotas,
-        );
-      } catch (err) {
-        // Nothing was sent: the batch goes back; an earlier in-doubt write stays in doubt for the next read.
-        this.counter.restore(batch);
-        this.watched = new Map([...watched, ...this.watched]);
-        return this.failed(toSheetsFailure(err), 'failed', batchTotals(batch), elapsed());
-      }
-      this.inDoubt = new Map(); // this read settled it: confirmed, merged into `plan`, or dropped
-      const droppedRequests = logPlan(this.options.logger, plan, this.reportedMissing);
-      this.droppedRequests += droppedRequests;
-      const owned = usageOf(plan.attempts);
-      if (plan.writes.length === 0) {
-        return this.succeeded({ keys: 0, requests: 0 }, droppedRequests, elapsed());
-      }
-      this.writing = owned;
-      const quotaTotals = quotaTotalsOf(plan.quotaWrites);
-      try {
-        await this.options.sheet.batchUpdate(plan.writes, 'USER_ENTERED');
-      } catch (err) {
-        const error = toSheetsFailure(err);
-        if (refusedByServer(error)) {
-          this.counter.restore(owned);
-          return this.failed(error, 'failed', batchTotals(owned), elapsed());
-        }
-        this.inDoubt = plan.attempts; // held here, not in the counter: settled by the next read, never counted twice
-        await quotas?.written(quotaTotals, false);
-        return this.failed(error, 'in_doubt', batchTotals(owned), elapsed());
-      }
-      await quotas?.written(quotaTotals, true);
-      return this.succeeded(batchTotals(owned), droppedRequests, elapsed());
-    } finally {
-      this.writing = undefined;
-      this.schedule(this.failures === 0 ? this.intervalMs : this.backoff());
+    const watched = this.watched;
+    this.watched = new Map();
+    const flushQuotas =
+      quotas === undefined ? undefined : { counter: quotas, now: this.now(), watched: watched.values() };
+    const plan = await readAndPlan(
+      sheet,
+      this.zone.get(),
+      taken.batch,
+      taken.inDoubt,
+      this.options.slicing,
+      flushQuotas,
+    ).catch((err: unknown) => toSheetsFailure(err));
+    if (plan instanceof SheetsError) {
+      // Nothing was sent: the batch goes back; an earlier in-doubt write stays in doubt for the next read.
+      ledger.putBack(taken.batch);
+      this.watched = new Map([...watched, ...this.watched]);
+      return this.failed(plan, 'failed', batchTotals(taken.batch), elapsed());
     }
+    const dropped = logPlan(this.options.logger, plan, this.reportedMissing);
+    const owned = usageOf(plan.attempts);
+    let id: string;
+    try {
+      id = await ledger.sending(plan.attempts); // from here an unanswered write is in doubt, never counted twice
+    } catch (err) {
+      return this.ledgerFailed(err);
+    }
+    this.droppedRequests += dropped;
+    this.inDoubtRequests = 0;
+    if (plan.writes.length === 0) {
+      return this.succeeded({ keys: 0, requests: 0 }, dropped, elapsed());
+    }
+    const quotaTotals = quotaTotalsOf(plan.quotaWrites);
+    try {
+      await sheet.batchUpdate(plan.writes, 'USER_ENTERED');
+    } catch (err) {
+      const error = toSheetsFailure(err);
+      if (refusedByServer(error)) {
+        await ledger.refused(id, plan.attempts).catch(() => undefined); // else: settled by the next read
+        return this.failed(error, 'failed', batchTotals(owned), elapsed());
+      }
+      this.inDoubtRequests = batchTotals(owned).requests;
+      await quotas?.written(quotaTotals, false);
+      return this.failed(error, 'in_doubt', batchTotals(owned), elapsed());
+    }
+    await quotas?.written(quotaTotals, true);
+    await ledger.written(id).catch(() => undefined); // else: the next read finds it applied
+    return this.succeeded(batchTotals(owned), dropped, elapsed());
   }
 
   private succeeded(written: PendingUsage, droppedRequests: number, ms: number): FlushResult {
@@ -269,7 +220,7 @@ export class UsageFlusher {
     this.lastFlushAt = this.now();
     this.lastFlushMs = ms;
     this.writtenRequests += written.requests;
-    this.options.logger.debug('usage flushed', { keys: written.keys, requests: written.requests, droppedRequests, ms });
+    this.options.logger.debug('usage flushed', { ...written, droppedRequests, ms });
     const result: FlushResult = { outcome: 'written', ...written, droppedRequests, ms };
     this.options.onFlush?.(result);
     return result;
@@ -279,35 +230,16 @@ export class UsageFlusher {
     this.failures += 1;
     this.lastFlushMs = ms;
     this.lastError = { code: error.code, message: error.message, at: this.now() };
-    const what =
-      outcome === 'failed' ? 'usage write-back failed' : 'usage write got no answer (the next read settles it)';
-    this.options.logger.error(`${what}: ${error.message}`, {
-      code: error.code,
-      outcome,
-      keys: totals.keys,
-      requests: totals.requests,
-      failures: this.failures,
-    });
+    logFailedFlush(this.options.logger, { error, outcome, totals, failures: this.failures });
     const result: FlushResult = { outcome, ...totals, droppedRequests: 0, ms, error };
     this.options.onFlush?.(result);
     return result;
   }
 
-  private async timeZone(): Promise<string> {
-    const known = this.options.timeZone?.();
-    if (known !== undefined) {
-      return known;
-    }
-    if (this.zone === undefined || this.now() - this.zone.at > ZONE_TTL_MS) {
-      this.zone = { name: await this.options.sheet.timeZone(), at: this.now() };
-    }
-    return this.zone.name;
-  }
-
-  /** After `failures` failed flushes: uniform in [interval, min(maxBackoff, interval · 2^failures)]. */
-  private backoff(): number {
-    const cap = Math.min(this.maxBackoffMs, this.intervalMs * 2 ** Math.min(this.failures, 20));
-    return Math.round(this.intervalMs + this.random() * (cap - this.intervalMs));
+  /** The ledger could not be reached (or the lease was lost): nothing was sent, no Sheets backoff needed. */
+  private ledgerFailed(err: unknown): FlushResult {
+    this.lastError = { ...logLedgerFailure(this.options.logger, err), at: this.now() };
+    return IDLE;
   }
 
   private schedule(delayMs: number): void {
@@ -319,8 +251,4 @@ export class UsageFlusher {
     this.timer = setTimeout(() => void this.flush(), delayMs);
     this.timer.unref();
   }
-}
-
-function usageOf(attempts: Attempts): UsageBatch {
-  return new Map([...attempts].map(([hash, attempt]) => [hash, attempt.usage]));
 }

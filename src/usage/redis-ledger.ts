@@ -1,94 +1,31 @@
 /**
- * Usage deltas pooled in Redis (issue 6): every instance adds its deltas to one pending hash; the leader takes them,
- * writes them to the sheet and settles the write. Every step is one Lua script, so each is atomic, and every step
- * that a lost reply could make run twice is idempotent (push ids, write ids). Nothing that was pushed is ever only in
- * one process's memory: a leader that crashes at any point leaves what it held in Redis, for the next leader.
- *
- * Keys (`ns` is the deployment's namespace, e.g. `sheetgate:{3f2a9c1b2d4e}`):
- * - `ns:usage:pending` hash `n:<hash>` → requests, `t:<hash>` → latest use (epoch ms): what instances pushed.
- * - `ns:usage:taken` same shape: what a flush took and has not sent yet (survives the leader's crash).
- * - `ns:usage:sent` hash `id`, `json`: the attempts of a write that was sent and is not known to have landed
- *   (the in-doubt write; the next leader settles it by reading the sheet, as the in-process flusher does).
- * - `ns:usage:push:<id>` marker of an applied push (24 h), so a push retried after a lost reply counts once.
+ * Usage deltas pooled in Redis: every instance adds its deltas to one pending hash; the leader takes them, writes
+ * them to the sheet and settles the write, each step one atomic script (src/usage/redis-ledger-scripts.ts lists the
+ * keys). Nothing that was pushed is ever only in one process's memory: a leader that crashes at any point leaves what
+ * it held in Redis, for the next leader.
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { keyIdOf } from '../keys/key-id';
 import { toRedisError } from '../redis/redis-error';
-import { RedisScript } from '../redis/script';
-import type { KeyUsage, UsageBatch } from './counter';
+import type { Logger } from '../log';
+import type { CountedKey, KeyUsage, PendingUsage, UsageBatch } from './counter';
+import type { TakenUsage, UsageLedger } from './ledger';
 import type { Attempt, Attempts } from './plan';
+import { PUSH, REFUSED, SENDING, TAKE, WRITTEN } from './redis-ledger-scripts';
+import { UsagePusher } from './redis-pusher';
 
-/** What a flush takes: new deltas, and the attempts of an earlier write whose outcome is unknown. */
-export interface TakenUsage {
-  readonly batch: UsageBatch;
-  readonly inDoubt: Attempts;
+export type { TakenUsage };
+
+export interface RedisUsageLedgerOptions {
+  readonly logger: Logger;
+  /** How often local deltas go to Redis. Defaults to `2000` ms. */
+  readonly pushIntervalMs?: number;
+  /** Called when a push fails (metrics). */
+  readonly onError?: (operation: 'usage') => void;
 }
 
 const PUSH_MARKER_TTL_MS = 24 * 3600_000;
-
-/** Merges `hash, n, t` triples (ARGV from `first`) into hash KEYS[k]: counts add, the latest use wins. */
-const MERGE_FN = `
-local function merge(key, args, first)
-  for i = first, #args, 3 do
-    redis.call('HINCRBY', key, 'n:' .. args[i], args[i + 1])
-    local seen = redis.call('HGET', key, 't:' .. args[i])
-    if not seen or tonumber(args[i + 2]) > tonumber(seen) then redis.call('HSET', key, 't:' .. args[i], args[i + 2]) end
-  end
-end
-local function leads(lease, token) return redis.call('GET', lease) == token end
-`;
-
-/** KEYS: pending, marker. ARGV: marker ttl, then triples. Applies a push once per id. */
-const PUSH = new RedisScript(`${MERGE_FN}
-if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return 0 end
-merge(KEYS[1], ARGV, 2)
-return 1`);
-
-/** KEYS: lease, pending, taken, sent. ARGV: token. Moves pending into taken; returns taken and the in-doubt json. */
-const TAKE = new RedisScript(`${MERGE_FN}
-if not leads(KEYS[1], ARGV[1]) then return redis.error_reply('NOTLEADER') end
-if redis.call('EXISTS', KEYS[3]) == 0 then
-  if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('RENAME', KEYS[2], KEYS[3]) end
-else
-  local p = redis.call('HGETALL', KEYS[2])
-  for i = 1, #p, 2 do
-    local f, v = p[i], p[i + 1]
-    if string.sub(f, 1, 2) == 'n:' then redis.call('HINCRBY', KEYS[3], f, v)
-    else
-      local seen = redis.call('HGET', KEYS[3], f)
-      if not seen or tonumber(v) > tonumber(seen) then redis.call('HSET', KEYS[3], f, v) end
-    end
-  end
-  redis.call('DEL', KEYS[2])
-end
-return { redis.call('HGETALL', KEYS[3]), redis.call('HGET', KEYS[4], 'json') or '' }`);
-
-/**
- * KEYS: lease, taken, sent. ARGV: token, lease ttl, write id, attempts json ('' = nothing to send).
- * Everything taken is now in these attempts (or was kept out of the sheet): taken is cleared and the attempts become
- * the in-doubt write, replacing the one the plan's read just settled. Renews the lease so that no other instance can
- * take over while the write may still land.
- */
-const SENDING = new RedisScript(`
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('NOTLEADER') end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-redis.call('DEL', KEYS[2])
-if ARGV[4] == '' then redis.call('DEL', KEYS[3]) else redis.call('HSET', KEYS[3], 'id', ARGV[3], 'json', ARGV[4]) end
-return 1`);
-
-/** KEYS: sent. ARGV: write id. The write landed: forget it (unless a newer write replaced it meanwhile). */
-const WRITTEN = new RedisScript(`
-if redis.call('HGET', KEYS[1], 'id') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`);
-
-/** KEYS: lease, sent, taken. ARGV: token, write id, triples. Google refused the write: its deltas are taken again. */
-const REFUSED = new RedisScript(`${MERGE_FN}
-if not leads(KEYS[1], ARGV[1]) then return 0 end
-if redis.call('HGET', KEYS[2], 'id') ~= ARGV[2] then return 0 end
-merge(KEYS[3], ARGV, 3)
-redis.call('DEL', KEYS[2])
-return 1`);
 
 function triples(batch: Iterable<KeyUsage>): (string | number)[] {
   const out: (string | number)[] = [];
@@ -128,16 +65,22 @@ function fail(err: unknown): never {
   throw toRedisError(err);
 }
 
-/** The Redis side of pooled usage. Holds no state but names: every fact lives in Redis. */
-export class RedisUsageLedger {
+/**
+ * The Redis side of pooled usage, as a {@link UsageLedger}: requests are counted locally and pushed to the pool every
+ * few seconds (and before each flush and at shutdown) by a {@link UsagePusher}; only the lease holder writes, taking
+ * the pool and settling the write through the scripts above. No fact of the pool lives in this object.
+ */
+export class RedisUsageLedger implements UsageLedger {
   private readonly keys;
+  private readonly pusher: UsagePusher;
 
   constructor(
     private readonly client: Redis,
     /** Deployment namespace, e.g. `sheetgate:{3f2a9c1b2d4e}`. */
     namespace: string,
-    /** The leader lease key and this instance's token (see {@link Lease}). */
-    private readonly lease: { readonly key: string; readonly token: string; readonly ttlMs: number },
+    /** The leader lease (see {@link Lease}): its key, this instance's token, and whether it holds it now. */
+    private readonly lease: { readonly key: string; readonly token: string; readonly ttlMs: number; held(): boolean },
+    options: RedisUsageLedgerOptions,
   ) {
     this.keys = {
       pending: `${namespace}:usage:pending`,
@@ -145,11 +88,52 @@ export class RedisUsageLedger {
       sent: `${namespace}:usage:sent`,
       push: `${namespace}:usage:push:`,
     };
+    this.pusher = new UsagePusher({
+      ledger: this,
+      logger: options.logger,
+      ...(options.pushIntervalMs === undefined ? {} : { intervalMs: options.pushIntervalMs }),
+      ...(options.onError === undefined ? {} : { onError: options.onError }),
+    });
   }
 
-  /** A fresh push id: pass the same id again to retry the same batch (it is applied once). */
-  static pushId(): string {
-    return randomUUID();
+  record(key: CountedKey, at: number): void {
+    this.pusher.counter.record(key, at);
+  }
+
+  /** Requests counted here and not yet in Redis. */
+  pending(): PendingUsage {
+    return this.pusher.pending();
+  }
+
+  /** Epoch ms of the last push that reached Redis. */
+  lastPush(): number | undefined {
+    return this.pusher.lastPush();
+  }
+
+  start(): void {
+    this.pusher.start();
+  }
+
+  async gather(): Promise<void> {
+    await this.pusher.push();
+  }
+
+  writes(): boolean {
+    return this.lease.held();
+  }
+
+  /** Nothing to do: what a failed read took stays taken in Redis, and the next `take` adds to it. */
+  putBack(): void {
+    // The batch is still in the `taken` hash.
+  }
+
+  async stop(): Promise<void> {
+    await this.pusher.stop();
+  }
+
+  /** Everything pushed stays in Redis for the next leader; what was never pushed is logged by the pusher. */
+  unwritten(): undefined {
+    return undefined;
   }
 
   /** Adds a batch of local deltas to the pool, once per `id`. @throws RedisError (the batch may be retried with the same id). */

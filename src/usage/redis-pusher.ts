@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log';
 import { batchTotals, UsageCounter } from './counter';
 import type { PendingUsage, UsageBatch } from './counter';
-import { RedisUsageLedger } from './redis-ledger';
 
 export interface UsagePusherOptions {
-  readonly ledger: Pick<RedisUsageLedger, 'push'>;
+  /** The pool: adds a batch once per push id (`RedisUsageLedger.push`). */
+  readonly ledger: { push(id: string, batch: UsageBatch): Promise<void> };
   readonly logger: Logger;
   /** The counter the auth middleware records into. Defaults to a new, empty one. */
   readonly counter?: UsageCounter;
@@ -84,7 +85,7 @@ export class UsagePusher {
         this.unacked = undefined;
       }
       if (this.counter.pending().keys > 0) {
-        this.unacked = { id: RedisUsageLedger.pushId(), batch: this.counter.take() };
+        this.unacked = { id: randomUUID(), batch: this.counter.take() };
         await this.options.ledger.push(this.unacked.id, this.unacked.batch);
         this.unacked = undefined;
       }

@@ -36,6 +36,33 @@ export function refusedByServer(error: SheetsError): boolean {
   return error.status !== undefined && error.status >= 400 && error.status < 500;
 }
 
+const ZONE_TTL_MS = 60 * 60_000;
+
+/**
+ * The spreadsheet's time zone for a flush: as the key store last read it (`known`), so a flush costs one read, not
+ * two; else read from the sheet and kept for an hour.
+ */
+export class SheetZone {
+  private read: { readonly name: string; readonly at: number } | undefined;
+
+  constructor(
+    private readonly sheet: Pick<UsageSheet, 'timeZone'>,
+    private readonly known: (() => string | undefined) | undefined,
+    private readonly now: () => number,
+  ) {}
+
+  async get(): Promise<string> {
+    const known = this.known?.();
+    if (known !== undefined) {
+      return known;
+    }
+    if (this.read === undefined || this.now() - this.read.at > ZONE_TTL_MS) {
+      this.read = { name: await this.sheet.timeZone(), at: this.now() };
+    }
+    return this.read.name;
+  }
+}
+
 /** Rows located, then keys planned, between two looks at the clock. */
 const PLAN_STEP = 100;
 

@@ -7,7 +7,16 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { startEmulator } from '../../emulator/server';
 import type { Emulator, Fault } from '../../emulator/server';
 import { makeCredentials } from '../helpers/credentials';
-import { deleteKeys, hit, REDIS_URL, redisReachable, startInstance, testPrefix, waitFor } from './harness';
+import {
+  deleteKeys,
+  hit,
+  REDIS_URL,
+  redisReachable,
+  startInstance,
+  testPrefix,
+  usageSettled,
+  waitFor,
+} from './harness';
 import type { Instance } from './harness';
 
 const TAB = 'API_Keys';
@@ -21,6 +30,8 @@ describe('issue-6: instances share limits, usage and the key table through Redis
   const { credentials, path } = makeCredentials();
   const instances: Instance[] = [];
   const prefixes: string[] = [];
+  /** The Redis namespace of the last cluster started. */
+  let namespace = '';
 
   beforeAll(async () => {
     reachable = await redisReachable('test/redis/cluster.test.ts');
@@ -46,6 +57,7 @@ describe('issue-6: instances share limits, usage and the key table through Redis
   async function cluster(n: number, sheetId: string, env: Record<string, string> = {}): Promise<Instance[]> {
     const prefix = testPrefix();
     prefixes.push(prefix.all);
+    namespace = prefix.namespace;
     const started = await Promise.all(
       Array.from({ length: n }, () =>
         startInstance({
@@ -99,7 +111,7 @@ describe('issue-6: instances share limits, usage and the key table through Redis
     expect(statuses.filter((s) => s === 200)).toHaveLength(30);
     expect(statuses.filter((s) => s === 429)).toHaveLength(90);
     await waitFor('usage in the sheet', () => usageOf(id, 1) === 30);
-    await new Promise((resolve) => setTimeout(resolve, 2500)); // more flush intervals: nothing counted twice
+    await usageSettled(namespace, group);
     expect(usageOf(id, 1)).toBe(30);
     // One instance read the tab from Google at startup; the other two took its table from Redis.
     expect(emulator.stats.byMethod['spreadsheets.get']).toBe(1);
@@ -131,7 +143,7 @@ describe('issue-6: instances share limits, usage and the key table through Redis
 
     expect(sent).toBe(300);
     await waitFor('usage in the sheet', () => [1, 2, 3].every((row) => usageOf(id, row) === 7 + 100));
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await usageSettled(namespace, group);
     expect([1, 2, 3].map((row) => usageOf(id, row))).toEqual([107, 107, 107]);
     // One writer for the cluster: at most one batch per flush interval (1 s), not one per instance.
     const seconds = (Date.now() - started) / 1000;
@@ -179,7 +191,7 @@ describe('issue-6: instances share limits, usage and the key table through Redis
 
       await leaderOf(survivors);
       await waitFor('usage in the sheet', () => usageOf(id, 1) === 120, 20_000);
-      await new Promise((resolve) => setTimeout(resolve, 4500)); // two more intervals: nothing counted twice
+      await usageSettled(namespace, survivors);
       expect(usageOf(id, 1)).toBe(120);
     },
   );

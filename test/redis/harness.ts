@@ -164,6 +164,28 @@ export async function waitFor(
   }
 }
 
+/**
+ * Waits until nothing is left to write anywhere: no instance of `group` holds a delta, and Redis holds none pooled,
+ * taken or in doubt under `namespace`. From then on no usage write can come, so the sheet's counts are final and a
+ * test can check that nothing was counted twice.
+ */
+export async function usageSettled(namespace: string, group: readonly Instance[], timeoutMs = 15_000): Promise<void> {
+  const client = new Redis(REDIS_URL);
+  const ledgerKeys = ['pending', 'taken', 'sent'].map((k) => `${namespace}:usage:${k}`);
+  try {
+    await waitFor(
+      'usage settled',
+      async () => {
+        const statuses = await Promise.all(group.map((g) => g.status()));
+        return (await client.exists(...ledgerKeys)) === 0 && statuses.every((s) => s.usage.pendingRequests === 0);
+      },
+      timeoutMs,
+    );
+  } finally {
+    client.disconnect();
+  }
+}
+
 /** Sends a request with `key`; resolves with the status. */
 export async function hit(base: string, key: string, path = '/api/hello'): Promise<number> {
   const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${key}` } });

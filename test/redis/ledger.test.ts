@@ -43,8 +43,8 @@ describe('issue-6: Redis usage ledger', () => {
     expect(await leaseA.tick()).toBe(true);
     expect(await leaseB.tick()).toBe(false);
     return {
-      a: new RedisUsageLedger(redis.client, redis.prefix.namespace, leaseA),
-      b: new RedisUsageLedger(redis.client, redis.prefix.namespace, leaseB),
+      a: new RedisUsageLedger(redis.client, redis.prefix.namespace, leaseA, { logger }),
+      b: new RedisUsageLedger(redis.client, redis.prefix.namespace, leaseB, { logger }),
       leaseA,
       leaseB,
       /** A dies: its lease expires, B takes it. */

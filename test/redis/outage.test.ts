@@ -9,7 +9,17 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { startEmulator } from '../../emulator/server';
 import type { Emulator } from '../../emulator/server';
 import { makeCredentials } from '../helpers/credentials';
-import { deleteKeys, hit, REDIS_URL, RedisProxy, redisReachable, startInstance, testPrefix, waitFor } from './harness';
+import {
+  deleteKeys,
+  hit,
+  REDIS_URL,
+  RedisProxy,
+  redisReachable,
+  startInstance,
+  testPrefix,
+  usageSettled,
+  waitFor,
+} from './harness';
 import type { Instance } from './harness';
 
 const TAB = 'API_Keys';
@@ -125,8 +135,9 @@ describe('issue-6: Redis down', () => {
     await proxy.up();
     await waitFor('usage after Redis returns', () => emulator.getValues(id, TAB)[1]?.[4] === 80, 30_000);
     await waitFor('small key usage', () => emulator.getValues(id, TAB)[2]?.[4] === 10, 10_000);
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await usageSettled(prefix.namespace, group);
     expect(emulator.getValues(id, TAB)[1]?.[4]).toBe(80);
+    expect(emulator.getValues(id, TAB)[2]?.[4]).toBe(10);
     expect((await spread(2, key)).every((s) => s === 200)).toBe(true); // the limiter answers from Redis again
     const after = await Promise.all(group.map((g) => g.status()));
     expect(after.map((s) => [s.redis.connected, s.redis.insurance])).toEqual([

@@ -93,7 +93,7 @@ class Upstream {
   /** Resolved by the test to let a paused stream go on. */
   release: () => void = () => undefined;
   /** Called when the upstream's never-ending /hold response is closed. */
-  onHoldClosed: () => void = () => undefined;
+  onHoldClosed: (finished: boolean) => void = () => undefined;
   /** Called when the upstream has read the first chunk of a streamed request body. */
   onFirstChunk: () => void = () => undefined;
   port = 0;
@@ -152,7 +152,7 @@ class Upstream {
     if (path === '/hold') {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.write('held;');
-      res.on('close', () => this.onHoldClosed());
+      res.on('close', () => this.onHoldClosed(res.writableFinished));
       return; // never ends by itself: only the client going away closes it
     }
     if (path === '/dies') {
@@ -180,6 +180,13 @@ class Upstream {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify(seen));
   }
+}
+
+/** `promise`'s value, or 'still pending' after `ms`: a wait that fails with a message instead of a test timeout. */
+function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | 'still pending'> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'still pending'>((resolve) => (timer = setTimeout(() => resolve('still pending'), ms)));
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 const CHUNKS = Array.from({ length: 64 }, () => randomBytes(16 * 1024 + 7));
@@ -417,17 +424,23 @@ describe('reverse proxy (issue 7)', () => {
   });
 
   it('aborts the upstream request when the client goes away mid-response', async () => {
-    const upstreamClosed = new Promise<void>((resolve) => (upstream.onHoldClosed = resolve));
-    await new Promise<void>((resolve, reject) => {
+    const upstreamClosed = new Promise<string>((resolve) => {
+      upstream.onHoldClosed = (finished) => resolve(finished ? 'upstream response finished' : 'upstream response cut');
+    });
+    const before = capture.lines.length;
+    const firstChunk = await new Promise<string>((resolve, reject) => {
       const req = http.get({ host: '127.0.0.1', port, path: '/hold', headers: auth, agent: false }, (res) => {
-        res.once('data', () => {
+        res.once('data', (chunk: Buffer) => {
           req.destroy();
-          resolve();
+          resolve(chunk.toString());
         });
       });
       req.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' ? undefined : reject(err)));
     });
-    await upstreamClosed;
+    expect(firstChunk).toBe('held;');
+    expect(await settledWithin(upstreamClosed, 3000)).toBe('upstream response cut');
+    // Closed by the client's departure, not later by the proxy's idle timeout (which logs the upstream as failed).
+    expect(capture.lines.slice(before).filter((l) => l.includes('upstream request failed'))).toEqual([]);
   });
 
   it('forwards an absolute-form request target in origin form', async () => {
@@ -558,11 +571,17 @@ describe('reverse proxy (issue 7)', () => {
         client.once('open', () => resolve(client));
         client.once('error', reject);
       });
-      const clientClosed = new Promise((resolve) => ws.once('close', resolve));
-      const serverClosed = new Promise((resolve) => server.close(resolve));
+      const clientClosed = new Promise<string>((resolve) => ws.once('close', () => resolve('client closed')));
+      const serverClosed = new Promise<string>((resolve) =>
+        server.close((err) => resolve(err === undefined ? 'server closed' : `server: ${err.message}`)),
+      );
       server.closeIdleConnections();
       upgrades.closeAll();
-      await Promise.all([clientClosed, serverClosed]);
+      expect(await settledWithin(Promise.all([clientClosed, serverClosed]), 3000)).toEqual([
+        'client closed',
+        'server closed',
+      ]);
+      expect(ws.readyState).toBe(WebSocket.CLOSED);
     });
 
     /** A raw handshake (the ws client always writes `Upgrade: websocket` in lower case). */

@@ -66,7 +66,12 @@ describe('rate limits shared through Redis (issue 6)', () => {
     }
     const prefix = `sheetgate-test:${randomUUID()}`;
     const servers = await instances(3, REDIS_URL, prefix);
-    await new Promise((r) => setTimeout(r, 200)); // let the clients connect
+    // Every client connected before the burst: a command sent earlier fails over to the per-instance insurance limiter.
+    await Promise.all(
+      handles.map(({ client }) =>
+        client.status === 'ready' ? undefined : new Promise((resolve) => client.once('ready', resolve)),
+      ),
+    );
     try {
       const statuses = await Promise.all(
         Array.from({ length: 120 }, (_, i) =>

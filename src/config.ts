@@ -18,6 +18,12 @@ export interface Config {
   readonly usageFlushIntervalSec: number;
   readonly logLevel: LogLevel;
   readonly sheetsRootUrl: string | undefined;
+  /** Drive API base URL: `GOOGLE_DRIVE_ROOT_URL`, else `GOOGLE_SHEETS_ROOT_URL`, else undefined (Google's). */
+  readonly driveRootUrl: string | undefined;
+  /** Seconds: at most one sheet reload per interval from admin refreshes and change detection. */
+  readonly refreshMinIntervalSec: number;
+  /** Seconds between reads of the spreadsheet's Drive `version`; 0 = change detection off. */
+  readonly changePollIntervalSec: number;
   readonly redisUrl: string | undefined;
   readonly upstreamUrl: string | undefined;
   /** Express `trust proxy` value, already converted (number of hops, boolean, or address list). */
@@ -108,6 +114,9 @@ const schema = z.object({
   USAGE_FLUSH_INTERVAL: int(60, 1, 86_400),
   LOG_LEVEL: text.pipe(z.enum(LOG_LEVELS).optional()).transform((v) => v ?? 'info'),
   GOOGLE_SHEETS_ROOT_URL: url(['http:', 'https:']),
+  GOOGLE_DRIVE_ROOT_URL: url(['http:', 'https:']),
+  REFRESH_MIN_INTERVAL: int(10, 1, 3600),
+  CHANGE_POLL_INTERVAL: int(5, 0, 3600),
   REDIS_URL: url(['redis:', 'rediss:']),
   UPSTREAM_URL: url(['http:', 'https:']),
   TRUST_PROXY: text.transform(parseTrustProxy),
@@ -169,6 +178,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     usageFlushIntervalSec: e.USAGE_FLUSH_INTERVAL,
     logLevel: e.LOG_LEVEL,
     sheetsRootUrl: e.GOOGLE_SHEETS_ROOT_URL,
+    driveRootUrl: e.GOOGLE_DRIVE_ROOT_URL ?? e.GOOGLE_SHEETS_ROOT_URL,
+    refreshMinIntervalSec: e.REFRESH_MIN_INTERVAL,
+    changePollIntervalSec: e.CHANGE_POLL_INTERVAL,
     redisUrl: e.REDIS_URL,
     upstreamUrl: e.UPSTREAM_URL,
     trustProxy: e.TRUST_PROXY,

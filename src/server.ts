@@ -6,6 +6,7 @@ import type { Config } from './config';
 import { createHttpServer } from './http/http-server';
 import { metricsRoutes, createMetrics } from './http/metrics';
 import { proxyRoutes, upgradeHandler } from './http/proxy';
+import { ReloadGate } from './keys/reload-gate';
 import { GoogleSheet, readServiceAccount } from './keys/sheet-source';
 import { MemoryQuotaCounter } from './limits/quota-counter';
 import { createRlfLimiter } from './limits/rlf-limiter';
@@ -76,6 +77,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
           namespace: redisNamespace(sheet.target),
           logger,
           onRedisError: metrics.redisError,
+          refreshMinIntervalMs: config.refreshMinIntervalSec * 1000,
         });
   // One set of quota counters for the middleware that charges them and the flush that writes their totals back.
   const quotas = cluster?.quotas ?? new MemoryQuotaCounter();
@@ -112,6 +114,16 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   if (cluster !== undefined && gate.store !== undefined) {
     cluster.follow(gate.store);
   }
+  // Admin refreshes (and detected changes) reload at most once per REFRESH_MIN_INTERVAL, deployment-wide with Redis.
+  const reloads =
+    gate.store === undefined
+      ? undefined
+      : new ReloadGate({
+          reload: cluster?.refresh ?? localRefresh(gate.store),
+          intervalMs: config.refreshMinIntervalSec * 1000,
+          logger,
+          ...(cluster === undefined ? {} : { slot: cluster.reloadSlot }),
+        });
   if (flusher !== undefined) {
     flusher.start();
     metrics.pendingDeltas(() => flusher.status().pendingRequests);
@@ -142,7 +154,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     publicRoutes: [metrics.requestTimer, metricsRoutes(metrics.registry, { token: config.metricsToken })],
     demoApi: config.upstreamUrl === undefined,
     protectedRoutes: [
-      ...(gate.store === undefined ? [] : [refreshRoutes(cluster?.refresh ?? localRefresh(gate.store))]),
+      ...(reloads === undefined ? [] : [refreshRoutes(() => reloads.request())]),
       ...(config.upstreamUrl === undefined ? [] : [proxyRoutes(config.upstreamUrl, { logger })]),
     ],
     statusSections: {
@@ -192,6 +204,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         server.closeIdleConnections();
         upgrades?.closeAll(); // an open websocket would otherwise keep server.close() waiting forever
       });
+      reloads?.close();
       await flusher?.stop();
       await gate.close();
       await cluster?.close(); // after the final flush: releases the lease so another instance leads at once

@@ -16,6 +16,8 @@ import { Lease } from './lease';
 import { RefreshBus } from './refresh-bus';
 import type { Refreshable } from './refresh-bus';
 import type { RefreshTrigger } from './refresh-route';
+import { RedisReloadSlot } from './reload-slot';
+import type { ReloadSlot } from '../keys/reload-gate';
 import { redisStatusSection } from './status-section';
 
 export interface RedisClusterOptions {
@@ -30,6 +32,8 @@ export interface RedisClusterOptions {
   readonly limiterPrefix?: string;
   /** `Metrics.redisError`: every failed Redis command, by operation. */
   readonly onRedisError?: (operation: string) => void;
+  /** `REFRESH_MIN_INTERVAL` in ms: the leader's forced reads are never closer together. Defaults to `10000` ms. */
+  readonly refreshMinIntervalMs?: number;
 }
 
 export type ClusterFlusherOptions = Omit<UsageFlusherOptions, 'ledger'> & {
@@ -51,8 +55,10 @@ export interface RedisCluster {
   usageFlusher(options: ClusterFlusherOptions): UsageFlusher;
   /** Reloads `store` whenever the leader announces a new table (call once the gate exists). */
   follow(store: Refreshable): void;
-  /** For `refreshRoutes`: every instance reloads now. */
+  /** Every instance reloads now: the reload of a `ReloadGate` (which `refreshRoutes` and change detection go through). */
   readonly refresh: RefreshTrigger;
+  /** The deployment's reload slot, so that the gate's bound holds for all instances together. */
+  readonly reloadSlot: ReloadSlot;
   /** The `redis` section of `/auth/status`. */
   readonly status: StatusSection;
   /** Releases the lease (so another instance takes over at once), unsubscribes, disconnects. Call after the flusher stopped. */
@@ -129,7 +135,15 @@ export function startRedisCluster(options: RedisClusterOptions): RedisCluster {
       if (source === undefined) {
         throw new Error('RedisCluster.follow(): call sharedSource() first');
       }
-      bus = new RefreshBus({ client: link.client, subscriber: link.subscriber(), source, lease, logger });
+      bus = new RefreshBus({
+        client: link.client,
+        subscriber: link.subscriber(),
+        source,
+        lease,
+        logger,
+        // The gate spaces reloads by the whole interval; the leader's own bound only stops stray publishes.
+        minForcedIntervalMs: Math.min(5000, options.refreshMinIntervalMs ?? 10_000),
+      });
       bus.follow(store);
     },
     refresh: async () => {
@@ -138,6 +152,7 @@ export function startRedisCluster(options: RedisClusterOptions): RedisCluster {
       }
       return bus.request();
     },
+    reloadSlot: new RedisReloadSlot(link.client, namespace),
     status: () =>
       redisStatusSection({
         link,

@@ -11,6 +11,7 @@ import { createApp } from '../../src/app';
 import { createHttpServer } from '../../src/http/http-server';
 import { loadConfig } from '../../src/config';
 import { createRlfLimiter } from '../../src/limits/rlf-limiter';
+import { ReloadGate } from '../../src/keys/reload-gate';
 import { GoogleSheet, readServiceAccount } from '../../src/keys/sheet-source';
 import { createLogger } from '../../src/log';
 import { redisNamespace, startRedisCluster } from '../../src/redis/cluster';
@@ -42,6 +43,7 @@ const cluster = startRedisCluster({
   logger,
   ...(leaseTtlMs === undefined ? {} : { leaseTtlMs }),
   ...(env['SHEETGATE_TEST_RL_PREFIX'] === undefined ? {} : { limiterPrefix: env['SHEETGATE_TEST_RL_PREFIX'] }),
+  refreshMinIntervalMs: config.refreshMinIntervalSec * 1000,
 });
 const pushIntervalMs = number('SHEETGATE_TEST_PUSH_MS');
 const flusher = cluster.usageFlusher({
@@ -67,6 +69,12 @@ if (store === undefined) {
 }
 cluster.follow(store);
 flusher.start();
+const reloads = new ReloadGate({
+  reload: cluster.refresh,
+  intervalMs: config.refreshMinIntervalSec * 1000,
+  slot: cluster.reloadSlot,
+  logger,
+});
 
 const hello: RequestHandler = (req, res) => {
   res.json({ message: `hello, ${req.auth?.clientName ?? 'anonymous'}`, pid: process.pid });
@@ -74,7 +82,7 @@ const hello: RequestHandler = (req, res) => {
 const app = createApp({
   gate,
   logger,
-  protectedRoutes: [refreshRoutes(cluster.refresh), Router().get('/api/hello', hello)],
+  protectedRoutes: [refreshRoutes(() => reloads.request()), Router().get('/api/hello', hello)],
   statusSections: { usage: usageStatusSection(flusher), redis: cluster.status },
 });
 const server: Server = createHttpServer(app).listen(config.port, '127.0.0.1', () => {
@@ -94,6 +102,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      reloads.close();
       await flusher.stop();
       await gate.close();
       await cluster.close();

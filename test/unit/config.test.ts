@@ -83,6 +83,11 @@ describe('loadConfig', () => {
     ['SHUTDOWN_TIMEOUT', 'soon'],
     ['SHUTDOWN_TIMEOUT', '-1'],
     ['SHUTDOWN_TIMEOUT', '2.5'],
+    ['REFRESH_MIN_INTERVAL', '0'],
+    ['REFRESH_MIN_INTERVAL', 'often'],
+    ['CHANGE_POLL_INTERVAL', '-1'],
+    ['CHANGE_POLL_INTERVAL', '2.5'],
+    ['GOOGLE_DRIVE_ROOT_URL', 'not a url'],
   ])('refuses %s=%s naming the variable and the value', (name, value) => {
     const error = configError({ [name]: value });
     expect(error.message).toContain(`${name}="${value}"`);
@@ -108,6 +113,25 @@ describe('loadConfig', () => {
     const error = configError({ [name]: value });
     expect(error.message).toContain(`${name}="${shown}"`);
     expect(error.message).not.toContain('password');
+  });
+
+  it('defaults the reload bound to 10 s, change polling to 5 s, and Drive to the Sheets root URL when that is set', () => {
+    expect(loadConfig({})).toMatchObject({
+      refreshMinIntervalSec: 10,
+      changePollIntervalSec: 5,
+      driveRootUrl: undefined,
+    });
+    expect(loadConfig({ GOOGLE_SHEETS_ROOT_URL: 'http://127.0.0.1:8085/' }).driveRootUrl).toBe(
+      'http://127.0.0.1:8085/',
+    );
+    expect(
+      loadConfig({
+        GOOGLE_SHEETS_ROOT_URL: 'http://127.0.0.1:8085/',
+        GOOGLE_DRIVE_ROOT_URL: 'http://127.0.0.1:9090/',
+        REFRESH_MIN_INTERVAL: '30',
+        CHANGE_POLL_INTERVAL: '0',
+      }),
+    ).toMatchObject({ driveRootUrl: 'http://127.0.0.1:9090/', refreshMinIntervalSec: 30, changePollIntervalSec: 0 });
   });
 
   it('reports every bad variable at once', () => {

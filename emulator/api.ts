@@ -3,8 +3,9 @@
  * caller (403), then the method itself (400 for bad ranges or values). Synchronous: faults and latency are the
  * server's business.
  */
-import { GoogleError, MESSAGES } from './errors';
-import { verifyJwt } from './jwt';
+import { getFile } from './drive';
+import { GoogleError, isDrive, isWrite, MESSAGES } from './errors';
+import { DRIVE_SCOPES, verifyJwt } from './jwt';
 import type { TrustedAccount } from './jwt';
 import type { Route } from './routes';
 import type { Spreadsheet } from './store';
@@ -23,13 +24,15 @@ export interface ApiWorld {
   readonly spreadsheets: ReadonlyMap<string, Spreadsheet>;
 }
 
-/** The caller's client_email. @throws GoogleError 401 (or 403 for a token without a Sheets scope). */
-function authenticate(authorization: string | undefined, world: ApiWorld, nowSeconds: number): string {
+/** The caller's client_email. @throws GoogleError 401 (or 403 for a token without a Sheets / Drive scope). */
+function authenticate(authorization: string | undefined, world: ApiWorld, nowSeconds: number, drive: boolean): string {
   const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
   if (token === undefined) {
     throw new GoogleError(401, MESSAGES.missingCredentials, { reason: 'no Bearer token' });
   }
-  const verdict = verifyJwt(token, world.accounts, nowSeconds);
+  const verdict = drive
+    ? verifyJwt(token, world.accounts, nowSeconds, DRIVE_SCOPES)
+    : verifyJwt(token, world.accounts, nowSeconds);
   if (verdict.ok) {
     return verdict.email;
   }
@@ -51,11 +54,36 @@ function rangeOf(route: Route): string {
   return route.range;
 }
 
-/** Answers one call with the JSON Google would send. @throws GoogleError for every refusal. */
+/**
+ * Answers one call with the JSON Google would send; a write that succeeds is a change of the file (a new Drive
+ * `version`). @throws GoogleError for every refusal.
+ */
 export function answer(world: ApiWorld, request: ApiRequest, nowSeconds: number): object {
-  const { route, query, body } = request;
-  const email = authenticate(request.authorization, world, nowSeconds);
+  const { route } = request;
+  const drive = isDrive(route.method);
+  const email = authenticate(request.authorization, world, nowSeconds, drive);
   const spreadsheet = world.spreadsheets.get(route.spreadsheetId);
+  if (drive) {
+    // Drive does not tell a file that exists but is not shared from one that does not exist.
+    if (spreadsheet === undefined || !sharedWith(spreadsheet, email, world)) {
+      throw new GoogleError(404, `File not found: ${route.spreadsheetId}.`, { reason: `not visible to ${email}` });
+    }
+    return getFile(spreadsheet, request.query);
+  }
+  const answered = answerSheets(world, request, email, spreadsheet);
+  if (spreadsheet !== undefined && isWrite(route.method)) {
+    spreadsheet.touch();
+  }
+  return answered;
+}
+
+function answerSheets(
+  world: ApiWorld,
+  request: ApiRequest,
+  email: string,
+  spreadsheet: Spreadsheet | undefined,
+): object {
+  const { route, query, body } = request;
   if (spreadsheet === undefined) {
     throw new GoogleError(404, MESSAGES.notFound, { reason: `no spreadsheet ${route.spreadsheetId}` });
   }
@@ -79,5 +107,7 @@ export function answer(world: ApiWorld, request: ApiRequest, nowSeconds: number)
       return clearValues(spreadsheet, rangeOf(route));
     case 'values.batchClear':
       return batchClearValues(spreadsheet, body);
+    case 'files.get':
+      throw new GoogleError(500, 'emulator bug: files.get is a Drive method');
   }
 }

@@ -14,6 +14,11 @@ export const MESSAGES = {
   insufficientScopes: 'Request had insufficient authentication scopes.',
   notShared: 'The caller does not have permission',
   notFound: 'Requested entity was not found.',
+  /** Drive's answer when the Drive API is not enabled in the caller's Google Cloud project. */
+  driveDisabled:
+    'Google Drive API has not been used in project 000000000000 before or it is disabled. Enable it by visiting ' +
+    'https://console.developers.google.com/apis/api/drive.googleapis.com/overview?project=000000000000 then retry. ' +
+    'If you enabled this API recently, wait a few minutes for the action to propagate to our systems and retry.',
 } as const;
 
 /** Status name and default message per HTTP code, as Google's front end answers. */
@@ -24,7 +29,7 @@ function describe(code: number, method: string): { status: string; message: stri
     case 401:
       return { status: 'UNAUTHENTICATED', message: MESSAGES.invalidCredentials };
     case 403:
-      return { status: 'PERMISSION_DENIED', message: MESSAGES.notShared };
+      return { status: 'PERMISSION_DENIED', message: isDrive(method) ? MESSAGES.driveDisabled : MESSAGES.notShared };
     case 404:
       return { status: 'NOT_FOUND', message: MESSAGES.notFound };
     case 409:
@@ -51,8 +56,10 @@ function describe(code: number, method: string): { status: string; message: stri
   }
 }
 
-/** The API methods the emulator serves, named as in the googleapis client. */
+/** The API methods the emulator serves, named as in the googleapis clients. */
 export const READ_METHODS = ['spreadsheets.get', 'values.get', 'values.batchGet'] as const;
+/** Drive v3 methods: counted apart from the Sheets quota, and faulted only when named (`files.get` or `drive`). */
+export const DRIVE_METHODS = ['files.get'] as const;
 export const WRITE_METHODS = [
   'values.update',
   'values.batchUpdate',
@@ -60,11 +67,16 @@ export const WRITE_METHODS = [
   'values.clear',
   'values.batchClear',
 ] as const;
-export type ApiMethod = (typeof READ_METHODS)[number] | (typeof WRITE_METHODS)[number];
+export type ApiMethod = (typeof READ_METHODS)[number] | (typeof WRITE_METHODS)[number] | (typeof DRIVE_METHODS)[number];
 
 /** Writes count against the write quota; everything else is a read. */
 export function isWrite(method: string): boolean {
   return (WRITE_METHODS as readonly string[]).includes(method);
+}
+
+/** Drive calls: not Sheets reads or writes. */
+export function isDrive(method: string): boolean {
+  return (DRIVE_METHODS as readonly string[]).includes(method);
 }
 
 /** A failure to answer as Google would. Thrown inside handlers, rendered once by the server. */

@@ -2,7 +2,7 @@
  * Fault injection and call counting: what the emulator does to requests that reached "Google" besides answering
  * them. Faults are consumed first-in first-out, one per matching request.
  */
-import { isWrite, READ_METHODS, WRITE_METHODS } from './errors';
+import { DRIVE_METHODS, isDrive, isWrite, READ_METHODS, WRITE_METHODS } from './errors';
 import type { ApiMethod } from './errors';
 
 /** A failure to inject. All fields optional; `{}` alone is a no-op fault that still consumes a request. */
@@ -16,7 +16,8 @@ export interface Fault {
   /** Wait this long before handling the request (a slow or hung Google; the client may time out meanwhile). */
   readonly latencyMs?: number;
   /**
-   * Which requests: a method (`values.get`, `values.batchUpdate`, ...), `read`, `write` or `any`. Defaults to `any`.
+   * Which requests: a method (`values.get`, `values.batchUpdate`, `files.get`, ...), `read`, `write`, `any` (the
+   * Sheets methods) or `drive` (Drive's). Defaults to `any`.
    */
   readonly method?: string;
   /**
@@ -27,7 +28,15 @@ export interface Fault {
 }
 
 /** Accepted values of {@link Fault.method}. */
-export const FAULT_TARGETS: readonly string[] = [...READ_METHODS, ...WRITE_METHODS, 'read', 'write', 'any'];
+export const FAULT_TARGETS: readonly string[] = [
+  ...READ_METHODS,
+  ...WRITE_METHODS,
+  ...DRIVE_METHODS,
+  'read',
+  'write',
+  'any',
+  'drive',
+];
 
 interface Armed {
   readonly fault: Fault;
@@ -57,6 +66,9 @@ function check(fault: Fault): void {
 }
 
 function matches(target: string | undefined, method: ApiMethod): boolean {
+  if (isDrive(method)) {
+    return target === 'drive' || target === method; // a Sheets fault never lands on a change-detection poll
+  }
   switch (target) {
     case undefined:
     case 'any':
@@ -102,6 +114,8 @@ export interface Stats {
   readonly reads: number;
   /** `values.update`, `values.batchUpdate`, `values.append`, `values.clear`, `values.batchClear`. */
   readonly writes: number;
+  /** Drive `files.get` (the change-detection poll): Drive quota, not Sheets'. */
+  readonly drive: number;
   readonly byMethod: Readonly<Record<string, number>>;
 }
 
@@ -109,10 +123,13 @@ export interface Stats {
 export class Counters {
   private reads = 0;
   private writes = 0;
+  private drive = 0;
   private byMethod: Record<string, number> = {};
 
   record(method: ApiMethod): void {
-    if (isWrite(method)) {
+    if (isDrive(method)) {
+      this.drive += 1;
+    } else if (isWrite(method)) {
       this.writes += 1;
     } else {
       this.reads += 1;
@@ -122,12 +139,18 @@ export class Counters {
 
   /** A frozen copy: later calls do not change it. */
   snapshot(): Stats {
-    return Object.freeze({ reads: this.reads, writes: this.writes, byMethod: Object.freeze({ ...this.byMethod }) });
+    return Object.freeze({
+      reads: this.reads,
+      writes: this.writes,
+      drive: this.drive,
+      byMethod: Object.freeze({ ...this.byMethod }),
+    });
   }
 
   reset(): void {
     this.reads = 0;
     this.writes = 0;
+    this.drive = 0;
     this.byMethod = {};
   }
 }

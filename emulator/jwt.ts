@@ -30,6 +30,14 @@ const SHEETS_SCOPES = [
   'https://www.googleapis.com/auth/drive.file',
   'https://www.googleapis.com/auth/drive.readonly',
 ];
+/** Scopes that grant access to a file's Drive metadata (`files.get`). */
+export const DRIVE_SCOPES = [
+  'https://www.googleapis.com/auth/drive',
+  'https://www.googleapis.com/auth/drive.file',
+  'https://www.googleapis.com/auth/drive.readonly',
+  'https://www.googleapis.com/auth/drive.metadata',
+  'https://www.googleapis.com/auth/drive.metadata.readonly',
+];
 /** Google caps a self-signed JWT's lifetime at one hour; allow a little clock skew. */
 const MAX_LIFETIME_S = 3600;
 const SKEW_S = 300;
@@ -61,18 +69,20 @@ function decodeJson(part: string): Record<string, unknown> | undefined {
   }
 }
 
-function hasSheetsScope(scope: unknown): boolean {
-  return typeof scope === 'string' && scope.split(' ').some((s) => SHEETS_SCOPES.includes(s));
+function hasScope(scope: unknown, wanted: readonly string[]): boolean {
+  return typeof scope === 'string' && scope.split(' ').some((s) => wanted.includes(s));
 }
 
 /**
- * Checks signature, issuer, key id, lifetime and scope. `reason` is for the `x-emulator-auth` debug header only:
- * Google's body says nothing more than "invalid credentials".
+ * Checks signature, issuer, key id, lifetime and scope (one of `scopes`: the Sheets ones by default, {@link
+ * DRIVE_SCOPES} for Drive). `reason` is for the `x-emulator-auth` debug header only: Google's body says nothing more
+ * than "invalid credentials".
  */
 export function verifyJwt(
   token: string,
   accounts: ReadonlyMap<string, TrustedAccount>,
   nowSeconds: number,
+  scopes: readonly string[] = SHEETS_SCOPES,
 ): JwtVerdict {
   const [h = '', p = '', s = '', ...extra] = token.split('.');
   const header = decodeJson(h);
@@ -104,8 +114,8 @@ export function verifyJwt(
   if (iat > nowSeconds + SKEW_S || exp - iat > MAX_LIFETIME_S) {
     return { ok: false, reason: 'iat in the future or lifetime over one hour' };
   }
-  if (claims['scope'] === undefined ? typeof claims['aud'] !== 'string' : !hasSheetsScope(claims['scope'])) {
-    return { ok: false, reason: 'no Sheets scope', insufficientScope: true };
+  if (claims['scope'] === undefined ? typeof claims['aud'] !== 'string' : !hasScope(claims['scope'], scopes)) {
+    return { ok: false, reason: `no ${scopes === SHEETS_SCOPES ? 'Sheets' : 'Drive'} scope`, insufficientScope: true };
   }
   return { ok: true, email: iss };
 }

@@ -9,6 +9,7 @@
  *   GET  /v4/spreadsheets/{id}/values:batchGet        values.batchGet
  *   POST /v4/spreadsheets/{id}/values:batchUpdate     values.batchUpdate
  *   POST /v4/spreadsheets/{id}/values:batchClear      values.batchClear
+ *   GET  /drive/v3/files/{id}                         files.get (Drive v3, as `@googleapis/drive` sends it)
  *
  * The client percent-encodes the range (`'API Keys'!A1:Z` → `%27API%20Keys%27%21A1%3AZ`), so a literal `:` can
  * only start a verb; unencoded colons (curl) are tolerated because only the known verbs are split off.
@@ -23,6 +24,7 @@ export interface Route {
 }
 
 const PREFIX = /^\/v4\/spreadsheets\/([^/:]+)(.*)$/;
+const DRIVE_FILE = /^\/drive\/v3\/files\/([^/]+)$/;
 
 const COLLECTION_VERBS: Record<string, { http: string; method: ApiMethod }> = {
   ':batchGet': { http: 'GET', method: 'values.batchGet' },
@@ -58,6 +60,11 @@ function rangeRoute(http: string, spreadsheetId: string, encoded: string): Route
 
 /** The Sheets method a request calls; `undefined` when the emulator does not serve it. */
 export function route(http: string, pathname: string): Route | undefined {
+  const file = DRIVE_FILE.exec(pathname);
+  if (file !== null) {
+    const id = decode(file[1] ?? '');
+    return http === 'GET' && id !== undefined ? { method: 'files.get', spreadsheetId: id } : undefined;
+  }
   const m = PREFIX.exec(pathname);
   const id = m === null ? undefined : decode(m[1] ?? '');
   if (m === null || id === undefined) {

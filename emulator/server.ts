@@ -69,6 +69,8 @@ export interface Emulator {
   sortRows(id: string, tab: string, compare: RowCompare, options?: { skipHeader?: boolean }): void;
   /** The whole tab as `values.get` returns it (trailing empties trimmed). Defaults to UNFORMATTED_VALUE. */
   getValues(id: string, tab: string, render?: 'UNFORMATTED_VALUE' | 'FORMATTED_VALUE'): CellValue[][];
+  /** The spreadsheet's Drive `version` (what `files.get` answers): it grows with every change. @throws Error */
+  version(id: string): number;
   /** Calls that reached the API (faulted and refused ones included); a frozen copy. */
   readonly stats: Stats;
   resetStats(): void;
@@ -178,7 +180,7 @@ class EmulatorServer extends EmulatorState implements Emulator {
   ): Promise<void> {
     const called = route(req.method ?? 'GET', url.pathname);
     if (called === undefined) {
-      throw new GoogleError(404, `emulator: no Sheets method for ${req.method ?? 'GET'} ${url.pathname}`);
+      throw new GoogleError(404, `emulator: no Sheets or Drive method for ${req.method ?? 'GET'} ${url.pathname}`);
     }
     this.counters.record(called.method);
     const fault = this.faults.take(called.method);

@@ -80,6 +80,7 @@ export class EmulatorState {
   ): void {
     const spreadsheet = this.spreadsheet(id);
     (spreadsheet.tab(tab) ?? spreadsheet.addTab(tab)).replace(toCells(rows, inputOption));
+    spreadsheet.touch();
   }
 
   /** Inserts `rows` before 1-based row `atRow`, shifting the rows below down (an editor's "insert rows above"). */
@@ -96,6 +97,7 @@ export class EmulatorState {
     }
     target.insertRows(atRow - 1, rows.length);
     target.write(atRow - 1, 0, toCells(rows, inputOption));
+    this.spreadsheet(id).touch();
   }
 
   /** Deletes 1-based row `row`, shifting the rows below up. */
@@ -104,11 +106,13 @@ export class EmulatorState {
       throw new Error(`emulator: deleteRow row must be a 1-based row number, got ${row}`);
     }
     this.tab(id, tab).deleteRow(row - 1);
+    this.spreadsheet(id).touch();
   }
 
   /** Sorts the tab's rows (below the header unless `skipHeader: false`), as an editor's "sort sheet". */
   sortRows(id: string, tab: string, compare: RowCompare, options: { skipHeader?: boolean } = {}): void {
     this.tab(id, tab).sortRows(options.skipHeader === false ? 0 : 1, (a, b) => compare(unformatted(a), unformatted(b)));
+    this.spreadsheet(id).touch();
   }
 
   /** The whole tab as `values.get` would return it (`[]` when empty). Defaults to `UNFORMATTED_VALUE`. */
@@ -120,6 +124,11 @@ export class EmulatorState {
     const target = this.tab(id, tab);
     const box = { top: 0, left: 0, bottom: target.rowCount - 1, right: target.columnCount - 1 };
     return renderBox(target, box, { render, dateTime: 'SERIAL_NUMBER', major: 'ROWS' });
+  }
+
+  /** The file's Drive `version` (what `files.get` answers): it grows with every change. */
+  version(id: string): number {
+    return this.spreadsheet(id).version;
   }
 
   /** Calls so far; a frozen copy. */

@@ -182,6 +182,10 @@ export class Spreadsheet {
   readonly locale: string;
   readonly sharedWith: ReadonlySet<string> | undefined;
   readonly tabs: Tab[] = [];
+  /** Drive's `version`: grows with every change to the file (API writes and editors' edits alike). */
+  version = 1;
+  /** Drive's `modifiedTime`, epoch ms. */
+  modifiedAt = Date.now();
 
   constructor(init: SpreadsheetInit) {
     // Real ids are 44 URL-safe characters.
@@ -190,6 +194,12 @@ export class Spreadsheet {
     this.timeZone = init.timeZone ?? 'Etc/UTC';
     this.locale = init.locale ?? 'en_US';
     this.sharedWith = init.sharedWith === undefined ? undefined : new Set(init.sharedWith.map((e) => e.toLowerCase()));
+  }
+
+  /** Records a change: a new Drive `version` and `modifiedTime`. */
+  touch(): void {
+    this.version += 1;
+    this.modifiedAt = Date.now();
   }
 
   /** Tab by name; Sheets matches tab names case-insensitively. */

@@ -8,6 +8,8 @@ import { metricsRoutes, createMetrics } from './http/metrics';
 import { proxyRoutes, upgradeHandler } from './http/proxy';
 import { ReloadGate } from './keys/reload-gate';
 import { GoogleSheet, readServiceAccount } from './keys/sheet-source';
+import type { SheetSource } from './keys/sheet-source';
+import { changeDetection, changeDetectionSection } from './change-detection';
 import { MemoryQuotaCounter } from './limits/quota-counter';
 import { createRlfLimiter } from './limits/rlf-limiter';
 import { createLogger } from './log';
@@ -57,17 +59,21 @@ export interface Running {
 export async function startServer(config: Config, logger: Logger): Promise<Running> {
   const mode = authMode(config);
   const metrics = createMetrics({ authMode: mode.kind });
-  const sheet =
+  const credentials =
     mode.kind === 'enforce' && config.sheetId !== undefined && config.credentialsPath !== undefined
-      ? new GoogleSheet({
-          credentials: readServiceAccount(config.credentialsPath),
+      ? readServiceAccount(config.credentialsPath)
+      : undefined;
+  const sheet =
+    credentials === undefined || config.sheetId === undefined
+      ? undefined
+      : new GoogleSheet({
+          credentials,
           spreadsheetId: config.sheetId,
           sheetName: config.sheetName,
           logger,
           onCall: metrics.onSheetsCall,
           ...(config.sheetsRootUrl === undefined ? {} : { rootUrl: config.sheetsRootUrl }),
-        })
-      : undefined;
+        });
   // REDIS_URL: limits, usage and the key table shared by every instance; one leader reads and writes Google (issue 6).
   const cluster =
     config.redisUrl === undefined || sheet === undefined
@@ -81,6 +87,19 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         });
   // One set of quota counters for the middleware that charges them and the flush that writes their totals back.
   const quotas = cluster?.quotas ?? new MemoryQuotaCounter();
+  // CHANGE_POLL_INTERVAL: a new Drive version of the file reloads the table (the leader's poll, with Redis).
+  const detection =
+    sheet === undefined || credentials === undefined
+      ? undefined
+      : changeDetection(sheet.target, {
+          pollIntervalSec: config.changePollIntervalSec,
+          driveRootUrl: config.driveRootUrl,
+          credentials,
+          logger,
+          reload: async () => reloads?.request(),
+          ...(cluster === undefined ? {} : { polls: () => cluster.lease.held() }),
+          onDriveCall: metrics.onDriveCall,
+        });
   const flushOptions = {
     logger,
     quotas,
@@ -94,8 +113,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     sheet === undefined
       ? undefined
       : cluster === undefined
-        ? new UsageFlusher({ sheet, ...flushOptions })
-        : cluster.usageFlusher({ sheet, ...flushOptions });
+        ? new UsageFlusher({ sheet: detection?.usageSheet(sheet) ?? sheet, ...flushOptions })
+        : cluster.usageFlusher({ sheet: detection?.usageSheet(sheet) ?? sheet, ...flushOptions });
+  const keySource = (google: GoogleSheet): SheetSource => {
+    const read = detection?.source(google) ?? google;
+    return cluster === undefined ? read : cluster.sharedSource(read, config.cacheDurationSec * 1000);
+  };
   const gate = sheetgate({
     mode,
     logger,
@@ -106,9 +129,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     authFailureLimit: config.authFailureLimit,
     onDecision: metrics.onDecision,
     onSnapshot: metrics.onSnapshot,
-    ...(sheet === undefined
-      ? {}
-      : { source: cluster === undefined ? sheet : cluster.sharedSource(sheet, config.cacheDurationSec * 1000) }),
+    ...(sheet === undefined ? {} : { source: keySource(sheet) }),
     ...(flusher === undefined ? {} : { usage: flusher }),
   });
   if (cluster !== undefined && gate.store !== undefined) {
@@ -124,6 +145,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
           logger,
           ...(cluster === undefined ? {} : { slot: cluster.reloadSlot }),
         });
+  if (detection !== undefined && gate.store !== undefined) {
+    detection.start();
+    metrics.changeDetectionMode(() => detection.status().mode);
+  }
   if (flusher !== undefined) {
     flusher.start();
     metrics.pendingDeltas(() => flusher.status().pendingRequests);
@@ -160,6 +185,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     statusSections: {
       ...(flusher === undefined ? {} : { usage: usageStatusSection(flusher) }),
       ...(cluster === undefined ? {} : { redis: cluster.status }),
+      ...(detection === undefined ? {} : { changeDetection: changeDetectionSection(detection) }),
     },
   });
   const server = await new Promise<Server>((resolve, reject) => {
@@ -204,6 +230,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         server.closeIdleConnections();
         upgrades?.closeAll(); // an open websocket would otherwise keep server.close() waiting forever
       });
+      detection?.stop();
       reloads?.close();
       await flusher?.stop();
       await gate.close();

@@ -37,6 +37,10 @@ export interface Metrics {
   readonly pendingDeltas: (source: () => number) => void;
   /** A Redis command failed (`operation`: a short fixed name such as `limiter` or `usage`). */
   readonly redisError: (operation: string) => void;
+  /** One Drive `files.get` of change detection, by outcome. */
+  readonly onDriveCall: (outcome: 'ok' | 'refused' | 'unavailable') => void;
+  /** Where the change-detection mode is read at each scrape. */
+  readonly changeDetectionMode: (source: () => 'drive' | 'off') => void;
   /** Times every request it sees and passes it on: mount it before the routes to time (first of `publicRoutes`). */
   readonly requestTimer: RequestHandler;
 }
@@ -190,6 +194,25 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers,
   });
 
+  const driveCalls = new Counter({
+    name: 'sheetgate_drive_calls_total',
+    help: 'Drive files.get calls of change detection by outcome (ok, refused, unavailable).',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  let detectionMode: (() => 'drive' | 'off') | undefined;
+  new Gauge({
+    name: 'sheetgate_change_detection_mode',
+    help: 'How edits reach this instance: 1 for the current mode (drive: within seconds; off: cache duration).',
+    labelNames: ['mode'] as const,
+    registers,
+    collect() {
+      const mode = detectionMode?.() ?? 'off';
+      this.set({ mode: 'drive' }, mode === 'drive' ? 1 : 0);
+      this.set({ mode: 'off' }, mode === 'off' ? 1 : 0);
+    },
+  });
+
   const clients = new Set<string>();
   const clientLabel = (name: string): string => {
     if (clients.has(name)) {
@@ -258,6 +281,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     redisError: (operation) => {
       redisErrors.inc({ operation });
+    },
+    onDriveCall: (outcome) => {
+      driveCalls.inc({ outcome });
+    },
+    changeDetectionMode: (source) => {
+      detectionMode = source;
     },
     requestTimer,
   };

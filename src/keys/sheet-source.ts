@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { sheets } from '@googleapis/sheets';
 import type { sheets_v4 } from '@googleapis/sheets';
-import { JWT } from 'google-auth-library';
 import type { Logger } from '../log';
+import { serviceAccountJwt } from './google-auth';
 import { rowCollector, streamValueRange } from './snapshot-json';
 import type { RowSink, SliceOptions } from './snapshot-json';
 import { SheetsError, toSheetsError } from './sheets-error';
@@ -56,8 +56,6 @@ export interface GoogleSheetOptions {
 
 export type InputOption = 'RAW' | 'USER_ENTERED';
 
-const SCOPE = 'https://www.googleapis.com/auth/spreadsheets';
-
 /**
  * Reads a service-account file. @throws Error naming GOOGLE_CREDENTIALS_PATH when unreadable or incomplete.
  */
@@ -96,16 +94,9 @@ export class GoogleSheet implements SheetSource {
   private readonly onCall: ((call: SheetsCall) => void) | undefined;
 
   constructor(options: GoogleSheetOptions) {
-    const auth = new JWT({
-      email: options.credentials.client_email,
-      key: options.credentials.private_key,
-      ...(options.credentials.private_key_id === undefined ? {} : { keyId: options.credentials.private_key_id }),
-      scopes: [SCOPE],
-    });
-    auth.useJWTAccessWithScope = true; // a property, not a constructor option (DESIGN §2)
     this.api = sheets({
       version: 'v4',
-      auth,
+      auth: serviceAccountJwt(options.credentials), // with the Drive metadata scope too: one token for both APIs
       timeout: options.timeoutMs ?? 10_000,
       retry: false,
       // Node's own fetch: gaxios would otherwise `import('node-fetch')` dynamically, which breaks under CJS test VMs.

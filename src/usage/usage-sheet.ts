@@ -23,6 +23,18 @@ export interface UsageSheet {
   batchUpdate(data: readonly CellWrite[], valueInputOption: 'USER_ENTERED'): Promise<void>;
 }
 
+/**
+ * `sheet` with every write passed through `wrap` (change detection's `ownWrite`, which tells the flush's own version
+ * bumps from editors' changes).
+ */
+export function withWrappedWrites(sheet: UsageSheet, wrap: <T>(write: () => Promise<T>) => Promise<T>): UsageSheet {
+  return {
+    readValues: () => sheet.readValues(),
+    timeZone: () => sheet.timeZone(),
+    batchUpdate: (data, valueInputOption) => wrap(() => sheet.batchUpdate(data, valueInputOption)),
+  };
+}
+
 /** Anything a Sheets call threw, as a {@link SheetsError} (the adapter already maps googleapis errors). */
 export function toSheetsFailure(err: unknown): SheetsError {
   return err instanceof SheetsError ? err : new SheetsError('unknown', String(err), true, undefined, { cause: err });

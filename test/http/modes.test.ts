@@ -4,6 +4,7 @@ import { createApp } from '../../src/app';
 import { requireScope } from '../../src/auth/middleware';
 import { sheetgate } from '../../src/sheetgate';
 import { localRefresh, refreshRoutes } from '../../src/redis/refresh-route';
+import { ReloadGate } from '../../src/keys/reload-gate';
 import { captureLogger } from '../helpers/log-capture';
 import { FixedSource, HEADER, unavailable } from '../helpers/fixed-source';
 
@@ -98,7 +99,8 @@ describe('reserved sheetgate: scopes are never implied', () => {
     if (store === undefined) {
       throw new Error('enforce mode has a store');
     }
-    const app = createApp({ gate, logger, protectedRoutes: [refreshRoutes(localRefresh(store))] });
+    const reloads = new ReloadGate({ reload: localRefresh(store), intervalMs: 10_000, logger });
+    const app = createApp({ gate, logger, protectedRoutes: [refreshRoutes(() => reloads.request())] });
     const readsBefore = source.reads;
 
     for (const key of [KEY, SCOPED]) {

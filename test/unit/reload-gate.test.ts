@@ -1,16 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { claimSlot, ReloadGate } from '../../src/keys/reload-gate';
-import type { ReloadSlot } from '../../src/keys/reload-gate';
+import type { ReloadSlot, SlotClaim } from '../../src/keys/reload-gate';
 import { captureLogger } from '../helpers/log-capture';
 
 describe('claimSlot: one reload per interval, and never one that started before the request', () => {
-  it.each([
+  it.each<[string, number | undefined, number, SlotClaim]>([
     ['no reload yet', undefined, 5000, { run: 'now', at: 5000 }],
     ['the last one an interval ago', 0, 10_000, { run: 'now', at: 10_000 }],
     ['the last one started 3 s ago', 7000, 10_000, { run: 'later', at: 17_000 }],
     ['the last one started just now', 10_000, 10_000, { run: 'later', at: 20_000 }],
     ['one is set for later', 17_000, 10_000, { run: 'joined', at: 17_000 }],
-  ] as const)('%s', (_what, last, now, expected) => {
+  ])('%s', (_what, last, now, expected) => {
     expect(claimSlot(last, now, 10_000)).toEqual(expected);
   });
 });

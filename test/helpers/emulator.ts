@@ -6,6 +6,8 @@
  * with a dynamic `import()`, which Jest's CommonJS runtime refuses ("A dynamic import callback was invoked without
  * --experimental-vm-modules"). Outside Jest (tsx, node) the default works.
  */
+import { auth as driveAuth, drive } from '@googleapis/drive';
+import type { drive_v3 } from '@googleapis/drive';
 import { sheets } from '@googleapis/sheets';
 import type { sheets_v4 } from '@googleapis/sheets';
 import { JWT } from 'google-auth-library';
@@ -35,6 +37,29 @@ export function sheetsClient(
   auth.useJWTAccessWithScope = true;
   return sheets({
     version: 'v4',
+    rootUrl,
+    auth,
+    retry: false,
+    timeout: options.timeoutMs ?? 10_000,
+    fetchImplementation: fetch,
+  });
+}
+
+/** The real `@googleapis/drive` client as change detection builds it; `scopes` default to Drive's metadata scope. */
+export function driveClient(
+  rootUrl: string,
+  credentials: ClientCredentials,
+  options: { timeoutMs?: number; scopes?: string[] } = {},
+): drive_v3.Drive {
+  const auth = new driveAuth.JWT({
+    email: credentials.client_email,
+    key: credentials.private_key,
+    ...(credentials.private_key_id === undefined ? {} : { keyId: credentials.private_key_id }),
+    scopes: options.scopes ?? ['https://www.googleapis.com/auth/drive.metadata.readonly'],
+  });
+  auth.useJWTAccessWithScope = true;
+  return drive({
+    version: 'v3',
     rootUrl,
     auth,
     retry: false,

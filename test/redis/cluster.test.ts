@@ -69,6 +69,7 @@ describe('issue-6: instances share limits, usage and the key table through Redis
           SHEETGATE_TEST_NAMESPACE: prefix.namespace,
           SHEETGATE_TEST_RL_PREFIX: prefix.rl,
           SHEETGATE_TEST_PUSH_MS: '200',
+          CHANGE_POLL_INTERVAL: '0', // the tests of change detection turn it on
           ...env,
         }),
       ),
@@ -227,6 +228,35 @@ describe('issue-6: instances share limits, usage and the key table through Redis
     await waitFor('every instance knows the new key', async () => {
       const statuses = await Promise.all(group.map((g) => hit(g.base, added)));
       return statuses.every((s) => s === 200);
+    });
+    expect(emulator.stats.byMethod['spreadsheets.get']).toBe(1);
+  });
+
+  it('change detection: only the leader polls Drive, and one Google read brings an edit to every instance', async () => {
+    if (!reachable) {
+      return;
+    }
+    const key = `sk-convergence-${randomUUID()}`;
+    const added = `sk-convergence-${randomUUID()}`;
+    const rows = [HEADER, [key, 'Acme', true, 100, '', 0]];
+    const id = emulator.createSpreadsheet({ tabs: { [TAB]: rows } });
+    const group = await cluster(3, id, {
+      API_KEY_CACHE_DURATION: '3600',
+      CHANGE_POLL_INTERVAL: '1',
+      REFRESH_MIN_INTERVAL: '1',
+    });
+    await leaderOf(group);
+    emulator.resetStats();
+    const started = Date.now();
+    await waitFor('six polls', () => emulator.stats.drive >= 6);
+    // Three pollers would make three calls a second; one makes one (plus one in flight).
+    expect(emulator.stats.drive).toBeLessThanOrEqual((Date.now() - started) / 1000 + 2);
+    expect(emulator.stats.reads).toBe(0);
+
+    emulator.setValues(id, TAB, [HEADER, [key, 'Acme', false, 100, '', 0], [added, 'New', true, 100, '', 0]]);
+    await waitFor('every instance sees the edit', async () => {
+      const statuses = await Promise.all(group.flatMap((g) => [hit(g.base, key), hit(g.base, added)]));
+      return statuses.join() === '401,200,401,200,401,200';
     });
     expect(emulator.stats.byMethod['spreadsheets.get']).toBe(1);
   });

@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import type { RequestHandler } from 'express';
 import { Router } from 'express';
 import { createApp } from '../../src/app';
+import { changeDetection, changeDetectionSection } from '../../src/change-detection';
 import { createHttpServer } from '../../src/http/http-server';
 import { loadConfig } from '../../src/config';
 import { createRlfLimiter } from '../../src/limits/rlf-limiter';
@@ -28,8 +29,9 @@ if (config.redisUrl === undefined || config.sheetId === undefined || config.cred
   throw new Error('instance.ts needs REDIS_URL, GOOGLE_SHEET_ID and GOOGLE_CREDENTIALS_PATH');
 }
 const sheetsTimeoutMs = number('SHEETGATE_TEST_SHEETS_TIMEOUT_MS');
+const credentials = readServiceAccount(config.credentialsPath);
 const google = new GoogleSheet({
-  credentials: readServiceAccount(config.credentialsPath),
+  credentials,
   spreadsheetId: config.sheetId,
   sheetName: config.sheetName,
   logger,
@@ -45,9 +47,17 @@ const cluster = startRedisCluster({
   ...(env['SHEETGATE_TEST_RL_PREFIX'] === undefined ? {} : { limiterPrefix: env['SHEETGATE_TEST_RL_PREFIX'] }),
   refreshMinIntervalMs: config.refreshMinIntervalSec * 1000,
 });
+const detection = changeDetection(google.target, {
+  pollIntervalSec: config.changePollIntervalSec,
+  driveRootUrl: config.driveRootUrl,
+  credentials,
+  logger,
+  reload: async () => reloads.request(),
+  polls: () => cluster.lease.held(),
+});
 const pushIntervalMs = number('SHEETGATE_TEST_PUSH_MS');
 const flusher = cluster.usageFlusher({
-  sheet: google,
+  sheet: detection.usageSheet(google),
   logger,
   intervalMs: config.usageFlushIntervalSec * 1000,
   timeZone: () => gate.store?.snapshot()?.timeZone,
@@ -55,7 +65,7 @@ const flusher = cluster.usageFlusher({
   ...(pushIntervalMs === undefined ? {} : { pushIntervalMs }),
 });
 const gate = sheetgate({
-  source: cluster.sharedSource(google, config.cacheDurationSec * 1000),
+  source: cluster.sharedSource(detection.source(google), config.cacheDurationSec * 1000),
   logger,
   limiter: env['SHEETGATE_TEST_LIMITER'] === 'memory' ? createRlfLimiter() : cluster.limiter,
   quotas: cluster.quotas,
@@ -75,6 +85,7 @@ const reloads = new ReloadGate({
   slot: cluster.reloadSlot,
   logger,
 });
+detection.start();
 
 const hello: RequestHandler = (req, res) => {
   res.json({ message: `hello, ${req.auth?.clientName ?? 'anonymous'}`, pid: process.pid });
@@ -83,7 +94,11 @@ const app = createApp({
   gate,
   logger,
   protectedRoutes: [refreshRoutes(() => reloads.request()), Router().get('/api/hello', hello)],
-  statusSections: { usage: usageStatusSection(flusher), redis: cluster.status },
+  statusSections: {
+    usage: usageStatusSection(flusher),
+    redis: cluster.status,
+    changeDetection: changeDetectionSection(detection),
+  },
 });
 const server: Server = createHttpServer(app).listen(config.port, '127.0.0.1', () => {
   const address = server.address();
@@ -102,6 +117,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      detection.stop();
       reloads.close();
       await flusher.stop();
       await gate.close();

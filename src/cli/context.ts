@@ -1,4 +1,5 @@
 import type { GoogleSheet } from '../keys/sheet-source';
+import type { RefreshTiming } from './takes-effect';
 
 /** Exit codes (issue 5): 0 ok, 1 usage or validation problem, 2 the sheet could not be read or written. */
 export const EXIT_OK = 0;
@@ -20,6 +21,8 @@ export interface CliContext {
   readonly now: () => number;
   /** `DEFAULT_RATE_LIMIT`, for rows with an empty `rate_limit`. Defaults to `60`. */
   readonly defaultRateLimit?: number;
+  /** The service's reload intervals: `revoke` and `rotate` say how soon their change takes effect. */
+  readonly timing?: RefreshTiming;
 }
 
 /** A command: parses its own argv (after the command name; global flags already removed) and returns an exit code. */

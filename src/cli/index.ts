@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import Transport from 'winston-transport';
 import { envWithDotenv, loadConfig } from '../config';
 import type { Config } from '../config';
+import type { RefreshTiming } from './takes-effect';
 import { GoogleSheet, readServiceAccount } from '../keys/sheet-source';
 import { createLogger } from '../log';
 import { check } from './check';
@@ -208,6 +209,10 @@ export async function main(argv: readonly string[], io: MainIo): Promise<ExitCod
       },
       get defaultRateLimit(): number {
         return lazy.config().defaultRateLimit;
+      },
+      get timing(): RefreshTiming {
+        const { cacheDurationSec, changePollIntervalSec, refreshMinIntervalSec } = lazy.config();
+        return { cacheDurationSec, changePollIntervalSec, refreshMinIntervalSec };
       },
     };
     return command.run(ctx, globals.rest);

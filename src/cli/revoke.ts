@@ -6,12 +6,14 @@ import type { CliContext, ExitCode } from './context';
 import { guard } from './guard';
 import { cell, cellValue, ensureColumns, readTab, requireHeader, text } from './tab';
 import type { CellWrite, RowKey, Tab } from './tab';
+import { takesEffect } from './takes-effect';
 import { resolveTarget } from './target';
 
 export const REVOKE_HELP = `Usage: sheetgate revoke KEY|ID|ROW [--json]
 
 Sets is_active FALSE and revoked_at to now (sheet time zone) on the key's row, adding the revoked_at column when
-the header lacks it. The service refuses the key (key_inactive) from its next refresh (API_KEY_CACHE_DURATION).
+the header lacks it. The service refuses the key (key_inactive) from its next reload: within seconds when it
+detects changes (CHANGE_POLL_INTERVAL), else within API_KEY_CACHE_DURATION. The command prints how soon.
 
   KEY   the whole key
   ID    the key id or hash prefix that \`sheetgate list\` shows (at least 6 hex digits)
@@ -55,6 +57,9 @@ export async function revoke(ctx: CliContext, argv: readonly string[]): Promise<
     }
     if (added.length > 0) {
       ctx.out.note(`Added column(s) ${added.join(', ')} to the header row.\n`);
+    }
+    if (todo.length > 0 && ctx.timing !== undefined) {
+      ctx.out.note(takesEffect(ctx.timing));
     }
     const describe = (t: RowKey) => ({
       row: t.row,

@@ -10,6 +10,7 @@ import { guard } from './guard';
 import { appendKey } from './new-key';
 import type { NewKeySpec } from './new-key';
 import { cell, readTab, requireHeader, text } from './tab';
+import { takesEffect } from './takes-effect';
 import { resolveTarget } from './target';
 
 export const ROTATE_HELP = `Usage: sheetgate rotate KEY|ID [--grace 24h] [--hash] [--json]
@@ -20,7 +21,8 @@ after it the old key is refused with key_expired.
 
   KEY|ID        the whole key, the key id / hash prefix from \`sheetgate list\`, or a row number
   --grace D     how long the old key keeps working: 30m, 24h, 7d, 0 (default 24h). The service sees the new
-                key after its next refresh (API_KEY_CACHE_DURATION), so keep the grace longer than that.
+                key after its next reload (the command prints how soon: seconds with change detection, else
+                API_KEY_CACHE_DURATION), so keep the grace longer than that.
   --hash        store the new key as key_hash only (a hashed old key always gets a hashed successor)
   --json        print {"key", "keyId", "row", ..., "replaced": {...}} on stdout
 `;
@@ -97,6 +99,9 @@ export async function rotate(ctx: CliContext, argv: readonly string[]): Promise<
         `The old key ${old.preview ?? ''} (row ${old.row}) works until ${formatInZone(oldExpiry, tab.timeZone)} ` +
           `${tab.timeZone}, then is refused (key_expired).\n`,
       );
+    }
+    if (ctx.timing !== undefined) {
+      ctx.out.note(takesEffect(ctx.timing));
     }
     return EXIT_OK;
   });

@@ -121,3 +121,23 @@ describe('configuration', () => {
     expect(denied.stderr).toMatch(/Share the sheet with .*@sheetgate-test/);
   });
 });
+
+describe('revoke and rotate say how soon the service sees the change', () => {
+  it.each([
+    [{}, "within about 15 s (it checks the sheet's Drive version every 5 s and reloads at most every 10 s)"],
+    [{ CHANGE_POLL_INTERVAL: '2', REFRESH_MIN_INTERVAL: '3' }, 'within about 5 s'],
+    [{ CHANGE_POLL_INTERVAL: '0', API_KEY_CACHE_DURATION: '120' }, 'within 120 s (API_KEY_CACHE_DURATION)'],
+  ])('with %j', async (intervals, expected) => {
+    const key = generateKey();
+    const id = h.seed([HEADER, [key, 'Client', 'TRUE', '']]);
+    const revoked = await h.main(['revoke', key], { ...h.env(id), ...intervals });
+    expect(revoked.code).toBe(0);
+    expect(revoked.stderr).toContain(expected);
+    const other = generateKey();
+    const id2 = h.seed([HEADER, [other, 'Client', 'TRUE', '']]);
+    const rotated = await h.main(['rotate', other, '--grace', '1h'], { ...h.env(id2), ...intervals });
+    expect(rotated.code).toBe(0);
+    expect(rotated.stderr).toContain(expected);
+    expect(rotated.stderr).not.toContain(other);
+  });
+});

@@ -52,10 +52,22 @@ describe('emulator: Drive files.get and the file version', () => {
           valueInputOption: 'RAW',
           requestBody: { values: [['d']] },
         }),
-      () => Promise.resolve(emulator.setValues(id, TAB, [['api_key'], ['e']])),
-      () => Promise.resolve(emulator.insertRows(id, TAB, 2, [['f']])),
-      () => Promise.resolve(emulator.deleteRow(id, TAB, 2)),
-      () => Promise.resolve(emulator.sortRows(id, TAB, () => 0)),
+      () => {
+        emulator.setValues(id, TAB, [['api_key'], ['e']]);
+        return Promise.resolve();
+      },
+      () => {
+        emulator.insertRows(id, TAB, 2, [['f']]);
+        return Promise.resolve();
+      },
+      () => {
+        emulator.deleteRow(id, TAB, 2);
+        return Promise.resolve();
+      },
+      () => {
+        emulator.sortRows(id, TAB, () => 0);
+        return Promise.resolve();
+      },
     ];
     for (const change of changes) {
       await sheets.spreadsheets.values.get({ spreadsheetId: id, range: TAB });

@@ -118,7 +118,7 @@ describe('emulator admin: in-process API and the /__emulator/ HTTP surface', () 
     expect((await api.spreadsheets.get({ spreadsheetId: id })).status).toBe(200);
     expect(await admin('GET', 'stats')).toEqual({
       status: 200,
-      body: { reads: 2, writes: 0, byMethod: { 'spreadsheets.get': 2 } },
+      body: { reads: 2, writes: 0, drive: 0, byMethod: { 'spreadsheets.get': 2 } },
     });
   });
 

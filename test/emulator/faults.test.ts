@@ -52,7 +52,12 @@ describe('emulator faults, outages and counters', () => {
     expect((await api.spreadsheets.get({ spreadsheetId: id })).status).toBe(200);
     expect((await failure(read())).status).toBe(503);
     expect((await read()).status).toBe(200);
-    expect(emulator.stats).toEqual({ reads: 4, writes: 0, byMethod: { 'values.get': 3, 'spreadsheets.get': 1 } });
+    expect(emulator.stats).toEqual({
+      reads: 4,
+      writes: 0,
+      drive: 0,
+      byMethod: { 'values.get': 3, 'spreadsheets.get': 1 },
+    });
   });
 
   it('answers 429 RESOURCE_EXHAUSTED with the write quota wording for writes, or a custom message', async () => {
@@ -132,13 +137,14 @@ describe('emulator faults, outages and counters', () => {
     expect(stats).toEqual({
       reads: 2,
       writes: 2,
+      drive: 0,
       byMethod: { 'values.get': 1, 'values.batchGet': 1, 'values.update': 1, 'values.append': 1 },
     });
     await read();
     expect(stats.reads).toBe(2);
     expect(Object.isFrozen(stats)).toBe(true);
     emulator.resetStats();
-    expect(emulator.stats).toEqual({ reads: 0, writes: 0, byMethod: {} });
+    expect(emulator.stats).toEqual({ reads: 0, writes: 0, drive: 0, byMethod: {} });
   });
 
   it('clearFaults() disarms pending faults', async () => {

@@ -143,7 +143,7 @@ describe('emulator writes over HTTP (real googleapis client)', () => {
       ['k1', 'A', 11],
       ['k2', 'B', 12, 46023 + 10 / 24],
     ]);
-    expect(emulator.stats).toEqual({ reads: 0, writes: 1, byMethod: { 'values.batchUpdate': 1 } });
+    expect(emulator.stats).toEqual({ reads: 0, writes: 1, drive: 0, byMethod: { 'values.batchUpdate': 1 } });
   });
 
   it('values.batchUpdate is atomic: one bad range and nothing is written', async () => {

@@ -22,27 +22,30 @@ export interface ClientCredentials {
   readonly private_key_id?: string;
 }
 
+/** The signing fields of a self-signed JWT for `scopes`, as both googleapis JWT classes take them. */
+function jwtFields(credentials: ClientCredentials, scopes: string[]) {
+  return {
+    email: credentials.client_email,
+    key: credentials.private_key,
+    ...(credentials.private_key_id === undefined ? {} : { keyId: credentials.private_key_id }),
+    scopes,
+  };
+}
+
+/** What sheetgate gives every googleapis client: the emulator's URL, no retries, a timeout, Node's fetch. */
+function transport(rootUrl: string, timeoutMs = 10_000) {
+  return { rootUrl, retry: false, timeout: timeoutMs, fetchImplementation: fetch };
+}
+
 /** Defaults: `timeoutMs` 10000, no retries. */
 export function sheetsClient(
   rootUrl: string,
   credentials: ClientCredentials,
   options: { timeoutMs?: number } = {},
 ): sheets_v4.Sheets {
-  const auth = new JWT({
-    email: credentials.client_email,
-    key: credentials.private_key,
-    ...(credentials.private_key_id === undefined ? {} : { keyId: credentials.private_key_id }),
-    scopes: ['https://www.googleapis.com/auth/spreadsheets'],
-  });
+  const auth = new JWT(jwtFields(credentials, ['https://www.googleapis.com/auth/spreadsheets']));
   auth.useJWTAccessWithScope = true;
-  return sheets({
-    version: 'v4',
-    rootUrl,
-    auth,
-    retry: false,
-    timeout: options.timeoutMs ?? 10_000,
-    fetchImplementation: fetch,
-  });
+  return sheets({ version: 'v4', auth, ...transport(rootUrl, options.timeoutMs) });
 }
 
 /** The real `@googleapis/drive` client as change detection builds it; `scopes` default to Drive's metadata scope. */
@@ -51,21 +54,10 @@ export function driveClient(
   credentials: ClientCredentials,
   options: { timeoutMs?: number; scopes?: string[] } = {},
 ): drive_v3.Drive {
-  const auth = new driveAuth.JWT({
-    email: credentials.client_email,
-    key: credentials.private_key,
-    ...(credentials.private_key_id === undefined ? {} : { keyId: credentials.private_key_id }),
-    scopes: options.scopes ?? ['https://www.googleapis.com/auth/drive.metadata.readonly'],
-  });
+  const scopes = options.scopes ?? ['https://www.googleapis.com/auth/drive.metadata.readonly'];
+  const auth = new driveAuth.JWT(jwtFields(credentials, scopes));
   auth.useJWTAccessWithScope = true;
-  return drive({
-    version: 'v3',
-    rootUrl,
-    auth,
-    retry: false,
-    timeout: options.timeoutMs ?? 10_000,
-    fetchImplementation: fetch,
-  });
+  return drive({ version: 'v3', auth, ...transport(rootUrl, options.timeoutMs) });
 }
 
 /** An emulator that trusts fresh test credentials, plus a client for them. Close `emulator` in `afterAll`. */

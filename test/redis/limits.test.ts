@@ -69,7 +69,7 @@ describe('rate limits shared through Redis (issue 6)', () => {
     // Every client connected before the burst: a command sent earlier fails over to the per-instance insurance limiter.
     await Promise.all(
       handles.map(({ client }) =>
-        client.status === 'ready' ? undefined : new Promise((resolve) => client.once('ready', resolve)),
+        client.status === 'ready' ? Promise.resolve() : new Promise((resolve) => client.once('ready', resolve)),
       ),
     );
     try {

@@ -24,6 +24,8 @@ export interface AuthContext {
   readonly limit: number;
   /** Epoch ms after which the key is refused; undefined = never expires. */
   readonly expiresAt: number | undefined;
+  /** The key's day/month quota; undefined = none. */
+  readonly quota: Quota | undefined;
 }
 
 declare module 'express-serve-static-core' {
@@ -98,6 +100,7 @@ function keyAnswer(key: KeyRecord): KeyAnswer {
       scopes: key.scopes,
       limit: key.rateLimit,
       expiresAt: key.expiresAt,
+      quota: key.quota,
     }),
     clientHeader: headerSafe(key.clientName),
     limitHeader: String(key.rateLimit),

@@ -14,6 +14,7 @@ function identity(req: Request): Record<string, unknown> {
         rateLimit: req.auth.limit,
         scopes: req.auth.scopes,
         expiresAt: req.auth.expiresAt === undefined ? null : new Date(req.auth.expiresAt).toISOString(),
+        quota: req.auth.quota === undefined ? null : { limit: req.auth.quota.limit, period: req.auth.quota.period },
       };
 }
 
@@ -26,7 +27,10 @@ function setIdentityHeaders(req: Request, res: Response): void {
   }
 }
 
-/** `GET /auth/whoami` (protected): the caller's client name, key id, limit, scopes and expiry (`null`: never). */
+/**
+ * `GET /auth/whoami` (protected): the caller's client name, key id, limit, scopes, expiry (`null`: never) and day/month
+ * quota (`{ limit, period }`, `null`: none; what is left of it is in this response's `X-Sheetgate-Quota-*` headers).
+ */
 export const whoamiHandler: RequestHandler = function whoami(req, res) {
   res.json(identity(req));
 };

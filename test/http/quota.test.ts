@@ -117,6 +117,16 @@ describe('quotas over HTTP', () => {
     expect(res.headers['ratelimit-policy']).toBe('1000;w=60');
   });
 
+  it('/auth/whoami shows the key’s quota (limit and period), null for a key without one', async () => {
+    const daily = await request(app).get('/auth/whoami').set('X-API-Key', DAILY).expect(200);
+    expect(daily.body).toMatchObject({ clientName: 'Daily', quota: { limit: 5, period: 'day' } });
+    expect(daily.headers['x-sheetgate-quota-remaining']).toBe('2');
+    const monthly = await request(app).get('/auth/whoami').set('X-API-Key', MONTHLY).expect(200);
+    expect(monthly.body).toMatchObject({ quota: { limit: 300, period: 'month' } });
+    const plain = await request(app).get('/auth/whoami').set('X-API-Key', PLAIN).expect(200);
+    expect(plain.body).toMatchObject({ clientName: 'Plain', quota: null });
+  });
+
   it('200 concurrent requests on a quota of 100: exactly 100 pass', async () => {
     await gate.close();
     gate = sheetgate({

@@ -1,5 +1,7 @@
 import { parseAddressList } from '../keys/address-list';
 import { formatInZone } from '../keys/dates';
+import { formatQuota, parseQuota } from '../keys/quota';
+import type { Quota } from '../keys/quota';
 import { COMMON_OPTIONS, parseCommandArgs } from './args';
 import { EXIT_OK, UsageError } from './context';
 import type { CliContext, ExitCode } from './context';
@@ -11,7 +13,7 @@ import { readTab, requireHeader } from './tab';
 import type { Tab } from './tab';
 
 export const CREATE_HELP = `Usage: sheetgate create --client NAME [--rate-limit N] [--expires DATE|DURATION]
-                       [--scopes a,b] [--allowed-ips LIST] [--hash] [--json]
+                       [--scopes a,b] [--allowed-ips LIST] [--quota N/day|N/month] [--hash] [--json]
 
 Generates sk-convergence-<uuid v4> from the OS CSPRNG, appends a row (created_at now, is_active TRUE) and prints
 the key once: it is never shown again.
@@ -25,6 +27,8 @@ the key once: it is never shown again.
                       --scopes sheetgate:admin listed explicitly
   --allowed-ips LIST  addresses and CIDR ranges the key may be used from, comma or space separated:
                       "203.0.113.7, 10.0.0.0/8, 2001:db8::/32" (default: empty cell = any address)
+  --quota N/PERIOD    accepted requests per calendar day or month of the sheet's time zone: 10000/day,
+                      250000/month (default: empty cell = no quota; the per-minute limit applies either way)
   --hash              store only key_hash = sha256:<hex>; api_key stays empty and the sheet never holds the key
   --json              print {"key", "keyId", "row", ...} on stdout
 `;
@@ -75,6 +79,20 @@ export function parseAllowedIpsFlag(value: string | undefined): readonly string[
   return parsed.entries;
 }
 
+/** `--quota`: read as the service reads the cell, so a row it would refuse is never written. */
+export function parseQuotaFlag(value: string | undefined): Quota | undefined {
+  if (value === undefined) {
+    return undefined;
+  }
+  const quota = parseQuota(value);
+  if (quota === undefined || quota === 'invalid') {
+    throw new UsageError(
+      `--quota ${JSON.stringify(value)}: expected a whole number of requests per day or month, e.g. 10000/day or 250000/month`,
+    );
+  }
+  return quota;
+}
+
 /** What create and rotate print: the key alone on its own line, once. */
 export function printNewKey(
   ctx: CliContext,
@@ -98,6 +116,7 @@ export function printNewKey(
         rateLimit: spec.rateLimit ?? null,
         scopes: spec.scopes,
         allowedIps: spec.allowedIps,
+        quota: spec.quota === undefined ? null : formatQuota(spec.quota),
         createdAt: new Date(created.createdAt).toISOString(),
         expiresAt: spec.expires === undefined ? null : new Date(spec.expires.at).toISOString(),
         ...extra,
@@ -109,6 +128,7 @@ export function printNewKey(
     `limit ${spec.rateLimit === undefined ? 'default' : `${spec.rateLimit}/min`}`,
     `scopes ${spec.scopes.length === 0 ? 'every application scope (no scopes cell)' : spec.scopes.join(' ')}`,
     ...(spec.allowedIps.length === 0 ? [] : [`from ${spec.allowedIps.join(', ')}`]),
+    ...(spec.quota === undefined ? [] : [`quota ${formatQuota(spec.quota)}`]),
     `expires ${spec.expires === undefined ? 'never' : `${formatInZone(spec.expires.at, tab.timeZone)} ${tab.timeZone}`}`,
   ];
   ctx.out.write(
@@ -132,6 +152,7 @@ export async function create(ctx: CliContext, argv: readonly string[]): Promise<
         expires: { type: 'string' },
         scopes: { type: 'string' },
         'allowed-ips': { type: 'string' },
+        quota: { type: 'string' },
         hash: { type: 'boolean' },
       },
     });
@@ -143,6 +164,7 @@ export async function create(ctx: CliContext, argv: readonly string[]): Promise<
     const rateLimit = parseRateLimit(values['rate-limit']);
     const scopes = parseScopeFlag(values.scopes);
     const allowedIps = parseAllowedIpsFlag(values['allowed-ips']);
+    const quota = parseQuotaFlag(values.quota);
     if (values.expires !== undefined) {
       parseExpires(values.expires, 'Etc/UTC', ctx.now()); // reject bad text before any Sheets call
     }
@@ -153,6 +175,7 @@ export async function create(ctx: CliContext, argv: readonly string[]): Promise<
       rateLimit,
       scopes,
       allowedIps,
+      quota,
       expires: values.expires === undefined ? undefined : parseExpires(values.expires, tab.timeZone, ctx.now()),
       hashed: values.hash === true,
     };

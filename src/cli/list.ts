@@ -1,6 +1,8 @@
 import { buildSnapshot } from '../keys/snapshot';
 import type { Column } from '../keys/header';
 import { formatInZone, parseDateCell } from '../keys/dates';
+import { formatQuota, quotaWindow } from '../keys/quota';
+import type { KeyRecord } from '../keys/types';
 import { COMMON_OPTIONS, parseCommandArgs } from './args';
 import { EXIT_OK } from './context';
 import type { CliContext, ExitCode } from './context';
@@ -11,7 +13,8 @@ import type { Tab } from './tab';
 export const LIST_HELP = `Usage: sheetgate list [--json]
 
 Every key row with its masked preview (sk-con…0000, or sha256:3f2a9c… for hashed rows) and key id, client,
-state (active, inactive, expired, invalid), rate limit, usage count, last use, expiry and scopes.
+state (active, inactive, expired, invalid), rate limit, quota (used in the current day/month of the sheet's time
+zone, and the limit), usage count, last use, expiry and scopes.
 Times are in the spreadsheet's time zone. Full keys are never printed.
 `;
 
@@ -27,6 +30,10 @@ export interface ListedKey {
   /** Why the service refuses the row (state `invalid`). */
   readonly reason: string | null;
   readonly rateLimit: number | null;
+  /** `10000/day`, `250000/month`; null = no quota (for an invalid row: the cell's text, or null when empty). */
+  readonly quota: string | null;
+  /** Requests counted in the current period (`quota_used` when `quota_period` names it, else 0); null = no quota. */
+  readonly quotaUsed: number | null;
   readonly usageCount: number | null;
   /** ISO 8601 instant; the cell's own text when it is not a date; null when empty. */
   readonly lastUsedAt: string | null;
@@ -49,6 +56,15 @@ function shown(value: string | null, tab: Tab): string | null {
   return Number.isNaN(ms) ? value : formatInZone(ms, tab.timeZone);
 }
 
+/** The quota cell and what counts against it now, as the service seeds its counter from the row. */
+function quotaFields(record: KeyRecord, now: number, timeZone: string): Pick<ListedKey, 'quota' | 'quotaUsed'> {
+  if (record.quota === undefined) {
+    return { quota: null, quotaUsed: null };
+  }
+  const current = quotaWindow(record.quota.period, now, timeZone).id;
+  return { quota: formatQuota(record.quota), quotaUsed: record.quotaPeriod === current ? record.quotaUsed : 0 };
+}
+
 function listKeys(tab: Tab, defaultRateLimit: number, now: number): ListedKey[] {
   const snapshot = buildSnapshot(tab, { defaultRateLimit }, now);
   return rowKeys(tab).map((k): ListedKey => {
@@ -67,6 +83,8 @@ function listKeys(tab: Tab, defaultRateLimit: number, now: number): ListedKey[] 
         state: 'invalid',
         reason: snapshot.problems.find((p) => p.row === k.row)?.reason ?? 'refused by the service',
         rateLimit: null,
+        quota: text(tab, k.row, 'quota') || null,
+        quotaUsed: null,
         usageCount: Number.isSafeInteger(usage) ? usage : null,
         expiresAt: dateField(tab, k.row, 'expires_at'),
         scopes: [],
@@ -79,6 +97,7 @@ function listKeys(tab: Tab, defaultRateLimit: number, now: number): ListedKey[] 
       state: !record.active ? 'inactive' : expired ? 'expired' : 'active',
       reason: null,
       rateLimit: record.rateLimit,
+      ...quotaFields(record, now, tab.timeZone),
       usageCount: record.usageCount,
       expiresAt: iso(record.expiresAt),
       scopes: record.scopes,
@@ -123,13 +142,14 @@ export async function list(ctx: CliContext, argv: readonly string[]): Promise<Ex
       k.clientName,
       k.reason === null ? k.state : `${k.state}: ${k.reason}`,
       k.rateLimit === null ? '-' : `${k.rateLimit}/min`,
+      k.quotaUsed === null ? '-' : `${k.quotaUsed} of ${k.quota ?? ''}`,
       k.usageCount === null ? '-' : String(k.usageCount),
       shown(k.lastUsedAt, tab) ?? '-',
       shown(k.expiresAt, tab) ?? 'never',
       k.scopes.length === 0 ? '(all)' : k.scopes.join(' '),
     ]);
     ctx.out.write(
-      `${table(['ROW', 'ID', 'KEY', 'CLIENT', 'STATE', 'LIMIT', 'USAGE', 'LAST USED', 'EXPIRES', 'SCOPES'], rows)}\n` +
+      `${table(['ROW', 'ID', 'KEY', 'CLIENT', 'STATE', 'LIMIT', 'QUOTA', 'USAGE', 'LAST USED', 'EXPIRES', 'SCOPES'], rows)}\n` +
         `Times in ${tab.timeZone}.\n`,
     );
     return EXIT_OK;

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Column } from '../keys/header';
 import { formatKeyHash, hashKey, keyIdOf } from '../keys/key-id';
 import { SheetsError } from '../keys/sheets-error';
+import { formatQuota } from '../keys/quota';
+import type { Quota } from '../keys/quota';
 import type { CellValue } from '../keys/types';
 import { formatInZone } from '../keys/dates';
 import type { CliContext } from './context';
@@ -26,6 +28,8 @@ export interface NewKeySpec {
   readonly scopes: readonly string[];
   /** Empty `allowed_ips` cell (any address) when empty; canonical entries as `parseAddressList` gives them. */
   readonly allowedIps: readonly string[];
+  /** Empty `quota` cell (no day/month quota) when undefined. */
+  readonly quota: Quota | undefined;
   readonly expires: Expiry | undefined;
   /** Store only `key_hash` (`api_key` stays empty), so the sheet never holds the key. */
   readonly hashed: boolean;
@@ -68,6 +72,9 @@ export async function appendKey(
   if (spec.allowedIps.length > 0) {
     needed.push('allowed_ips');
   }
+  if (spec.quota !== undefined) {
+    needed.push('quota');
+  }
   if (spec.expires !== undefined) {
     needed.push('expires_at');
   }
@@ -87,6 +94,9 @@ export async function appendKey(
   }
   if (spec.allowedIps.length > 0) {
     cells[at('allowed_ips')] = spec.allowedIps.join(', ');
+  }
+  if (spec.quota !== undefined) {
+    cells[at('quota')] = formatQuota(spec.quota);
   }
   const written = rangeStart(await ctx.sheet.append([cells], 'RAW'));
   if (written === undefined) {

@@ -15,9 +15,9 @@ import { resolveTarget } from './target';
 
 export const ROTATE_HELP = `Usage: sheetgate rotate KEY|ID [--grace 24h] [--hash] [--json]
 
-Creates a new key for the same client with the same rate_limit, scopes, allowed_ips and expires_at, prints it once,
-and sets the old key's expires_at to now + grace (never later than it already was). Until then both keys work;
-after it the old key is refused with key_expired.
+Creates a new key for the same client with the same rate_limit, scopes, allowed_ips, quota and expires_at, prints
+it once, and sets the old key's expires_at to now + grace (never later than it already was). Until then both keys
+work; after it the old key is refused with key_expired. The new key's quota counts from 0 (its own quota_used).
 
   KEY|ID        the whole key, the key id / hash prefix from \`sheetgate list\`, or a row number
   --grace D     how long the old key keeps working: 30m, 24h, 7d, 0 (default 24h). The service sees the new
@@ -74,6 +74,8 @@ export async function rotate(ctx: CliContext, argv: readonly string[]): Promise<
       scopes: record.scopes,
       // The successor is held to the same addresses: rotating never loosens a restriction.
       allowedIps: record.allowedIps,
+      // The same quota; the new key counts in its own quota_used, from 0.
+      quota: record.quota,
       expires:
         record.expiresAt === undefined
           ? undefined

@@ -175,6 +175,7 @@ describe('create', () => {
       rateLimit: null,
       scopes: [],
       allowedIps: [],
+      quota: null,
       createdAt: new Date(NOW).toISOString(),
       expiresAt: new Date(NOW + 30 * 24 * HOUR).toISOString(),
     });
@@ -208,6 +209,38 @@ describe('create', () => {
     expect(h.emulator.stats.reads).toBe(0);
     expect(h.emulator.stats.writes).toBe(0);
   });
+
+  it('--quota writes the canonical cell (adding the column); check and the service read it back', async () => {
+    const id = h.seed([HEADER]);
+    const result = await h.run(create, id, ['--client', 'Metered', '--quota', ' 10000 / Day ', '--json'], NOW);
+    expect(result.code).toBe(EXIT_OK);
+    expect(result.stderr).toBe('Added column(s) created_at, quota to the header row.\n');
+    const out = JSON.parse(result.stdout) as { key: string; quota: string };
+    secrets.push(out.key);
+    expect(out.quota).toBe('10000/day');
+    expect(rowObject(h.values(id), 2)['quota']).toBe('10000/day');
+    const checked = await h.run(check, id, ['--json'], NOW);
+    expect(JSON.parse(checked.stdout)).toMatchObject({ ok: true, keys: 1 });
+    const listed = JSON.parse((await h.run(list, id, ['--json'], NOW)).stdout) as { keys: ListedKey[] };
+    expect(listed.keys[0]).toMatchObject({ quota: '10000/day', quotaUsed: 0 });
+    const text = await h.run(create, id, ['--client', 'Monthly', '--quota', '250000/month'], NOW);
+    printedKey(text);
+    expect(text.stdout).toContain('quota 250000/month');
+  });
+
+  it.each(['10000', '0/day', '5/week', '1.5/day', '3 per month'])(
+    'refuses --quota %j before any Sheets call (exit 1)',
+    async (bad) => {
+      const id = h.seed([HEADER]);
+      h.emulator.resetStats();
+      const result = await h.run(create, id, ['--client', 'X', '--quota', bad], NOW);
+      expect(result.code).toBe(EXIT_USAGE);
+      expect(result.stderr).toContain(
+        `--quota ${JSON.stringify(bad)}: expected a whole number of requests per day or month`,
+      );
+      expect(h.emulator.stats.reads + h.emulator.stats.writes).toBe(0);
+    },
+  );
 
   it('--hash stores only key_hash (adding the column); api_key stays empty and the sheet never holds the key', async () => {
     const id = h.seed([['api_key', 'client_name', 'is_active']]);
@@ -298,6 +331,8 @@ describe('list', () => {
       state: 'active',
       reason: null,
       rateLimit: 10,
+      quota: null,
+      quotaUsed: null,
       usageCount: 42,
       lastUsedAt: new Date(Date.UTC(2026, 0, 14, 8, 30)).toISOString(),
       expiresAt: null,
@@ -311,12 +346,39 @@ describe('list', () => {
 
     const text = await h.run(list, id, [], NOW);
     expect(text.code).toBe(EXIT_OK);
-    expect(text.stdout).toMatch(/^ROW\s+ID\s+KEY\s+CLIENT\s+STATE\s+LIMIT\s+USAGE\s+LAST USED\s+EXPIRES\s+SCOPES$/m);
+    expect(text.stdout).toMatch(
+      /^ROW\s+ID\s+KEY\s+CLIENT\s+STATE\s+LIMIT\s+QUOTA\s+USAGE\s+LAST USED\s+EXPIRES\s+SCOPES$/m,
+    );
     expect(text.stdout).toContain(`sk-con…${active.slice(-4)}`);
-    expect(text.stdout).toMatch(/Active\s+active\s+10\/min\s+42\s+2026-01-14 09:30:00\s+never\s+a b/);
+    expect(text.stdout).toMatch(/Active\s+active\s+10\/min\s+-\s+42\s+2026-01-14 09:30:00\s+never\s+a b/);
     expect(text.stdout).toMatch(/invalid: is_active/);
     expect(text.stdout).toContain('Times in Europe/Paris.');
     expectNoKey(json.stdout + text.stdout + json.stderr + text.stderr, [active, inactive, expired, invalid, hashed]);
+  });
+
+  it('shows each quota as used in the current period of the sheet zone, and its limit', async () => {
+    const [today, stale, monthly, none, bad] = [key(), key(), key(), key(), key()];
+    const id = h.seed([
+      ['api_key', 'client_name', 'is_active', 'quota', 'quota_used', 'quota_period'],
+      [today, 'Today', 'TRUE', '100/day', 37, "'2026-01-15"],
+      [stale, 'Stale', 'TRUE', '100/day', 99, "'2026-01-14"], // yesterday's count: today starts at 0
+      [monthly, 'Monthly', 'TRUE', '5000/month', 1234, "'2026-01"],
+      [none, 'None', 'TRUE', '', '', ''],
+      [bad, 'Bad', 'TRUE', '100/week', '', ''],
+    ]);
+    const json = JSON.parse((await h.run(list, id, ['--json'], NOW)).stdout) as { keys: ListedKey[] };
+    expect(json.keys.map((k) => [k.clientName, k.quotaUsed, k.quota])).toEqual([
+      ['Today', 37, '100/day'],
+      ['Stale', 0, '100/day'],
+      ['Monthly', 1234, '5000/month'],
+      ['None', null, null],
+      ['Bad', null, '100/week'],
+    ]);
+    const text = await h.run(list, id, [], NOW);
+    expect(text.stdout).toMatch(/Today\s+active\s+60\/min\s+37 of 100\/day\s/);
+    expect(text.stdout).toMatch(/Monthly\s+active\s+60\/min\s+1234 of 5000\/month\s/);
+    expect(text.stdout).toMatch(/invalid: quota: expected N\/day or N\/month/);
+    expectNoKey(text.stdout + text.stderr, [today, stale, monthly, none, bad]);
   });
 
   it('says so when there are no keys yet', async () => {
@@ -471,6 +533,22 @@ describe('rotate', () => {
     expect(rowObject(h.values(id), 3)).toMatchObject({ api_key: out.key, allowed_ips: '10.0.0.0/8, 192.0.2.1' });
   });
 
+  it('gives the successor the same quota, its own quota_used starting empty', async () => {
+    const old = key();
+    const id = h.seed([
+      ['api_key', 'client_name', 'is_active', 'quota', 'quota_used', 'quota_period'],
+      [old, 'Metered', 'TRUE', '500/month', 120, "'2026-01"],
+    ]);
+    const result = await h.run(rotate, id, [old, '--json'], NOW);
+    expect(result.code).toBe(EXIT_OK);
+    const out = JSON.parse(result.stdout) as { key: string; quota: string };
+    secrets.push(out.key);
+    expect(out.quota).toBe('500/month');
+    const row = rowObject(h.values(id), 3);
+    expect(row).toMatchObject({ api_key: out.key, quota: '500/month' });
+    expect(row['quota_used'] ?? '').toBe('');
+  });
+
   it('never extends an old key that expires before the grace ends; the successor inherits that expiry', async () => {
     const old = key();
     const id = h.seed([
@@ -586,6 +664,20 @@ describe('check', () => {
     expect(result.code).toBe(EXIT_USAGE);
     expect(result.stdout).toMatch(
       /^row 3: allowed_ips: not an IP address or CIDR range: "192\.168\.1\.0\/33" \(key id [0-9a-f]{16}\)$/m,
+    );
+    expect(result.stdout).toMatch(/^1 problem row\(s\); 1 usable key\(s\)\.$/m);
+  });
+
+  it('reports a quota cell that is not N/day or N/month, with the row number (exit 1)', async () => {
+    const id = h.seed([
+      ['api_key', 'client_name', 'is_active', 'quota'],
+      [key(), 'Fine', 'TRUE', '250000/month'],
+      [key(), 'Weekly', 'TRUE', '1000/week'],
+    ]);
+    const result = await h.run(check, id, [], NOW);
+    expect(result.code).toBe(EXIT_USAGE);
+    expect(result.stdout).toMatch(
+      /^row 3: quota: expected N\/day or N\/month, got "1000\/week" \(key id [0-9a-f]{16}\)$/m,
     );
     expect(result.stdout).toMatch(/^1 problem row\(s\); 1 usable key\(s\)\.$/m);
   });

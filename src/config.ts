@@ -35,6 +35,8 @@ export interface Config {
   readonly nodeEnv: string;
   /** Seconds a shutdown waits for in-flight requests before cutting them; the final usage flush runs after. */
   readonly shutdownTimeoutSec: number;
+  /** Tab of the daily usage history (one row per key per day); undefined = no history. */
+  readonly usageHistoryTab: string | undefined;
 }
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
@@ -102,29 +104,66 @@ const url = (protocols: readonly string[]) =>
     { message: `expected a URL (${protocols.join(' or ')})` },
   );
 
-const schema = z.object({
-  PORT: int(8000, 0, 65535),
-  AUTH_ENABLED: bool(true),
-  AUTH_REQUIRED: optionalBool,
-  GOOGLE_CREDENTIALS_PATH: text,
-  GOOGLE_SHEET_ID: text,
-  GOOGLE_SHEET_NAME: text.transform((v) => v ?? 'API_Keys'),
-  API_KEY_CACHE_DURATION: int(300, 5, 86_400),
-  DEFAULT_RATE_LIMIT: int(60, 1, 1_000_000),
-  USAGE_FLUSH_INTERVAL: int(60, 1, 86_400),
-  LOG_LEVEL: text.pipe(z.enum(LOG_LEVELS).optional()).transform((v) => v ?? 'info'),
-  GOOGLE_SHEETS_ROOT_URL: url(['http:', 'https:']),
-  GOOGLE_DRIVE_ROOT_URL: url(['http:', 'https:']),
-  REFRESH_MIN_INTERVAL: int(10, 1, 3600),
-  CHANGE_POLL_INTERVAL: int(5, 0, 3600),
-  REDIS_URL: url(['redis:', 'rediss:']),
-  UPSTREAM_URL: url(['http:', 'https:']),
-  TRUST_PROXY: text.transform(parseTrustProxy),
-  AUTH_FAILURE_LIMIT: int(0, 0, 1_000_000),
-  METRICS_TOKEN: text,
-  NODE_ENV: text.transform((v) => v ?? 'development'),
-  SHUTDOWN_TIMEOUT: int(25, 0, 3600),
-});
+/** Sheets' longest tab name. */
+const MAX_TAB_NAME = 100;
+
+/**
+ * `USAGE_HISTORY_TAB`: unset → `API_Usage`; set but empty → undefined (no history); else the trimmed name, which Sheets
+ * must be able to hold: at most 100 characters, no control characters.
+ */
+const historyTab = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined) {
+      return 'API_Usage';
+    }
+    const name = v.trim();
+    if (name === '') {
+      return undefined;
+    }
+    if (name.length > MAX_TAB_NAME || /\p{Cc}/u.test(name)) {
+      ctx.addIssue({ code: 'custom', message: `expected a tab name of 1 to ${MAX_TAB_NAME} printable characters` });
+      return z.NEVER;
+    }
+    return name;
+  });
+
+const schema = z
+  .object({
+    PORT: int(8000, 0, 65535),
+    AUTH_ENABLED: bool(true),
+    AUTH_REQUIRED: optionalBool,
+    GOOGLE_CREDENTIALS_PATH: text,
+    GOOGLE_SHEET_ID: text,
+    GOOGLE_SHEET_NAME: text.transform((v) => v ?? 'API_Keys'),
+    API_KEY_CACHE_DURATION: int(300, 5, 86_400),
+    DEFAULT_RATE_LIMIT: int(60, 1, 1_000_000),
+    USAGE_FLUSH_INTERVAL: int(60, 1, 86_400),
+    LOG_LEVEL: text.pipe(z.enum(LOG_LEVELS).optional()).transform((v) => v ?? 'info'),
+    GOOGLE_SHEETS_ROOT_URL: url(['http:', 'https:']),
+    GOOGLE_DRIVE_ROOT_URL: url(['http:', 'https:']),
+    REFRESH_MIN_INTERVAL: int(10, 1, 3600),
+    CHANGE_POLL_INTERVAL: int(5, 0, 3600),
+    REDIS_URL: url(['redis:', 'rediss:']),
+    UPSTREAM_URL: url(['http:', 'https:']),
+    TRUST_PROXY: text.transform(parseTrustProxy),
+    AUTH_FAILURE_LIMIT: int(0, 0, 1_000_000),
+    METRICS_TOKEN: text,
+    NODE_ENV: text.transform((v) => v ?? 'development'),
+    SHUTDOWN_TIMEOUT: int(25, 0, 3600),
+    USAGE_HISTORY_TAB: historyTab,
+  })
+  .superRefine((e, ctx) => {
+    // Sheets matches tab names case-insensitively: the same name would write history rows into the key tab.
+    if (e.USAGE_HISTORY_TAB !== undefined && e.USAGE_HISTORY_TAB.toLowerCase() === e.GOOGLE_SHEET_NAME.toLowerCase()) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['USAGE_HISTORY_TAB'],
+        message: `must differ from GOOGLE_SHEET_NAME (the key tab); leave it empty to keep no history`,
+      });
+    }
+  });
 
 function parseTrustProxy(v: string | undefined): boolean | number | string | undefined {
   if (v === undefined) {
@@ -188,6 +227,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     metricsToken: e.METRICS_TOKEN,
     nodeEnv: e.NODE_ENV,
     shutdownTimeoutSec: e.SHUTDOWN_TIMEOUT,
+    usageHistoryTab: e.USAGE_HISTORY_TAB,
   });
 }
 

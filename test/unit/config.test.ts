@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       credentialsPath: undefined,
       redisUrl: undefined,
       shutdownTimeoutSec: 25,
+      usageHistoryTab: 'API_Usage',
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -47,6 +48,7 @@ describe('loadConfig', () => {
       UPSTREAM_URL: 'http://127.0.0.1:3000',
       TRUST_PROXY: '1',
       SHUTDOWN_TIMEOUT: '5',
+      USAGE_HISTORY_TAB: ' Daily usage ',
     });
     expect(config).toMatchObject({
       port: 9000,
@@ -64,7 +66,25 @@ describe('loadConfig', () => {
       upstreamUrl: 'http://127.0.0.1:3000',
       trustProxy: 1,
       shutdownTimeoutSec: 5,
+      usageHistoryTab: 'Daily usage',
     });
+  });
+
+  it('USAGE_HISTORY_TAB set but empty keeps no history', () => {
+    expect(loadConfig({ USAGE_HISTORY_TAB: '' }).usageHistoryTab).toBeUndefined();
+    expect(loadConfig({ USAGE_HISTORY_TAB: '   ' }).usageHistoryTab).toBeUndefined();
+  });
+
+  it('refuses a USAGE_HISTORY_TAB with a control character', () => {
+    expect(configError({ USAGE_HISTORY_TAB: 'Usage\nlog' }).message).toContain(
+      'USAGE_HISTORY_TAB="Usage\\nlog": expected a tab name of 1 to 100 printable characters',
+    );
+  });
+
+  it('refuses a USAGE_HISTORY_TAB that names the key tab (any case), naming both variables', () => {
+    const error = configError({ GOOGLE_SHEET_NAME: 'Keys', USAGE_HISTORY_TAB: 'KEYS' });
+    expect(error.message).toContain('USAGE_HISTORY_TAB="KEYS": must differ from GOOGLE_SHEET_NAME');
+    expect(configError({ USAGE_HISTORY_TAB: 'api_keys' }).message).toContain('USAGE_HISTORY_TAB="api_keys"');
   });
 
   it.each([
@@ -88,6 +108,7 @@ describe('loadConfig', () => {
     ['CHANGE_POLL_INTERVAL', '-1'],
     ['CHANGE_POLL_INTERVAL', '2.5'],
     ['GOOGLE_DRIVE_ROOT_URL', 'not a url'],
+    ['USAGE_HISTORY_TAB', 'x'.repeat(101)],
   ])('refuses %s=%s naming the variable and the value', (name, value) => {
     const error = configError({ [name]: value });
     expect(error.message).toContain(`${name}="${value}"`);

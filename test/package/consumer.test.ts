@@ -1,13 +1,23 @@
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 /**
- * Library use (issue 7), tested as a consumer would: build the package with the project's build config, `npm pack`
- * it, install the tarball into a fresh project (plus @types/express, as a TypeScript consumer would), type-check a
+ * Library use, tested as a consumer would: build the package with the project's build config, `npm pack` it, install
+ * the tarball into a fresh project that brings its own Express (the lowest version of the peer range, so a package
+ * that carried its own copy would get a second one) plus @types/express, as a TypeScript consumer would, type-check a
  * consumer file against the shipped declarations (`req.auth` augmentation included), then run it with plain Node and
  * call it over HTTP. The build goes to a temporary directory, not ./dist, so the test never races another build.
  */
@@ -16,6 +26,8 @@ const REPO = resolve(__dirname, '../..');
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const ACTIVE = 'sk-convergence-11111111-1111-4111-8111-111111111111';
 const READER = 'sk-convergence-22222222-2222-4222-8222-222222222222';
+/** The host app's Express: the floor of sheetgate's `express` peer range. */
+const HOST_EXPRESS = '5.1.0';
 
 const CONSUMER_TS = `
 import express from 'express';
@@ -134,6 +146,7 @@ describe('sheetgate as a library, from the packed package', () => {
       [
         'install',
         join(dir, tarball),
+        `express@${HOST_EXPRESS}`,
         `@types/express@${types['@types/express'] ?? 'latest'}`,
         `@types/node@${types['@types/node'] ?? 'latest'}`,
         '--prefer-offline',
@@ -154,6 +167,14 @@ describe('sheetgate as a library, from the packed package', () => {
       await exited;
     }
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("uses the host app's Express: express is a peer dependency, so the package brings no second copy", () => {
+    const peer = JSON.parse(run(NPM, ['pkg', 'get', 'peerDependencies', '--json'], REPO)) as Record<string, string>;
+    expect(peer['express']).toMatch(/^\^5\./);
+    const installed = (path: string): string => (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version;
+    expect(installed(join(consumer, 'node_modules/express/package.json'))).toBe(HOST_EXPRESS);
+    expect(existsSync(join(consumer, 'node_modules/sheetgate/node_modules/express'))).toBe(false);
   });
 
   it('type-checks a consumer against the shipped declarations, req.auth included', () => {

@@ -1,5 +1,6 @@
 /**
- * Layer rules for src/, checked by `npm run lint` (depcruise src --config .dependency-cruiser.cjs --ignore-known).
+ * Layer rules for src/, scripts/ and bench/, checked by `npm run lint` (depcruise src scripts bench --config
+ * .dependency-cruiser.cjs --ignore-known).
  * Known violations that predate a rule are listed in .dependency-cruiser-known-violations.json (made with
  * `npx depcruise-baseline src --config .dependency-cruiser.cjs`): they are reported as known, not as errors, and the
  * list is meant to shrink to nothing. Any new violation fails the lint.
@@ -22,6 +23,14 @@ module.exports = {
       comment: 'The package never imports the emulator, tests, scripts or benches.',
       from: { path: '^src/' },
       to: { path: '^(emulator|test|scripts|bench)/' },
+    },
+    {
+      name: 'tooling-not-to-tests',
+      severity: 'error',
+      comment:
+        'Scripts and benches run without the test tree: what they share with tests (throwaway credentials, the emulator) lives in emulator/.',
+      from: { path: '^(scripts|bench)/' },
+      to: { path: '^test/' },
     },
     {
       name: 'pure-core-no-io',
@@ -91,7 +100,7 @@ module.exports = {
     },
   ],
   options: {
-    doNotFollow: { path: ['node_modules', '^(emulator|test|scripts|bench)/'] },
+    doNotFollow: { path: ['node_modules', '^(emulator|test)/'] },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     exclude: { path: '^(dist|coverage)/' },

@@ -35,7 +35,7 @@ import { buildSnapshot } from '../src/keys/snapshot';
 import { createLogger } from '../src/log';
 import { sheetgate } from '../src/sheetgate';
 import { UsageFlusher } from '../src/usage/flusher';
-import { makeCredentials } from '../test/helpers/credentials';
+import { makeCredentials } from '../emulator/credentials';
 
 const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
 const SIZES = (process.env['BIG_SHEET_SIZES'] ?? '1000,10000,100000').split(',').map(Number);

@@ -18,7 +18,7 @@ import { Redis } from 'ioredis';
 import { startEmulator } from '../emulator/server';
 import { createRlfLimiter } from '../src/limits/rlf-limiter';
 import type { Limiter } from '../src/limits/limiter';
-import { makeCredentials } from '../test/helpers/credentials';
+import { makeCredentials } from '../emulator/credentials';
 import { startProcess } from './processes';
 import type { Proc } from './processes';
 

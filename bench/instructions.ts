@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { startEmulator } from '../emulator/server';
-import { makeCredentials } from '../test/helpers/credentials';
+import { makeCredentials } from '../emulator/credentials';
 
 const REQUESTS = Number(process.env['INSTR_REQUESTS'] ?? 3000);
 const SERVER = 'dist/src/server.js';

@@ -80,3 +80,16 @@ export function startProcess(
     child.once('exit', (code) => reject(new Error(`${script} exited (${String(code)}) before listening:\n${output}`)));
   });
 }
+
+/** Resolves once `server` answers `GET /ready` with 200 (its first snapshot loaded), at most 60 s. */
+export async function untilReady(server: Proc): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const res = await fetch(`http://127.0.0.1:${server.port}/ready`).catch(() => undefined);
+    if (res?.status === 200) {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the server on port ${server.port} was not ready within 60 s`);
+}

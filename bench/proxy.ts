@@ -1,20 +1,14 @@
 /**
- * `npx tsx bench/proxy.ts`: reverse-proxy overhead (issue 7). The same upstream route (bench/bare-server.ts, bare
- * Express) called directly, then through sheetgate's proxy mode (auth + rate limit + proxy), plus sheetgate's
- * `/auth/verify` alone to separate the auth cost from the proxy hop. Each server is its own process on 127.0.0.1;
- * autocannon drives them from this process with 50 connections, then 1, BENCH_SECONDS each (default 5) after a 1 s
- * warm-up.
- * Run with BENCH_ROLE=gateway, this file is the sheetgate process itself.
+ * `npx tsx bench/proxy.ts`: reverse-proxy overhead. The same upstream route (bench/bare-server.ts, bare Express) called
+ * directly, then through sheetgate's proxy mode (src/server.ts with `UPSTREAM_URL`: auth + rate limit + proxy, its
+ * keys loaded from the Sheets emulator), plus sheetgate's `/auth/verify` alone to separate the auth cost from the proxy
+ * hop. Each server is its own process on 127.0.0.1; autocannon drives them from this process with 50 connections, then
+ * 1, BENCH_SECONDS each (default 5) after a 1 s warm-up.
  */
-import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
-import { createApp } from '../src/app';
-import { createHttpServer } from '../src/http/http-server';
-import { proxyRoutes, upgradeHandler } from '../src/http/proxy';
-import { createLogger } from '../src/log';
-import { sheetgate } from '../src/sheetgate';
-import { FixedSource, HEADER } from '../test/helpers/fixed-source';
-import { startProcess } from './processes';
+import { makeCredentials } from '../emulator/credentials';
+import { startEmulator } from '../emulator/server';
+import { startProcess, untilReady } from './processes';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
 /**
@@ -23,22 +17,6 @@ const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
  */
 const CONNECTION_COUNTS = [50, 1];
 const KEY = 'sk-convergence-00000000-0000-4000-8000-000000000000';
-
-async function gateway(): Promise<void> {
-  const upstream = process.env['BENCH_UPSTREAM'];
-  if (upstream === undefined) {
-    throw new Error('BENCH_UPSTREAM not set');
-  }
-  const logger = createLogger({ level: 'warn', format: 'json' });
-  const gate = sheetgate({ source: new FixedSource([HEADER, [KEY, 'bench', '', '', true, 1_000_000_000]]), logger });
-  await gate.ready();
-  const app = createApp({ gate, logger, protectedRoutes: [proxyRoutes(upstream, { logger })] });
-  const server = createHttpServer(app).listen(0, '127.0.0.1', () => {
-    process.stdout.write(`listening on port ${(server.address() as AddressInfo).port}\n`);
-  });
-  server.on('upgrade', upgradeHandler(app));
-  process.on('SIGTERM', () => server.close(() => process.exit(0)));
-}
 
 interface Row {
   readonly name: string;
@@ -70,7 +48,23 @@ async function load(
 async function main(): Promise<void> {
   const upstream = await startProcess('bench/bare-server.ts', {});
   const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
-  const gate = await startProcess('bench/proxy.ts', { BENCH_ROLE: 'gateway', BENCH_UPSTREAM: upstreamUrl });
+  const { path: credentialsPath, credentials } = makeCredentials();
+  const emulator = await startEmulator();
+  emulator.trust(credentials);
+  const header = ['api_key', 'client_name', 'created_at', 'expires_at', 'is_active', 'rate_limit'];
+  const sheetId = emulator.createSpreadsheet({
+    tabs: { API_Keys: [header, [KEY, 'bench', '', '', true, 1_000_000_000]] },
+  });
+  const gate = await startProcess('src/server.ts', {
+    GOOGLE_CREDENTIALS_PATH: credentialsPath,
+    GOOGLE_SHEET_ID: sheetId,
+    GOOGLE_SHEETS_ROOT_URL: emulator.url,
+    UPSTREAM_URL: upstreamUrl,
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'production',
+    USAGE_FLUSH_INTERVAL: '3600',
+  });
+  await untilReady(gate);
   const gateUrl = `http://127.0.0.1:${gate.port}`;
   const auth = { authorization: `Bearer ${KEY}` };
   const runs: [string, string, Record<string, string>][] = [
@@ -89,6 +83,7 @@ async function main(): Promise<void> {
   } finally {
     await gate.stop();
     await upstream.stop();
+    await emulator.close();
   }
   process.stdout.write(`\n${SECONDS} s per run, 127.0.0.1, node ${process.version}\n`);
   process.stdout.write(
@@ -103,8 +98,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.env['BENCH_ROLE'] === 'gateway') {
-  void gateway();
-} else {
-  void main();
-}
+void main();

@@ -14,8 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { startEmulator } from '../emulator/server';
-import { makeCredentials } from '../test/helpers/credentials';
-import { CAN_PIN, pinSelf, startProcess } from './processes';
+import { makeCredentials } from '../emulator/credentials';
+import { CAN_PIN, pinSelf, startProcess, untilReady } from './processes';
 import type { Proc } from './processes';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 3);
@@ -66,19 +66,6 @@ async function load(name: string, server: Proc, keyList: readonly string[]): Pro
     p99: result.latency.p99,
     non2xx: result.non2xx + result.errors,
   };
-}
-
-/** Resolves once `server` answers `GET /ready` with 200 (its first snapshot loaded), at most 60 s. */
-async function untilReady(server: Proc): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const res = await fetch(`http://127.0.0.1:${server.port}/ready`).catch(() => undefined);
-    if (res?.status === 200) {
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`the server on port ${server.port} was not ready within 60 s`);
 }
 
 async function main(): Promise<void> {

@@ -21,7 +21,7 @@ import { UsageFlusher } from '../src/usage/flusher';
 import { planUsageWrite } from '../src/usage/plan';
 import { startEmulator } from '../emulator/server';
 import type { Emulator } from '../emulator/server';
-import { makeCredentials } from '../test/helpers/credentials';
+import { makeCredentials } from '../emulator/credentials';
 
 const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
 const FLUSH_KEYS = env('FLUSH_KEYS', 1_000);

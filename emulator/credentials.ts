@@ -1,6 +1,7 @@
 /**
- * Throwaway Google service-account credentials for tests and the demo: a real RSA key pair in a JSON file of
- * Google's exact shape, which the emulator can trust and google-auth-library can sign with.
+ * Throwaway Google service-account credentials for tests, the demo, the soak and the benches: a real RSA key pair in a
+ * JSON file of Google's exact shape, which the emulator can trust (`emulator.trust`) and google-auth-library can sign
+ * with. It lives beside the emulator because everything that starts one needs it.
  */
 import { createHash, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';

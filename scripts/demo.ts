@@ -9,7 +9,7 @@ import { startEmulator } from '../emulator/server';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/log';
 import { startServer } from '../src/server';
-import { makeCredentials } from '../test/helpers/credentials';
+import { makeCredentials } from '../emulator/credentials';
 
 async function main(): Promise<void> {
   const dir = join(process.cwd(), '.demo');

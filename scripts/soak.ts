@@ -24,7 +24,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startEmulator } from '../emulator/server';
 import type { CellValue, Emulator, Fault } from '../emulator/server';
 import { startProcess } from '../bench/processes';
-import { makeCredentials } from '../test/helpers/credentials';
+import { makeCredentials } from '../emulator/credentials';
 
 const env = (name: string, fallback: number): number => {
   const value = Number(process.env[name] ?? fallback);

@@ -8,7 +8,7 @@ import type { CellValue, Emulator } from '../../emulator/server';
 import type { CliContext, CliOutput, Command } from '../../src/cli/context';
 import { main } from '../../src/cli/index';
 import { GoogleSheet, readServiceAccount } from '../../src/keys/sheet-source';
-import { makeCredentials } from '../helpers/credentials';
+import { makeCredentials } from '../../emulator/credentials';
 import { captureLogger } from '../helpers/log-capture';
 import type { CaptureTransport } from '../helpers/log-capture';
 

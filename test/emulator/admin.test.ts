@@ -1,6 +1,6 @@
 import type { sheets_v4 } from '@googleapis/sheets';
 import type { Emulator } from '../../emulator/server';
-import { makeCredentials } from '../helpers/credentials';
+import { makeCredentials } from '../../emulator/credentials';
 import { sheetsClient, trustedEmulator } from '../helpers/emulator';
 import { failure } from './google-error';
 

@@ -1,7 +1,7 @@
 import { createPublicKey, sign } from 'node:crypto';
 import type { Emulator } from '../../emulator/server';
-import { makeCredentials } from '../helpers/credentials';
-import type { ServiceAccount } from '../helpers/credentials';
+import { makeCredentials } from '../../emulator/credentials';
+import type { ServiceAccount } from '../../emulator/credentials';
 import { sheetsClient, trustedEmulator } from '../helpers/emulator';
 import { failure } from './google-error';
 

@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { makeCredentials } from '../helpers/credentials';
+import { makeCredentials } from '../../emulator/credentials';
 import { sheetsClient } from '../helpers/emulator';
 
 const ROOT = join(__dirname, '..', '..');

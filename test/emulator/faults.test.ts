@@ -1,7 +1,7 @@
 import type { sheets_v4 } from '@googleapis/sheets';
 import { startEmulator } from '../../emulator/server';
 import type { Emulator } from '../../emulator/server';
-import type { ServiceAccount } from '../helpers/credentials';
+import type { ServiceAccount } from '../../emulator/credentials';
 import { sheetsClient, trustedEmulator } from '../helpers/emulator';
 import { failure } from './google-error';
 

@@ -13,8 +13,8 @@ import type { sheets_v4 } from '@googleapis/sheets';
 import { JWT } from 'google-auth-library';
 import { startEmulator } from '../../emulator/server';
 import type { Emulator } from '../../emulator/server';
-import { makeCredentials } from './credentials';
-import type { ServiceAccount } from './credentials';
+import { makeCredentials } from '../../emulator/credentials';
+import type { ServiceAccount } from '../../emulator/credentials';
 
 export interface ClientCredentials {
   readonly client_email: string;

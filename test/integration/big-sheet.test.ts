@@ -23,7 +23,7 @@ import { buildSnapshotChunked, buildSnapshotStreamed } from '../../src/keys/snap
 import { parseValueRange, readValueRange, streamValueRange } from '../../src/keys/snapshot-json';
 import type { CellValue, SheetTable, Snapshot } from '../../src/keys/types';
 import { sheetgate } from '../../src/sheetgate';
-import { makeCredentials } from '../helpers/credentials';
+import { makeCredentials } from '../../emulator/credentials';
 import { captureLogger } from '../helpers/log-capture';
 
 const NOW = Date.UTC(2026, 0, 1);

@@ -12,7 +12,7 @@ import type { Emulator } from '../../emulator/server';
 import { loadConfig } from '../../src/config';
 import { SERVER_TIMEOUTS } from '../../src/http/http-server';
 import { startServer } from '../../src/server';
-import { makeCredentials } from '../helpers/credentials';
+import { makeCredentials } from '../../emulator/credentials';
 import { captureLogger } from '../helpers/log-capture';
 
 const TAB = 'API_Keys';

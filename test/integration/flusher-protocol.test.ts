@@ -16,7 +16,7 @@ import { UsageFlusher } from '../../src/usage/flusher';
 import type { UsageLedger } from '../../src/usage/ledger';
 import { MemoryLedger } from '../../src/usage/memory-ledger';
 import { RedisUsageLedger } from '../../src/usage/redis-ledger';
-import { makeCredentials } from '../helpers/credentials';
+import { makeCredentials } from '../../emulator/credentials';
 import { captureLogger } from '../helpers/log-capture';
 import { redisSuite } from '../redis/harness';
 import type { RedisSuite } from '../redis/harness';

@@ -19,7 +19,7 @@ import type { Sheetgate } from '../../src/sheetgate';
 import { UsageFlusher } from '../../src/usage/flusher';
 import { startEmulator } from '../../emulator/server';
 import type { Emulator } from '../../emulator/server';
-import { makeCredentials } from '../helpers/credentials';
+import { makeCredentials } from '../../emulator/credentials';
 import { captureLogger } from '../helpers/log-capture';
 
 const INSTANCES = 5;

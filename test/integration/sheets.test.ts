@@ -10,7 +10,7 @@ import { sheetgate } from '../../src/sheetgate';
 import type { Sheetgate } from '../../src/sheetgate';
 import { startEmulator } from '../../emulator/server';
 import type { Emulator } from '../../emulator/server';
-import { makeCredentials } from '../helpers/credentials';
+import { makeCredentials } from '../../emulator/credentials';
 import { captureLogger } from '../helpers/log-capture';
 import { HEADER } from '../helpers/fixed-source';
 

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { startEmulator } from '../../emulator/server';
 import type { Emulator } from '../../emulator/server';
-import { makeCredentials } from '../helpers/credentials';
+import { makeCredentials } from '../../emulator/credentials';
 
 const TAB = 'API_Keys';
 const HEADER = ['api_key', 'client_name', 'is_active', 'usage_count'];

@@ -18,7 +18,7 @@ import type { UsageFlusherOptions } from '../../src/usage/flusher';
 import { usageStatusSection } from '../../src/usage/status-section';
 import { startEmulator } from '../../emulator/server';
 import type { Emulator } from '../../emulator/server';
-import { makeCredentials } from '../helpers/credentials';
+import { makeCredentials } from '../../emulator/credentials';
 import { captureLogger } from '../helpers/log-capture';
 
 const TAB = 'API_Keys';

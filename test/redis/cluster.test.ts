@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { startEmulator } from '../../emulator/server';
 import type { Emulator, Fault } from '../../emulator/server';
-import { makeCredentials } from '../helpers/credentials';
+import { makeCredentials } from '../../emulator/credentials';
 import {
   deleteKeys,
   hit,

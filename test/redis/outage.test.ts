@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { startEmulator } from '../../emulator/server';
 import type { Emulator } from '../../emulator/server';
-import { makeCredentials } from '../helpers/credentials';
+import { makeCredentials } from '../../emulator/credentials';
 import {
   deleteKeys,
   hit,

@@ -3,7 +3,7 @@ import request from 'supertest';
 import { loadConfig } from '../../src/config';
 import { startServer } from '../../src/server';
 import { startEmulator } from '../../emulator/server';
-import { makeCredentials } from '../helpers/credentials';
+import { makeCredentials } from '../../emulator/credentials';
 import { captureLogger } from '../helpers/log-capture';
 
 const ADMIN = 'sk-convergence-adadadad-0000-4000-8000-0000000000ad';

@@ -3,7 +3,7 @@ import { parseEnv } from 'node:util';
 import { z } from 'zod';
 import { maskUrlCredentials } from './mask-url';
 
-/** Validated, frozen configuration (DESIGN §2). `loadConfig` is the only reader of the environment. */
+/** Validated, frozen configuration. `loadConfig` is the only reader of the environment. */
 export interface Config {
   readonly port: number;
   readonly authEnabled: boolean;
@@ -231,7 +231,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   });
 }
 
-/** Why auth cannot run with this config, or undefined when credentials are complete (DESIGN §2 degraded mode). */
+/** Why auth cannot run with this config (the reason degraded mode reports), or undefined when credentials are complete. */
 export function missingCredentials(config: Config): string | undefined {
   const missing = [
     config.credentialsPath === undefined ? 'GOOGLE_CREDENTIALS_PATH' : undefined,

@@ -1,7 +1,10 @@
 import type { GoogleSheet } from '../keys/sheet-source';
 import type { RefreshTiming } from './takes-effect';
 
-/** Exit codes (issue 5): 0 ok, 1 usage or validation problem, 2 the sheet could not be read or written. */
+/**
+ * Exit codes: 0 ok, 1 usage or validation problem (a refused admin key included), 2 the sheet could not be read or
+ * written, or the service could not be reached.
+ */
 export const EXIT_OK = 0;
 export const EXIT_USAGE = 1;
 export const EXIT_SHEET = 2;
@@ -11,6 +14,14 @@ export type ExitCode = typeof EXIT_OK | typeof EXIT_USAGE | typeof EXIT_SHEET;
 export interface CliOutput {
   write(text: string): void;
   note(text: string): void;
+}
+
+/** Where a running service is and the admin key to call it with (`refresh`). */
+export interface ServiceAccess {
+  /** `SHEETGATE_ADMIN_KEY` from the environment or `.env`; undefined when unset. */
+  readonly adminKey: string | undefined;
+  /** `http://127.0.0.1:$PORT` (`PORT` defaulting to 8000), used when `--url` is not given. */
+  readonly defaultUrl: string;
 }
 
 /** What every command gets: the same sheet adapter as the service, an output and a clock (tests inject both). */
@@ -23,6 +34,8 @@ export interface CliContext {
   readonly defaultRateLimit?: number;
   /** The service's reload intervals: `revoke` and `rotate` say how soon their change takes effect. */
   readonly timing?: RefreshTiming;
+  /** For commands that call the running service rather than the sheet. */
+  readonly service?: ServiceAccess;
 }
 
 /** A command: parses its own argv (after the command name; global flags already removed) and returns an exit code. */

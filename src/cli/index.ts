@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
- * `npx sheetgate <command>`: the admin CLI (DESIGN §5, issue 5). Reads the same environment and `.env` as the service
- * (`GOOGLE_CREDENTIALS_PATH`, `GOOGLE_SHEET_ID`, `GOOGLE_SHEET_NAME`, `GOOGLE_SHEETS_ROOT_URL`, `DEFAULT_RATE_LIMIT`)
- * and talks to the sheet through the same adapter. Exit codes: 0 ok, 1 usage or validation problem, 2 sheet error.
+ * `npx sheetgate <command>`: the admin CLI. Reads the same environment and `.env` as the service
+ * (`GOOGLE_CREDENTIALS_PATH`, `GOOGLE_SHEET_ID`, `GOOGLE_SHEET_NAME`, `GOOGLE_SHEETS_ROOT_URL`, `DEFAULT_RATE_LIMIT`,
+ * `PORT`) and talks to the sheet through the same adapter; `refresh` talks to the running service instead, with
+ * `SHEETGATE_ADMIN_KEY`. Exit codes: 0 ok, 1 usage or validation problem, 2 sheet or service unreachable.
  */
 import { parseArgs } from 'node:util';
 import Transport from 'winston-transport';
@@ -13,11 +14,12 @@ import { GoogleSheet, readServiceAccount } from '../keys/sheet-source';
 import { createLogger } from '../log';
 import { check } from './check';
 import { EXIT_OK, EXIT_SHEET, EXIT_USAGE, UsageError } from './context';
-import type { CliContext, CliOutput, Command, ExitCode } from './context';
+import type { CliContext, CliOutput, Command, ExitCode, ServiceAccess } from './context';
 import { create } from './create';
 import { guard } from './guard';
 import { init } from './init';
 import { list } from './list';
+import { ADMIN_KEY_ENV, refresh } from './refresh';
 import { revoke } from './revoke';
 import { rotate } from './rotate';
 
@@ -28,6 +30,7 @@ const COMMANDS: Readonly<Record<string, { readonly run: Command; readonly summar
   revoke: { run: revoke, summary: 'deactivate a key and record revoked_at' },
   rotate: { run: rotate, summary: 'replace a key; the old one keeps working for a grace period' },
   check: { run: check, summary: 'validate every row like the service does' },
+  refresh: { run: refresh, summary: 'ask a running service to reload the sheet now (admin key)' },
 };
 
 export const HELP = `Usage: sheetgate <command> [options]
@@ -44,9 +47,10 @@ Global options:
   -h, --help      help; \`sheetgate <command> --help\` for a command
 
 Environment (and .env): GOOGLE_CREDENTIALS_PATH, GOOGLE_SHEET_ID, GOOGLE_SHEET_NAME,
-GOOGLE_SHEETS_ROOT_URL, DEFAULT_RATE_LIMIT, LOG_LEVEL (debug shows every Sheets call on stderr).
+GOOGLE_SHEETS_ROOT_URL, DEFAULT_RATE_LIMIT, LOG_LEVEL (debug shows every Sheets call on stderr);
+refresh: ${ADMIN_KEY_ENV}, PORT.
 
-Exit codes: 0 ok, 1 usage or validation problem, 2 the sheet could not be read or written.
+Exit codes: 0 ok, 1 usage or validation problem, 2 the sheet (or, for refresh, the service) could not be reached.
 `;
 
 /** Everything `main` needs from the process, so tests can run it in-process. */
@@ -137,13 +141,22 @@ function splitGlobal(argv: readonly string[]): GlobalArgs {
 function lazySheet(
   io: MainIo,
   globals: GlobalArgs,
-): { readonly config: () => Config; readonly sheet: () => GoogleSheet } {
+): { readonly config: () => Config; readonly sheet: () => GoogleSheet; readonly service: () => ServiceAccess } {
+  let env: Record<string, string | undefined> | undefined;
   let config: Config | undefined;
   let sheet: GoogleSheet | undefined;
+  const loadEnv = (): Record<string, string | undefined> => {
+    try {
+      return (env ??= envWithDotenv(io.env, io.dotenvPath));
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  };
   const loadCfg = (): Config => {
     if (config === undefined) {
+      const merged = loadEnv();
       try {
-        config = loadConfig(envWithDotenv(io.env, io.dotenvPath));
+        config = loadConfig(merged);
       } catch (err) {
         throw new UsageError((err as Error).message);
       }
@@ -181,6 +194,7 @@ function lazySheet(
   return {
     config: loadCfg,
     sheet: () => (sheet ??= build()),
+    service: () => ({ adminKey: loadEnv()[ADMIN_KEY_ENV], defaultUrl: `http://127.0.0.1:${loadCfg().port}` }),
   };
 }
 
@@ -213,6 +227,9 @@ export async function main(argv: readonly string[], io: MainIo): Promise<ExitCod
       get timing(): RefreshTiming {
         const { cacheDurationSec, changePollIntervalSec, refreshMinIntervalSec } = lazy.config();
         return { cacheDurationSec, changePollIntervalSec, refreshMinIntervalSec };
+      },
+      get service(): ServiceAccess {
+        return lazy.service();
       },
     };
     return command.run(ctx, globals.rest);

@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/big-sheet.ts` (issue 8): does a big sheet stall request handling? For each size in BIG_SHEET_SIZES
+ * `npx tsx bench/big-sheet.ts`: does a big sheet stall request handling? For each size in BIG_SHEET_SIZES
  * (default 1000,10000,100000 key rows) it runs three processes on 127.0.0.1:
  *
  * - the Sheets emulator (emulator/main.ts), seeded with that many keys;

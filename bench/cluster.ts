@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/cluster.ts` (issue 6): sheetgate scaled out through Redis, on 127.0.0.1 only, bounded in time.
+ * `npx tsx bench/cluster.ts`: sheetgate scaled out through Redis, on 127.0.0.1 only, bounded in time.
  *
  * 1. HTTP: the same composition (test/redis/instance.ts: usage pooled in Redis, shared key table) with the memory
  *    limiter and with the Redis limiter, then 3 instances with Redis behind a round-robin driver (autocannon spreads

@@ -1,6 +1,6 @@
 /**
  * The floor under sheetgate's hot path, for bench/run.ts: bare Express 5 (ETag off, served through createHttpServer,
- * as sheetgate is) doing only what DESIGN obliges every accepted response to do, written by hand in one middleware,
+ * as sheetgate is) doing only what the HTTP contract obliges every accepted response to do, written by hand in one middleware,
  * without sheetgate's code.
  * FLOOR=headers: the response headers alone (helmet's five, RateLimit-Limit/-Remaining/-Reset/-Policy, X-Client-Name),
  * static values. FLOOR=auth: those headers plus the work behind them — the Bearer key read, sha256, a Map lookup, one

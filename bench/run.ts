@@ -5,7 +5,7 @@
  * 10,000; BENCH_BIG_KEYS, default 100,000, a case with that many keys in the sheet, 0 to leave it out). Prints req/s,
  * p50, p99 and ratios to bare Express with its defaults and to bare Express *alike*: ETag off and served through
  * sheetgate's `createHttpServer`, as sheetgate is (the like-for-like baseline), plus two floors (bench/floor-server.ts:
- * what DESIGN obliges every accepted response to carry, hand-written, served the same way). On a machine
+ * what the HTTP contract obliges every accepted response to carry, hand-written, served the same way). On a machine
  * with 2+ cores and taskset, the servers share CPU 1 and the load generator has CPU 0 (BENCH_PIN=0 turns this off).
  */
 import { randomUUID } from 'node:crypto';
@@ -121,8 +121,7 @@ async function main(): Promise<void> {
         )
       : undefined;
   // Load only once the first snapshot is in: 503s during warm-up train the JIT on the refusal path, and such a
-  // process then runs the accepted path measurably slower for its whole life (issue 8: ±12 µs/request between
-  // processes of the same code when loaded at once, ±4 µs when they are ready first).
+  // process then runs the accepted path measurably slower for its whole life (docs/performance.md).
   await Promise.all([gate, ...(bigGate === undefined ? [] : [bigGate])].map(untilReady));
   if (PIN) {
     pinSelf(0);

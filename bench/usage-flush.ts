@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/usage-flush.ts`: the two usage write-back numbers issue 4 asks for, against the local emulator with
+ * `npx tsx bench/usage-flush.ts`: the two usage write-back figures (flush duration, request latency during a flush), against the local emulator with
  * the real googleapis client over HTTP (everything in this one process, so the emulator's own work is included).
  *
  * 1. Flush duration for FLUSH_KEYS (default 1,000) touched keys in a tab of FLUSH_ROWS (default 1,000) rows: the

@@ -1,5 +1,5 @@
 /**
- * Sheets date serials: days since 1899-12-30 as a float, wall clock. A serial carries no time zone (DESIGN §2): the
+ * Sheets date serials: days since 1899-12-30 as a float, wall clock. A serial carries no time zone: the
  * spreadsheet's `properties.timeZone` says where that wall clock hangs, so nothing here converts zones.
  */
 

@@ -1,6 +1,6 @@
 /**
  * Google API errors: `{ "error": { "code", "message", "status" } }` with the canonical gRPC status names and the
- * messages Google actually sends for the cases sheetgate must tell apart (DESIGN §2 "Errors").
+ * messages Google actually sends for the cases sheetgate must tell apart.
  */
 
 /** Google's exact wording for the refusals a client must tell apart. */
@@ -104,7 +104,7 @@ export class GoogleError extends Error {
   }
 }
 
-/** 400 for a range that names no tab or is not A1 (DESIGN §2: "Unable to parse range"). */
+/** 400 for a range that names no tab or is not A1 (Google's "Unable to parse range"). */
 export function unparsableRange(range: string): GoogleError {
   return new GoogleError(400, `Unable to parse range: ${range}`);
 }

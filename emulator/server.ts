@@ -1,5 +1,5 @@
 /**
- * The local Google Sheets v4 emulator (DESIGN §7): a real HTTP server that the real `@googleapis/sheets` client
+ * The local Google Sheets v4 emulator, dev tooling: a real HTTP server that the real `@googleapis/sheets` client
  * talks to through `rootUrl`. Dev tooling only: nothing in src/ imports it.
  *
  * ```ts

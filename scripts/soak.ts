@@ -1,5 +1,5 @@
 /**
- * `npm run soak` (issue 8; not part of `npm test`): a bounded run of a real sheetgate process (`src/server.ts`)
+ * `npm run soak` (not part of `npm test`): a bounded run of a real sheetgate process (`src/server.ts`)
  * against the Sheets emulator in this process, on 127.0.0.1, while this process
  *
  * - sends a steady, rate-bounded load (SOAK_RATE req/s, default 100, over 8 connections) with keys that stay valid and

@@ -20,7 +20,7 @@ export function expiryText(at: number, timeZone: string): string {
 }
 
 /**
- * Parses `--expires` exactly as the service reads an `expires_at` cell (DESIGN §1): a date (`2026-12-31`: valid
+ * Parses `--expires` exactly as the service reads an `expires_at` cell: a date (`2026-12-31`: valid
  * through the end of that day in the sheet's zone), a wall-clock time in the sheet's zone (`2026-12-31 18:00`), an
  * instant with an offset (`2026-12-31T17:00:00Z`), or a duration from now (`30d`, `12h`).
  * @throws UsageError when the text is none of these, not a real date, or not in the future.

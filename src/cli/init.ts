@@ -5,7 +5,7 @@ import type { CliContext, ExitCode } from './context';
 import { guard } from './guard';
 import { isBlank } from './tab';
 
-/** The header `init` writes: every column sheetgate reads or writes (DESIGN §1), in the parser's order. */
+/** The header `init` writes: every column sheetgate reads or writes, in the parser's order. */
 export const STANDARD_HEADER = COLUMNS;
 
 export const INIT_HELP = `Usage: sheetgate init [--json]

@@ -11,7 +11,7 @@ import type { Expiry } from './expires';
 import { cell, ensureColumns, rangeStart } from './tab';
 import type { CellWrite, ColumnPlan, Tab } from './tab';
 
-/** Key convention (DESIGN §1): `sk-convergence-` + a v4 UUID. */
+/** Key convention: `sk-convergence-` + a v4 UUID. */
 export const KEY_PREFIX = 'sk-convergence-';
 
 /** A new API key. `crypto.randomUUID` draws its 122 random bits from the OS CSPRNG, never `Math.random`. */
@@ -47,8 +47,7 @@ export interface NewKey {
 
 /**
  * Appends a key row in two requests, because key strings must be written `RAW` (`USER_ENTERED` would turn some into
- * numbers, booleans or formulas) while dates must be `USER_ENTERED` text in the sheet's zone to become date cells
- * (DESIGN §2):
+ * numbers, booleans or formulas) while dates must be `USER_ENTERED` text in the sheet's zone to become date cells:
  * 1. `values.append` RAW: key (or its hash), client, limit, scopes, allowed IPs, `is_active` FALSE;
  * 2. one `values.batchUpdate` USER_ENTERED: new header cells, `created_at`, `expires_at`, `is_active` TRUE, plus
  *    `extra` (rotate sets the old key's expiry in the same batch, so both changes land together).

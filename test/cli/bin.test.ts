@@ -1,6 +1,6 @@
 /**
  * The real CLI in its own process (`npx tsx src/cli/index.ts`), as an admin runs it: exit codes, and no full key on
- * stdout or stderr of `list`, even with LOG_LEVEL=debug (issue 5).
+ * stdout or stderr of `list`, even with LOG_LEVEL=debug.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';

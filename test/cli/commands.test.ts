@@ -1,6 +1,6 @@
 /**
- * Every command against the Sheets emulator through the real googleapis client: argv in, sheet state and stdout out
- * (issue 5). Commands are called directly with an injected output and clock.
+ * Every command against the Sheets emulator through the real googleapis client: argv in, sheet state and stdout out.
+ * Commands are called directly with an injected output and clock.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { check } from '../../src/cli/check';

@@ -1,5 +1,5 @@
 /**
- * `main`: argv dispatch, global flags, configuration from the environment and `.env`, exit codes (issue 5).
+ * `main`: argv dispatch, global flags, configuration from the environment and `.env`, exit codes.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

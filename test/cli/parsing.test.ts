@@ -7,7 +7,7 @@ import { rangeStart } from '../../src/cli/tab';
 
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0); // 2026-01-15 12:00:00Z
 
-describe('generateKey (CSPRNG, DESIGN §1 convention)', () => {
+describe('generateKey (CSPRNG, sk-convergence-<uuid> convention)', () => {
   it('is sk-convergence- + a v4 UUID, and 1,000 keys are all different', () => {
     const keys = Array.from({ length: 1000 }, generateKey);
     for (const key of keys) {

@@ -1,6 +1,6 @@
 /**
  * What the CLI writes, as the service reads it: the sheetgate middleware loads the same emulator spreadsheet through
- * the real googleapis client, and supertest sends requests with the keys the CLI printed (issue 5).
+ * the real googleapis client, and supertest sends requests with the keys the CLI printed.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import express from 'express';

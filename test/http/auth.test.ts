@@ -28,7 +28,7 @@ function rows() {
   ];
 }
 
-describe('auth middleware over HTTP (DESIGN §3)', () => {
+describe('auth middleware over HTTP: statuses, codes and headers', () => {
   let now: number;
   let gate: Sheetgate;
   let app: ReturnType<typeof createApp>;

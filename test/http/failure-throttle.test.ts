@@ -6,7 +6,7 @@ import { FixedSource, HEADER } from '../helpers/fixed-source';
 
 const KEY = 'sk-convergence-eeeeeeee-eeee-4eee-8eee-eeeeeeeeeeee';
 
-describe('AUTH_FAILURE_LIMIT: per-address throttle of refused attempts (issue 8)', () => {
+describe('AUTH_FAILURE_LIMIT: per-address throttle of refused attempts', () => {
   it('429s an address after N refused attempts; another address with a valid key is untouched', async () => {
     const { logger } = captureLogger();
     const gate = sheetgate({

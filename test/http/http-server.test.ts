@@ -1,5 +1,5 @@
 /**
- * issue-8 (hot path): `createHttpServer` builds req/res with the app's prototypes from the start, so Express's
+ * `createHttpServer` builds req/res with the app's prototypes from the start, so Express's
  * per-request `Object.setPrototypeOf` changes nothing; the service must answer exactly as it does on `app.listen`.
  * Over real HTTP (the point is the `http.Server`, which supertest would make itself).
  */
@@ -14,7 +14,7 @@ import { FixedSource, HEADER } from '../helpers/fixed-source';
 
 const KEY = 'sk-convergence-77777777-7777-4777-8777-777777777777';
 
-describe('issue-8: createHttpServer', () => {
+describe('createHttpServer', () => {
   const { logger } = captureLogger();
 
   async function listening(server: Server): Promise<string> {

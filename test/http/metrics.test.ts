@@ -40,7 +40,7 @@ function parseExposition(text: string): Map<string, number> {
   return samples;
 }
 
-describe('metrics (issue 7)', () => {
+describe('metrics', () => {
   const { logger } = captureLogger();
   let now: number;
   let metrics: Metrics;

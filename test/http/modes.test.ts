@@ -53,7 +53,7 @@ describe.each([
   });
 });
 
-describe('requireScope (DESIGN §3 insufficient_scope)', () => {
+describe('requireScope (403 insufficient_scope)', () => {
   it('403s a key that lacks the scope, allows one that has it, and keys without scopes keep full access', async () => {
     const { logger } = captureLogger();
     const source = new FixedSource([

@@ -192,7 +192,7 @@ function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | 'still p
 const CHUNKS = Array.from({ length: 64 }, () => randomBytes(16 * 1024 + 7));
 const CHUNKED_SHA = sha256(Buffer.concat(CHUNKS));
 
-describe('reverse proxy (issue 7)', () => {
+describe('reverse proxy', () => {
   const { logger, capture } = captureLogger();
   const upstream = new Upstream();
   let gate: Sheetgate;

@@ -1,5 +1,5 @@
 /**
- * Big sheets without stalling requests (issue 8). The streamed, sliced read of a `values.get` body and the chunked
+ * Big sheets without stalling requests. The streamed, sliced read of a `values.get` body and the chunked
  * snapshot build must give exactly what the one-piece versions give; and with 100,000 rows in the emulator, a refresh
  * must leave the event loop free to answer requests. The emulator runs in its own process here: serialising an 11 MB
  * response in this one would block the very event loop being measured. The precise figure (max block ≤ 20 ms on a

@@ -15,7 +15,7 @@ import { FixedSource } from '../helpers/fixed-source';
 import { captureLogger } from '../helpers/log-capture';
 
 /**
- * Forward auth with a real nginx (issue 7): docs/nginx.conf, ports rewritten, in front of a tiny app, asking a
+ * Forward auth with a real nginx: docs/nginx.conf, ports rewritten, in front of a tiny app, asking a
  * sheetgate built over a fixed table. Everything listens on 127.0.0.1; nginx runs as a child process of this test.
  * Needs the Debian package nginx-light (or nginx/nginx-core): skipped, with a message, when no nginx is installed.
  */
@@ -161,7 +161,7 @@ function nginxConfig(dir: string, ports: { nginx: number; sheetgate: number; app
   ].join('\n');
 }
 
-(NGINX === undefined ? describe.skip : describe)('forward auth through a real nginx (issue 7)', () => {
+(NGINX === undefined ? describe.skip : describe)('forward auth through a real nginx', () => {
   const { logger } = captureLogger();
   const seen: IncomingHttpHeaders[] = [];
   const appServer = http.createServer((req, res) => {

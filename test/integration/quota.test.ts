@@ -1,5 +1,5 @@
 /**
- * Sheets quota with 5 instances (issue 8): Google allows a service account 60 reads and 60 writes a minute; five
+ * Sheets quota with 5 instances: Google allows a service account 60 reads and 60 writes a minute; five
  * sheetgate instances sharing one sheet, with the default settings (API_KEY_CACHE_DURATION 300, USAGE_FLUSH_INTERVAL
  * 60) and traffic on every instance, must stay under 60 calls a minute, reads and writes together, whatever the
  * request rate. Each instance is composed as src/server.ts composes it (GoogleSheet → UsageFlusher + sheetgate →

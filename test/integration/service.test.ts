@@ -65,7 +65,7 @@ describe('the service as server.ts wires it (UPSTREAM_URL, metrics, usage status
     expect(headers?.['x-sheetgate-key-id']).toMatch(/^[0-9a-f]{16}$/);
   });
 
-  it("serves through createHttpServer: req and res start with the app's prototypes, not Node's (issue 8)", async () => {
+  it("serves through createHttpServer: req and res start with the app's prototypes, not Node's", async () => {
     const seen: boolean[] = [];
     const look = (req: IncomingMessage, res: ServerResponse): void => {
       seen.push(

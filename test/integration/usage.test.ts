@@ -1,5 +1,5 @@
 /**
- * Usage write-back (issue 4) against the emulator: the real `@googleapis/sheets` client through `GoogleSheet`, over
+ * Usage write-back against the emulator: the real `@googleapis/sheets` client through `GoogleSheet`, over
  * HTTP, requests through the real middleware. No mocks; fake timers only in the interval-loop test.
  */
 import { randomUUID } from 'node:crypto';
@@ -353,7 +353,7 @@ describe('usage write-back against the emulator (real googleapis client over HTT
     expect(emulator.stats.byMethod['values.batchUpdate']).toBe(2);
   });
 
-  it('issue-8: plans a big tab in slices, giving the event loop turns while it locates rows and plans keys', async () => {
+  it('plans a big tab in slices, giving the event loop turns while it locates rows and plans keys', async () => {
     const list = keys(1000);
     const id = seed(list.map((k, i) => [k, `client-${i}`, true, '', i]));
     let turns = 0;

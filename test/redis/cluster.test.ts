@@ -24,7 +24,7 @@ const HEADER = ['api_key', 'client_name', 'is_active', 'rate_limit', 'scopes', '
 
 jest.setTimeout(90_000);
 
-describe('issue-6: instances share limits, usage and the key table through Redis', () => {
+describe('instances share limits, usage and the key table through Redis', () => {
   let reachable = false;
   let emulator: Emulator;
   const { credentials, path } = makeCredentials();

@@ -1,5 +1,5 @@
 /**
- * Shared pieces of the issue-6 tests: is the real Redis there, a unique key prefix per run (deleted afterwards),
+ * Shared pieces of the Redis tests: is the real Redis there, a unique key prefix per run (deleted afterwards),
  * sheetgate instances as child processes, and a TCP proxy to Redis that a test can cut and restore.
  */
 import { spawn } from 'node:child_process';

@@ -1,5 +1,5 @@
 /**
- * One sheetgate instance with the Redis pieces wired in, as a child process for the issue-6 tests and bench/cluster.ts
+ * One sheetgate instance with the Redis pieces wired in, as a child process for the Redis tests and bench/cluster.ts
  * (`node --import tsx test/redis/instance.ts`). The same composition as src/server.ts plus `startRedisCluster`;
  * test-only knobs: SHEETGATE_TEST_NAMESPACE, SHEETGATE_TEST_RL_PREFIX, SHEETGATE_TEST_LEASE_TTL_MS,
  * SHEETGATE_TEST_PUSH_MS, SHEETGATE_TEST_SHEETS_TIMEOUT_MS, SHEETGATE_TEST_LIMITER=memory (bench: the limiter's cost).

@@ -32,7 +32,7 @@ function attempts(...list: KeyUsage[]): Attempts {
   );
 }
 
-describe('issue-6: Redis usage ledger', () => {
+describe('Redis usage ledger', () => {
   const redis = redisSuite('test/redis/ledger.test.ts');
 
   /** Two instances: their leases on the same key, their ledgers on the same namespace. A leads. */

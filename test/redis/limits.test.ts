@@ -24,7 +24,7 @@ function closeServer(server: Server): Promise<void> {
 }
 
 /** Several sheetgate instances (each its own gate, limiter and app) sharing one Redis, as behind a load balancer. */
-describe('rate limits shared through Redis (issue 6)', () => {
+describe('rate limits shared through Redis', () => {
   let reachable = false;
   const handles: RedisLink[] = [];
   const limiters: RlfLimiter[] = [];

@@ -35,7 +35,7 @@ async function closedPort(): Promise<number> {
   return typeof address === 'object' && address !== null ? address.port : 1;
 }
 
-describe('issue-6: Redis down', () => {
+describe('Redis down', () => {
   let reachable = false;
   let emulator: Emulator;
   const { credentials, path } = makeCredentials();

@@ -44,7 +44,7 @@ function comparable(snapshot: Snapshot) {
   };
 }
 
-describe('issue-6: redactTable', () => {
+describe('redactTable', () => {
   it('same keys, limits, scopes and refused rows (with key ids) as the sheet, and no raw key in the JSON', () => {
     fc.assert(
       fc.property(fc.boolean(), fc.array(row, { maxLength: 6 }), (withHash, rows) => {
@@ -129,7 +129,7 @@ describe('issue-6: redactTable', () => {
   });
 });
 
-describe('issue-8: the shared table is redacted and stringified in slices', () => {
+describe('the shared table is redacted and stringified in slices', () => {
   const anyCell = fc.oneof(
     fc.string(),
     fc.boolean(),

@@ -24,7 +24,7 @@ async function reachable(): Promise<boolean> {
 }
 
 /** src/server.ts itself with REDIS_URL: the composition operators run, not a test-only one. */
-describe('server.ts with REDIS_URL (issue 6)', () => {
+describe('server.ts with REDIS_URL', () => {
   it('serves, shows Redis in /auth/status, and lets an admin key refresh every instance', async () => {
     if (!(await reachable())) {
       console.warn(`Redis test skipped: no Redis at ${REDIS_URL}`);

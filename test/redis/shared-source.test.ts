@@ -1,5 +1,5 @@
 /**
- * The shared key table (issue 6, stored as a ValueRange body since issue 8) against the real Redis: what a follower
+ * The shared key table (stored as a Sheets ValueRange body) against the real Redis: what a follower
  * does with each kind of entry it can find there. The Google side is a fake of our own `SheetSource` port that counts
  * its reads; the lease is a fixed answer, held or not.
  */
@@ -41,7 +41,7 @@ class CountingSheet implements SheetSource {
   }
 }
 
-describe('issue-8: what a follower does with the table it finds in Redis', () => {
+describe('what a follower does with the table it finds in Redis', () => {
   const redis = redisSuite('test/redis/shared-source.test.ts');
 
   function source(
@@ -96,7 +96,7 @@ describe('issue-8: what a follower does with the table it finds in Redis', () =>
     expect(table.rows).toHaveLength(TABLE.rows.length);
   });
 
-  it('an entry with no zone field (written before issue 8) is not used: the follower reads Google', async () => {
+  it('an entry with no zone field (written by an older version) is not used: the follower reads Google', async () => {
     if (!redis.reachable) {
       return;
     }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { credentialHeaders, MAX_KEY_LENGTH, parseCredentials } from '../../src/auth/credentials';
 
-// Hostile input (issue 8): whatever arrives, the parser answers one of its three kinds and never throws.
+// Hostile input: whatever arrives, the parser answers one of its three kinds and never throws.
 const anyHeader = fc.string({ unit: 'binary', maxLength: 2000 });
 const printableKey = fc.stringMatching(/^[\x21-\x7e]{1,100}$/);
 

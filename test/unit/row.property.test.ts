@@ -5,8 +5,8 @@ import { parseRow } from '../../src/keys/row';
 import { buildSnapshot } from '../../src/keys/snapshot';
 import type { CellValue, KeyRecord, Snapshot } from '../../src/keys/types';
 
-// Hostile input (issue 8): whatever an admin (or a script) puts in the sheet, the row parser and the snapshot answer
-// with a key, a refusal or nothing — never an exception — and never accept a row DESIGN §1 says to refuse.
+// Hostile input: whatever an admin (or a script) puts in the sheet, the row parser and the snapshot answer
+// with a key, a refusal or nothing — never an exception — and never accept a row docs/sheet.md says to refuse.
 
 const NOW = Date.UTC(2026, 0, 1);
 const ZONES = ['Etc/UTC', 'Europe/Paris', 'America/New_York', 'Asia/Kolkata', 'Australia/Lord_Howe', 'Pacific/Chatham'];
@@ -174,7 +174,7 @@ function isFalseForm(cell: CellValue | undefined): boolean {
   );
 }
 
-/** `rate_limit` DESIGN §1 accepts: empty, or a positive whole number (cell or digits). */
+/** `rate_limit` values the sheet format accepts: empty, or a positive whole number (cell or digits). */
 function acceptableLimit(cell: CellValue | undefined): boolean {
   if (cell === undefined || (typeof cell === 'string' && cell.trim() === '')) {
     return true;
@@ -242,7 +242,7 @@ describe('parseRow properties', () => {
     );
   });
 
-  it('refuses what DESIGN §1 says to refuse', () => {
+  it('refuses what the sheet format says to refuse', () => {
     const { columns } = mapHeader(['api_key', 'client_name', 'is_active', 'rate_limit', 'expires_at']);
     // Each cell plausible or hostile, so that one bad cell in an otherwise good row is common.
     const cell = (column: string): fc.Arbitrary<CellValue> => fc.oneof(plausible(column), plausible(column), anyCell);
@@ -437,7 +437,7 @@ describe('buildSnapshot properties', () => {
   });
 
   it('never quotes a key of the sheet in a refusal, short keys pasted into any cell of any row included', () => {
-    // Short keys (any non-empty string is a key, DESIGN §1), distinctive enough that no fixed phrase contains one.
+    // Short keys (any non-empty string is a key), distinctive enough that no fixed phrase contains one.
     const shortKey = fc
       .string({ unit: fc.constantFrom(...'0123456789abcdef'.split('')), minLength: 7, maxLength: 12 })
       .map((hex) => `K${hex}`);

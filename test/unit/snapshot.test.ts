@@ -201,7 +201,7 @@ describe('buildSnapshot', () => {
   });
 
   it('masks a short key quoted in a refusal: a hashed row its own key among other text, or another row its key', () => {
-    const own = 'k9-own'; // any non-empty string is a key (DESIGN §1): short ones are quoted unless recognised
+    const own = 'k9-own'; // any non-empty string is a key: short ones are quoted unless recognised
     const other = 'k9-other';
     const snap = build([
       ['', hashed(own), 'Own', `yes ${own}`, ''],

@@ -154,7 +154,7 @@ describe('rowIdentity', () => {
   });
 });
 
-describe('issue-8: locating rows in slices', () => {
+describe('locating rows in slices', () => {
   function drain(rows: CellValue[][], stepRows: number): { yields: number; located: RowsByHash } {
     const steps = locateRowsSteps(rows, stepRows);
     let yields = 0;

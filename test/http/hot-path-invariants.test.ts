@@ -1,5 +1,5 @@
 /**
- * issue-8 (hot path): what the per-request savings must not change. Each test fails on the mistake they invite: a
+ * The hot path's shortcuts must not change an answer. Each test fails on the mistake they invite: a
  * shared mutable `req.auth`, a per-key answer outliving a refresh, metrics counted wrong once they are folded in at
  * scrape time.
  */
@@ -14,7 +14,7 @@ import { FixedSource, HEADER } from '../helpers/fixed-source';
 const KEY = 'sk-convergence-88888888-8888-4888-8888-888888888888';
 const OTHER = 'sk-convergence-99999999-9999-4999-8999-999999999999';
 
-describe('issue-8: per-key answers computed once', () => {
+describe('per-key answers computed once per snapshot', () => {
   const { logger } = captureLogger();
 
   it('gives routes a frozen req.auth, so a route that writes to it cannot change the next request', async () => {
@@ -58,7 +58,7 @@ describe('issue-8: per-key answers computed once', () => {
   });
 });
 
-describe('issue-8: metrics counted as plain numbers, folded in at scrape time', () => {
+describe('metrics counted as plain numbers, folded in at scrape time', () => {
   const { logger } = captureLogger();
 
   it('counts exactly across scrapes: nothing lost, nothing counted twice', async () => {
@@ -94,7 +94,7 @@ describe('issue-8: metrics counted as plain numbers, folded in at scrape time', 
   });
 });
 
-describe('issue-8: no ETag, no X-Powered-By on sheetgate’s own answers', () => {
+describe('no ETag, no X-Powered-By on sheetgate’s own answers', () => {
   const { logger } = captureLogger();
 
   it('answers /api/hello, /auth/whoami and /health without hashing the body into an ETag', async () => {

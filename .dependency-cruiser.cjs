@@ -2,7 +2,7 @@
  * Layer rules for src/, scripts/ and bench/, checked by `npm run lint` (depcruise src scripts bench --config
  * .dependency-cruiser.cjs --ignore-known).
  * Known violations that predate a rule are listed in .dependency-cruiser-known-violations.json (made with
- * `npx depcruise-baseline src --config .dependency-cruiser.cjs`): they are reported as known, not as errors, and the
+ * `npx depcruise-baseline src scripts bench --config .dependency-cruiser.cjs`): they are reported as known, not as errors, and the
  * list is meant to shrink to nothing. Any new violation fails the lint.
  */
 const PURE_CORE = '^src/(keys/(row|snapshot|dates)|auth/(credentials|verify)|usage/counter)[.]ts$';

@@ -54,16 +54,15 @@ const LOAD_KEYS = 1_000;
  * and that preemption shows as event-loop delay. With taskset, sheetgate's main thread — the event loop — has CPU 0
  * to itself, and everything else runs on CPU 1: sheetgate's own helper threads (V8's compilers and GC helpers), the
  * emulator and the load generator (BIG_SHEET_PIN=0 turns this off). That is a 2-core server whose second core takes
- * the rest. Measured (docs/scale.md): pinning the whole process to CPU 0 put the helpers on the event loop's core,
- * which took it for 60–400 ms per refresh window; helpers free to use either core still spilled onto CPU 0 while
- * CPU 1 was busy; on CPU 1, 10–17 ms. BIG_SHEET_PIN=process pins all of sheetgate to CPU 0, as a container limited to
- * one CPU would be.
+ * the rest. Pinning the whole process to CPU 0 instead would put the helpers on the event loop's core, and helpers
+ * free to use either core spill onto CPU 0 while CPU 1 is busy (docs/performance.md). BIG_SHEET_PIN=process pins all
+ * of sheetgate to CPU 0, as a container limited to one CPU would be.
  */
 const PIN = process.env['BIG_SHEET_PIN'] !== '0' && availableParallelism() >= 2 && existsSync('/usr/bin/taskset');
 const PIN_PROCESS = process.env['BIG_SHEET_PIN'] === 'process';
 /**
  * Node flags for the sheetgate process: by default those `npm start` (and the Dockerfile) run the service with
- * (`--single-threaded-gc`, docs/scale.md); BIG_SHEET_NODE_FLAGS (space-separated, `none` for no flags) replaces them.
+ * (`--single-threaded-gc`, docs/performance.md); BIG_SHEET_NODE_FLAGS (space-separated, `none` for no flags) replaces them.
  */
 const NODE_FLAGS = (process.env['BIG_SHEET_NODE_FLAGS'] ?? startFlags())
   .split(' ')

@@ -1,7 +1,7 @@
 /**
  * `npx tsx bench/instructions.ts`: user-space instructions per request of sheetgate and of bare Express, counted by
  * valgrind (callgrind), so a change to the hot path can be judged on a machine whose req/s swings ±20 % from one
- * second to the next (docs/benchmarks.md). Each server (the compiled build, `npm run build`) runs twice under
+ * second to the next (docs/performance.md). Each server (the compiled build, `npm run build`) runs twice under
  * callgrind, serving INSTR_REQUESTS (default 3,000) and then twice as many requests on 127.0.0.1; the difference of
  * the two totals divided by INSTR_REQUESTS is the steady-state cost of one request, start-up and JIT warm-up
  * cancelled out. Kernel work (the socket writes) is not counted: that is what req/s adds. Takes ~10 minutes.

@@ -4,7 +4,7 @@
  * 60) and traffic on every instance, must stay under 60 calls a minute, reads and writes together, whatever the
  * request rate. Each instance is composed as src/server.ts composes it (GoogleSheet → UsageFlusher + sheetgate →
  * createApp) against one emulator sheet over HTTP. Fake timers run 13 minutes of schedule in seconds; the arithmetic
- * is in docs/scale.md.
+ * is in docs/scaling.md.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as realDelay } from 'node:timers/promises';

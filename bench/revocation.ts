@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/log';
 import { startServer } from '../src/server';
-import { makeCredentials } from '../test/helpers/credentials';
+import { makeCredentials } from '../emulator/credentials';
 
 const SIZES = (process.env['REVOCATION_ROWS'] ?? '1000,100000').split(',').map(Number);
 const TRIES = Number(process.env['REVOCATION_TRIES'] ?? 20);

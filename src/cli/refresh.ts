@@ -18,7 +18,7 @@ never from a flag.
   --url URL   the service (default http://127.0.0.1:$PORT, PORT defaulting to 8000)
   --json      print {"status": ..., "body": ...} on stdout
 
-Exit codes: 0 reloaded (200) or reload requested across instances (202); 1 no key, or the service refused it
+Exit codes: 0 reloaded (200), or a reload requested across instances or scheduled (202); 1 no key, or the service refused it
 (401/403); 2 the service could not be reached or answered anything else.
 `;
 
@@ -63,6 +63,20 @@ function reason(err: unknown): string {
   }
   const message = field(field(err, 'cause'), 'message') ?? field(err, 'message');
   return typeof message === 'string' ? message : String(err);
+}
+
+/**
+ * What a 200/202 means: 200, this instance reloaded; 202 `refresh: 'scheduled'`, a reload inside the service's
+ * `REFRESH_MIN_INTERVAL` that runs at `at`; any other 202, the reload was sent to every instance (Redis).
+ */
+function summary(answer: Answer): string {
+  if (answer.status === 200) {
+    return 'reloaded';
+  }
+  const body = typeof answer.body === 'object' && answer.body !== null ? (answer.body as Record<string, unknown>) : {};
+  return body['refresh'] === 'scheduled' && typeof body['at'] === 'string'
+    ? `reload scheduled at ${body['at']}`
+    : 'reload requested on every instance';
 }
 
 async function post(url: URL, key: string): Promise<Answer> {
@@ -119,7 +133,7 @@ export async function refresh(ctx: CliContext, argv: readonly string[]): Promise
     ctx.out.write(
       values.json === true
         ? `${JSON.stringify({ status: answer.status, body: answer.body })}\n`
-        : `${answer.status === 200 ? 'reloaded' : 'reload requested on every instance'} (${answer.status}): ${body}\n`,
+        : `${summary(answer)} (${answer.status}): ${body}\n`,
     );
     return EXIT_OK;
   }

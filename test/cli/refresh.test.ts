@@ -46,8 +46,12 @@ function expectNoKey(result: RunResult): void {
 beforeAll(async () => {
   h = await cliHarness();
   id = h.seed(ROWS);
-  // The default API_KEY_CACHE_DURATION (300 s) keeps the first snapshot for the whole file: only a refresh reloads.
-  running = await startServer(loadConfig({ ...h.env(id), PORT: '0' }), captureLogger().logger);
+  // The default API_KEY_CACHE_DURATION (300 s) and no change detection keep the first snapshot for the whole file:
+  // only a refresh reloads, and with REFRESH_MIN_INTERVAL an hour, only the first; later ones are scheduled.
+  running = await startServer(
+    loadConfig({ ...h.env(id), PORT: '0', CHANGE_POLL_INTERVAL: '0', REFRESH_MIN_INTERVAL: '3600' }),
+    captureLogger().logger,
+  );
   base = `http://127.0.0.1:${running.port}`;
   for (let i = 0; i < 100 && (await fetch(`${base}/ready`)).status !== 200; i++) {
     await new Promise((r) => setTimeout(r, 50));
@@ -73,10 +77,19 @@ describe('sheetgate refresh', () => {
     expectNoKey(result);
   });
 
+  it('exits 0 when the service schedules the reload (202 inside REFRESH_MIN_INTERVAL) and says when', async () => {
+    const result = await refresh(['--url', base], { SHEETGATE_ADMIN_KEY: ADMIN });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^reload scheduled at \d{4}-\d\d-\d\dT[\d:.]+Z \(202\): \{"refresh":"scheduled"/);
+  });
+
   it('finds the service at 127.0.0.1:$PORT without --url, and prints status and body with --json', async () => {
     const result = await refresh(['--json'], { SHEETGATE_ADMIN_KEY: ADMIN, PORT: String(running.port) });
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ status: 200, body: { refresh: expect.any(String) } });
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      status: 202,
+      body: { refresh: 'scheduled', at: expect.any(String) },
+    });
   });
 
   it('exits 1 with the reason when the key lacks sheetgate:admin (403) or is unknown (401)', async () => {

@@ -1,8 +1,8 @@
 /** The emulator's Drive v3 `files.get`, through the real `@googleapis/drive` client over HTTP. */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Emulator } from '../../emulator/server';
-import { makeCredentials } from '../helpers/credentials';
-import type { ServiceAccount } from '../helpers/credentials';
+import { makeCredentials } from '../../emulator/credentials';
+import type { ServiceAccount } from '../../emulator/credentials';
 import { driveClient, sheetsClient, trustedEmulator } from '../helpers/emulator';
 import { failure } from './google-error';
 

@@ -9,7 +9,7 @@ import { startServer } from '../../src/server';
 import type { Running } from '../../src/server';
 import { startEmulator } from '../../emulator/server';
 import type { Emulator } from '../../emulator/server';
-import { makeCredentials } from '../helpers/credentials';
+import { makeCredentials } from '../../emulator/credentials';
 import { captureLogger } from '../helpers/log-capture';
 import type { CaptureTransport } from '../helpers/log-capture';
 import { waitFor } from '../redis/harness';

@@ -1,8 +1,9 @@
 import { columnLetter, mapHeader } from '../keys/header';
 import type { Column, HeaderMap } from '../keys/header';
-import { hashKey, keyIdOf, maskHash, maskKey, parseKeyHash } from '../keys/key-id';
+import { keyIdOf, maskHash, maskKey } from '../keys/key-id';
+import { cellText, rowIdentity } from '../keys/row-key';
 import type { GoogleSheet } from '../keys/sheet-source';
-import type { CellValue } from '../keys/types';
+import type { CellValue, CellWrite } from '../keys/types';
 import { UsageError } from './context';
 
 /** The tab as a command sees it: typed cells, the zone they are in, and where each known column is. */
@@ -16,11 +17,7 @@ export interface Tab {
   readonly headerProblems: readonly string[];
 }
 
-/** One range write of a batch (A1 without the tab name). */
-export interface CellWrite {
-  readonly cells: string;
-  readonly values: CellValue[][];
-}
+export type { CellWrite } from '../keys/types';
 
 /** Who a data row's key is, computed from the key cells alone (valid row or not). Never holds the key itself. */
 export interface RowKey {
@@ -61,8 +58,7 @@ export function requireHeader(tab: Tab): void {
 
 /** Cell text, trimmed; `''` for an empty or absent cell. */
 export function text(tab: Tab, row: number, column: Column): string {
-  const value = cellValue(tab, row, column);
-  return value === undefined ? '' : String(value).trim();
+  return cellText(cellValue(tab, row, column));
 }
 
 /** The typed cell of a known column in sheet row `row` (1-based); undefined when the column or cell is absent. */
@@ -77,15 +73,16 @@ export function isBlank(row: readonly CellValue[]): boolean {
 
 /** The key identity of data row `row` (1-based). */
 export function rowKey(tab: Tab, row: number): RowKey {
+  const cells = tab.rows[row - 1] ?? [];
+  // Readable even when the service refuses the row for its key cells: the admin finds and fixes it by its key.
+  const hash = rowIdentity(cells, tab.columns.api_key, tab.columns.key_hash, { accept: 'readable' });
   const plain = text(tab, row, 'api_key');
-  if (plain !== '') {
-    const hash = hashKey(plain);
-    return { row, hash, preview: maskKey(plain), keyId: keyIdOf(hash), hashed: false };
+  if (hash === undefined) {
+    return { row, hash, preview: undefined, keyId: undefined, hashed: false };
   }
-  const hash = parseKeyHash(text(tab, row, 'key_hash'));
-  return hash === undefined
-    ? { row, hash, preview: undefined, keyId: undefined, hashed: false }
-    : { row, hash, preview: maskHash(hash), keyId: keyIdOf(hash), hashed: true };
+  return plain === ''
+    ? { row, hash, preview: maskHash(hash), keyId: keyIdOf(hash), hashed: true }
+    : { row, hash, preview: maskKey(plain), keyId: keyIdOf(hash), hashed: false };
 }
 
 /** Identities of every non-blank data row, top to bottom. */

@@ -3,16 +3,11 @@
  * which are days and months of the spreadsheet's time zone. Pure: the clock and the zone are arguments.
  */
 import { dayInZone, dayStartInZone, formatDay, serialDay } from './dates';
-import type { CellValue } from './types';
+import { cellText } from './row-key';
+import type { CellValue, Quota, QuotaPeriod } from './types';
 
-export const QUOTA_PERIODS = ['day', 'month'] as const;
-export type QuotaPeriod = (typeof QUOTA_PERIODS)[number];
-
-/** A key's allowance: `limit` accepted requests per calendar `period`. */
-export interface Quota {
-  readonly limit: number;
-  readonly period: QuotaPeriod;
-}
+export { QUOTA_PERIODS } from './types';
+export type { Quota, QuotaPeriod } from './types';
 
 /** One calendar period of the sheet's zone. */
 export interface QuotaWindow {
@@ -28,7 +23,7 @@ const QUOTA = /^(\d+)\s*\/\s*(day|month)$/i;
 
 /** The `quota` cell: empty → `undefined` (no quota); a readable value → the quota; anything else → `'invalid'`. */
 export function parseQuota(cell: CellValue | undefined): Quota | undefined | 'invalid' {
-  const text = typeof cell === 'string' ? cell.trim() : cell === undefined ? '' : String(cell);
+  const text = cellText(cell);
   if (text === '') {
     return undefined;
   }

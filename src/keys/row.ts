@@ -1,19 +1,20 @@
 /**
- * One sheet row → a usable key, a refusal or nothing (DESIGN §1). Pure and synchronous; never throws for any cell
- * content. Refusal reasons quote the offending cell but never the key (DESIGN §4 "Secrets").
+ * One sheet row → a usable key, a refusal or nothing. Pure and synchronous; never throws for any cell content.
+ * Refusal reasons quote the offending cell but never the key.
  */
 import { parseAddressList } from './address-list';
 import { parseDateCell } from './dates';
-import type { Column, HeaderMap } from './header';
-import { hashKey, keyIdOf, maskHash, maskKey, parseKeyHash } from './key-id';
+import type { HeaderMap } from './header';
+import { hashKey, keyIdOf, maskHash, maskKey } from './key-id';
 import { parseQuota, readQuotaPeriod } from './quota';
+import { cellAt as at, cellText as text, readRowKey } from './row-key';
 import type { CellValue, KeyRecord, ParseContext, RowProblem } from './types';
 
 export type RowResult =
   | { readonly kind: 'blank' }
   | { readonly kind: 'key'; readonly record: KeyRecord }
   /**
-   * `hash` when the key cell was readable, so a duplicate of a refused row is still caught (DESIGN §1). `quoted`: the
+   * `hash` when the key cell was readable, so a duplicate of a refused row is still caught. `quoted`: the
    * cell text the reason quotes as typed, so that the snapshot can mask it when it holds a key of some row; the reason
    * ends with it, as JSON.
    */
@@ -23,20 +24,6 @@ const TRUE_TEXT: ReadonlySet<string> = new Set(['true', 'yes', '1']);
 const FALSE_TEXT: ReadonlySet<string> = new Set(['false', 'no', '0']);
 /** Longer cell values are shown masked in reasons: a key pasted into the wrong column must not leak. */
 const SHOWN_MAX = 24;
-const BAD_HASH = 'key_hash: expected sha256:<64 hex digits>';
-
-function text(cell: CellValue | undefined): string {
-  if (typeof cell === 'string') {
-    return cell.trim();
-  }
-  return cell === undefined ? '' : String(cell);
-}
-
-function at(cells: readonly CellValue[], columns: HeaderMap, column: Column): CellValue | undefined {
-  const index = columns[column];
-  return index === undefined ? undefined : cells[index];
-}
-
 /**
  * `is_active`: a boolean cell, number 1/0, or text true/false/yes/no/1/0 in any case; empty → false (an inactive
  * key, not a refusal). undefined = unreadable.
@@ -108,25 +95,11 @@ interface RowKey {
 
 /** Which key the row holds, or why it holds none usable (with the hash when the key itself was readable). */
 function rowKey(cells: readonly CellValue[], columns: HeaderMap): RowKey | { reason: string; hash?: string } {
-  const keyCell = at(cells, columns, 'api_key');
-  if (typeof keyCell === 'boolean') {
-    return { reason: 'api_key: expected text, got a TRUE/FALSE cell' };
+  const read = readRowKey(at(cells, columns, 'api_key'), at(cells, columns, 'key_hash'));
+  if (read.problem !== undefined) {
+    return read.hash === undefined ? { reason: read.problem } : { reason: read.problem, hash: read.hash };
   }
-  const key = text(keyCell);
-  const hashCell = text(at(cells, columns, 'key_hash'));
-  const stored = hashCell === '' ? undefined : parseKeyHash(hashCell);
-  if (key === '') {
-    if (hashCell === '') {
-      return { reason: 'no api_key or key_hash' };
-    }
-    return stored === undefined ? { reason: BAD_HASH } : { hash: stored, key: undefined };
-  }
-  const hash = hashKey(key);
-  if (hashCell !== '' && stored === undefined) {
-    return { reason: BAD_HASH, hash };
-  }
-  // Both cells: the api_key's hash stands for the row in duplicate detection.
-  return stored === undefined || stored === hash ? { hash, key } : { reason: 'api_key and key_hash disagree', hash };
+  return read.hash === undefined ? { reason: 'no api_key or key_hash' } : { hash: read.hash, key: read.key };
 }
 
 /**
@@ -161,7 +134,7 @@ function refusedCell(row: number, what: string, cell: CellValue | undefined, key
 }
 
 /**
- * Parses one data row (DESIGN §1); `row` is its 1-based sheet row number, for messages. Rules:
+ * Parses one data row; `row` is its 1-based sheet row number, for messages. Rules:
  * - `api_key` trimmed (a number cell is its string form, a TRUE/FALSE cell is refused); `key_hash`
  *   (`sha256:<hex>`, any case) when `api_key` is empty; when both are filled they must agree. No key but other data
  *   → refused.

@@ -1,10 +1,23 @@
 /**
  * Shared shapes of the key registry. Pure data: no I/O, no classes.
  */
-import type { Quota } from './quota';
+export const QUOTA_PERIODS = ['day', 'month'] as const;
+export type QuotaPeriod = (typeof QUOTA_PERIODS)[number];
+
+/** A key's allowance: `limit` accepted requests per calendar `period`. */
+export interface Quota {
+  readonly limit: number;
+  readonly period: QuotaPeriod;
+}
 
 /** One cell as the Sheets API returns it under `valueRenderOption=UNFORMATTED_VALUE` (`''` for an empty cell). */
 export type CellValue = string | number | boolean;
+
+/** One range of a batch write, A1 without the tab name. */
+export interface CellWrite {
+  readonly cells: string;
+  readonly values: CellValue[][];
+}
 
 /** The whole tab plus what is needed to interpret it. */
 export interface SheetTable {

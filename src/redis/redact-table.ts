@@ -14,6 +14,7 @@
 import { mapHeader, normalizeHeader } from '../keys/header';
 import { formatKeyHash, hashKey, parseKeyHash } from '../keys/key-id';
 import { runToEnd } from '../keys/snapshot';
+import { cellText as text } from '../keys/row-key';
 import type { CellValue, SheetTable } from '../keys/types';
 
 /** Why a table cannot be stored without a raw key in it; the message names a row and column, never the key. */
@@ -29,13 +30,6 @@ export const UNREAD_CELL = '…';
 
 /** Put in `is_active` of a row whose `api_key` and `key_hash` disagree: the row stays refused, with its key id. */
 export const DISAGREEING_HASH_MARK = 'key_hash disagrees';
-
-function text(cell: CellValue | undefined): string {
-  if (typeof cell === 'string') {
-    return cell.trim();
-  }
-  return cell === undefined ? '' : String(cell);
-}
 
 function padded(cells: readonly CellValue[], width: number): CellValue[] {
   const out = [...cells];

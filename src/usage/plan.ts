@@ -5,19 +5,17 @@
  */
 import { epochToSerial, formatInZone } from '../keys/dates';
 import { columnLetter, mapHeader, normalizeHeader } from '../keys/header';
-import { hashKey, parseKeyHash } from '../keys/key-id';
+import { cellText as text, rowIdentity } from '../keys/row-key';
+import type { RowsByHash } from '../keys/row-key';
 import { runToEnd } from '../keys/snapshot';
-import type { CellValue } from '../keys/types';
+import type { CellValue, CellWrite } from '../keys/types';
 import { mergeBatches } from './counter';
 import type { KeyUsage, UsageBatch } from './counter';
 import { quotaCellWrites } from './quota-plan';
 import type { QuotaWrite } from './quota-plan';
 
-/** One range of the batch, A1 without the tab name. */
-export interface CellWrite {
-  readonly cells: string;
-  readonly values: CellValue[][];
-}
+export type { CellWrite } from '../keys/types';
+export type { RowsByHash } from '../keys/row-key';
 
 /** The absolute values one key's write set, remembered until the write's outcome is known (issue 4 "unknown outcome"). */
 export interface Attempt {
@@ -71,25 +69,6 @@ type WrittenColumn = (typeof USAGE_COLUMNS)[number] | 'quota_used' | 'quota_peri
 /** Half a second in days: a serial read back matches the one we wrote when closer than this. */
 const SERIAL_TOLERANCE = 0.5 / 86_400;
 
-function text(cell: CellValue | undefined): string {
-  return cell === undefined ? '' : String(cell).trim();
-}
-
-/**
- * The key hash a row holds, by the same rule as the snapshot (src/keys/row.ts): `api_key` hashed, else the
- * `key_hash` cell; undefined when neither is readable or the two disagree. test/unit/usage-plan.test.ts checks the
- * two rules agree.
- */
-export function rowIdentity(cells: readonly CellValue[], keyColumn?: number, hashColumn?: number): string | undefined {
-  const key = keyColumn === undefined ? '' : text(cells[keyColumn]);
-  const stored = hashColumn === undefined ? undefined : parseKeyHash(text(cells[hashColumn]));
-  if (key === '') {
-    return stored;
-  }
-  const hash = hashKey(key);
-  return stored === undefined || stored === hash ? hash : undefined;
-}
-
 /** `usage_count` as found: empty → 0; a whole number ≥ 0 (cell or text) as is; anything else undefined. */
 function readCount(cell: CellValue | undefined): number | undefined {
   const t = text(cell);
@@ -122,9 +101,6 @@ export function wasApplied(attempt: Attempt, countCell: CellValue | undefined, l
     sameSerial(readSerial(lastUsedCell), attempt.lastUsedSerial)
   );
 }
-
-/** Data rows (1-based sheet row numbers) by key hash; several rows when a key is duplicated. */
-export type RowsByHash = ReadonlyMap<string, readonly number[]>;
 
 /**
  * {@link RowsByHash} of a read of the tab, yielding every `stepRows` rows (the first half of

@@ -8,10 +8,10 @@
 import { columnLetter } from '../keys/header';
 import type { HeaderMap } from '../keys/header';
 import { parseQuota, quotaWindow, readQuotaPeriod } from '../keys/quota';
-import type { CellValue } from '../keys/types';
+import type { RowsByHash } from '../keys/row-key';
+import type { CellValue, CellWrite } from '../keys/types';
 import type { QuotaWritten } from '../limits/quota-counter';
 import type { CountedKey } from './counter';
-import type { CellWrite, RowsByHash } from './plan';
 
 /** What one quota key's row holds for the current period. */
 export interface QuotaRowState extends CountedKey {

@@ -4,7 +4,8 @@ import { formatKeyHash, hashKey, keyIdOf } from '../../src/keys/key-id';
 import { buildSnapshot, runToEnd } from '../../src/keys/snapshot';
 import type { CellValue } from '../../src/keys/types';
 import type { KeyUsage, UsageBatch } from '../../src/usage/counter';
-import { locateRowsSteps, planUsageWrite, planUsageWriteSteps, rowIdentity } from '../../src/usage/plan';
+import { rowIdentity } from '../../src/keys/row-key';
+import { locateRowsSteps, planUsageWrite, planUsageWriteSteps } from '../../src/usage/plan';
 import type { Attempts, RowsByHash, UsagePlan } from '../../src/usage/plan';
 
 const ZONE = 'Europe/Paris';
@@ -151,6 +152,16 @@ describe('rowIdentity', () => {
     expect(rows.map((r) => rowIdentity(r, 0, 1))).toEqual([...snapshot.byHash.keys()]);
     expect(rowIdentity([A, formatKeyHash(hashKey(B))], 0, 1)).toBeUndefined(); // disagreeing cells: refused
     expect(rowIdentity(['', 'sha256:nothex'], 0, 1)).toBeUndefined();
+  });
+
+  it("with accept 'readable' (the CLI's rule) keeps the api_key's hash on a row refused for its key cells", () => {
+    const disagreeing = [A, formatKeyHash(hashKey(B))];
+    const malformed = [A, 'sha256:nothex'];
+    expect(rowIdentity(disagreeing, 0, 1, { accept: 'readable' })).toBe(hashKey(A));
+    expect(rowIdentity(malformed, 0, 1, { accept: 'readable' })).toBe(hashKey(A));
+    expect(rowIdentity(malformed, 0, 1)).toBeUndefined();
+    expect(rowIdentity(['', 'sha256:nothex'], 0, 1, { accept: 'readable' })).toBeUndefined();
+    expect(rowIdentity([true, formatKeyHash(hashKey(B))], 0, 1, { accept: 'readable' })).toBeUndefined();
   });
 });
 

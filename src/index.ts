@@ -7,11 +7,13 @@
  */
 export { sheetgate } from './sheetgate';
 export type { Sheetgate, SheetgateOptions, SheetOptions } from './sheetgate';
+/** What `sheetgate({ source })` accepts: a source that streams the tab (`streamTable`) or reads it whole (`readTable`). */
+export type { KeySource as SheetSource } from './sheetgate';
 export { requireScope } from './auth/middleware';
 export type { AuthContext, AuthMode, AuthDecision, UsageRecorder } from './auth/middleware';
 export { AUTH_ERROR_CODES } from './auth/errors';
 export type { AuthErrorCode } from './auth/errors';
-export type { SheetSource, ServiceAccount, TableSink } from './keys/sheet-source';
+export type { ServiceAccount, TableReader, TableSink } from './keys/sheet-source';
 export type { Limiter, LimitDecision } from './limits/limiter';
 export type { KeyRecord, KeyTable, Snapshot, SheetTable } from './keys/types';
 export { createMetrics, metricsRoutes } from './http/metrics';

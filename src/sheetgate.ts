@@ -5,7 +5,8 @@ import { warmTimeZones } from './keys/dates';
 import { KeyStore } from './keys/key-store';
 import type { KeyStoreStatus } from './keys/key-store';
 import { GoogleSheet, readServiceAccount } from './keys/sheet-source';
-import type { ServiceAccount, SheetSource, SheetsCall } from './keys/sheet-source';
+import { tableSource } from './keys/load-snapshot';
+import type { ServiceAccount, SheetSource, SheetsCall, TableReader } from './keys/sheet-source';
 import type { Snapshot } from './keys/types';
 import { FailureThrottle } from './limits/failure-throttle';
 import type { Limiter } from './limits/limiter';
@@ -28,11 +29,17 @@ export interface SheetOptions {
   readonly timeoutMs?: number;
 }
 
+/** What `source` accepts: a source that streams the tab, or one that reads it whole. */
+export type KeySource = SheetSource | TableReader;
+
 export interface SheetgateOptions {
   /** The Google Sheet to read. Give this or `source`. */
   readonly sheet?: SheetOptions;
-  /** Any {@link SheetSource}: an already-built adapter, or a fixed table in tests. */
-  readonly source?: SheetSource;
+  /**
+   * Any {@link SheetSource} (an already-built adapter), or a {@link TableReader} that reads the whole table at once
+   * (a fixed table in tests): its table is streamed to the snapshot build in slices.
+   */
+  readonly source?: KeySource;
   /** Defaults to `enforce`. */
   readonly mode?: AuthMode;
   /** Requests per minute for rows with an empty `rate_limit`. Defaults to `60`. */
@@ -72,8 +79,9 @@ export interface Sheetgate extends RequestHandler {
 }
 
 function resolveSource(options: SheetgateOptions, logger: Logger): SheetSource {
-  if (options.source !== undefined) {
-    return options.source;
+  const { source } = options;
+  if (source !== undefined) {
+    return 'streamTable' in source ? source : tableSource(source);
   }
   if (options.sheet === undefined) {
     throw new Error('sheetgate: pass `sheet` (spreadsheetId + credentials) or `source`');

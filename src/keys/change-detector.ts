@@ -34,7 +34,7 @@ const REFUSED_RECHECK_MS = 60_000;
 const MAX_BACKOFF_MS = 60_000;
 
 /**
- * Reloads the key table when the spreadsheet changes (DESIGN §4 "Change-aware refresh"): every interval, one Drive
+ * Reloads the key table when the spreadsheet changes: every interval, one Drive
  * `files.get` for the file's `version`; a version other than the one of the table in use asks for a reload. The
  * version of a table is the newest one read *before* its read from Google began ({@link source}), so a table is never
  * credited with an edit it may have missed: at worst one reload too many. The cache-duration refresh stays the upper
@@ -120,24 +120,13 @@ export class ChangeDetector {
    * asks Drive first, so that a fresh start does not reload once more at the first poll.
    */
   source(inner: SheetSource): SheetSource {
-    const stream = inner.streamTable?.bind(inner);
     return {
       target: inner.target,
-      readTable: async () => {
+      streamTable: async (sink: TableSink) => {
         const version = await this.baseline();
-        const table = await inner.readTable();
+        await inner.streamTable(sink);
         this.known = version;
-        return table;
       },
-      ...(stream === undefined
-        ? {}
-        : {
-            streamTable: async (sink: TableSink) => {
-              const version = await this.baseline();
-              await stream(sink);
-              this.known = version;
-            },
-          }),
     };
   }
 

@@ -1,8 +1,8 @@
 import type { Logger } from '../log';
 import type { SheetSource } from './sheet-source';
 import { SheetsError } from './sheets-error';
-import { buildSnapshotChunked, buildSnapshotStreamed } from './snapshot-chunked';
-import type { SheetTable, Snapshot } from './types';
+import { loadSnapshot } from './load-snapshot';
+import type { Snapshot } from './types';
 
 export interface KeyStoreOptions {
   readonly source: SheetSource;
@@ -47,7 +47,7 @@ const QUOTA_BACKOFF_MS = 20_000;
 const REFRESH_AT = 0.8;
 
 /**
- * Holds the current immutable {@link Snapshot} and refreshes it in the background (DESIGN §4).
+ * Holds the current immutable {@link Snapshot} and refreshes it in the background.
  * Requests read `snapshot()` synchronously and never wait on Google. A failed refresh keeps the last good snapshot
  * and retries with exponential backoff and full jitter; reads stay ≤ 1 per refresh interval plus retries, whatever the
  * traffic.
@@ -116,15 +116,15 @@ export class KeyStore {
     const { logger } = this.options;
     this.lastAttemptAt = this.now();
     try {
-      // In slices, so that a big sheet never stalls the requests served meanwhile from the current snapshot; built
-      // as the tab streams in when the source can, so that no whole table of rows is kept meanwhile.
-      const { source } = this.options;
-      const ctx = { defaultRateLimit: this.options.defaultRateLimit };
-      const stream = source.streamTable?.bind(source);
-      const snapshot =
-        stream === undefined
-          ? await this.buildFrom(await source.readTable(), ctx)
-          : await buildSnapshotStreamed(stream, ctx, () => this.now(), expectedKeys(this.current));
+      // Built as the tab streams in, in slices: a big sheet never stalls the requests served meanwhile from the
+      // current snapshot, and no whole table of rows is kept.
+      const expected = expectedKeys(this.current);
+      const snapshot = await loadSnapshot(
+        this.options.source,
+        { defaultRateLimit: this.options.defaultRateLimit },
+        () => this.now(),
+        expected === undefined ? {} : { expectedKeys: expected },
+      );
       const headerProblem = snapshot.problems.find((p) => p.row === 1);
       if (headerProblem !== undefined) {
         throw new SheetsError('bad_table', `Sheet unusable (row 1): ${headerProblem.reason}`, true);
@@ -146,7 +146,7 @@ export class KeyStore {
         err instanceof SheetsError ? err : new SheetsError('unknown', String(err), true, undefined, { cause: err });
       this.failures += 1;
       this.lastError = { message: error.message, code: error.code, at: this.now() };
-      // A quota refusal is per minute: quick retries would only spend the next minute's quota too (DESIGN §2).
+      // A quota refusal is per minute: quick retries would only spend the next minute's quota too.
       const delay = error.code === 'quota' ? Math.max(QUOTA_BACKOFF_MS, this.backoff()) : this.backoff();
       logger.error(`key refresh failed: ${error.message}`, {
         code: error.code,
@@ -156,11 +156,6 @@ export class KeyStore {
       });
       this.schedule(delay);
     }
-  }
-
-  /** The snapshot of a table read whole, stamped with the source's read time when it gave one (a shared table's). */
-  private buildFrom(table: SheetTable, ctx: { readonly defaultRateLimit: number }): Promise<Snapshot> {
-    return buildSnapshotChunked(table, ctx, table.readAt ?? this.now());
   }
 
   /**

@@ -4,27 +4,39 @@ import type { sheets_v4 } from '@googleapis/sheets';
 import type { Logger } from '../log';
 import { serviceAccountJwt } from './google-auth';
 import { rowCollector, streamValueRange } from './snapshot-json';
-import type { RowSink, SliceOptions } from './snapshot-json';
+import type { RowSink, ValueRangeOptions } from './snapshot-json';
 import { SheetsError, toSheetsError } from './sheets-error';
 import type { SheetsTarget } from './sheets-error';
 import type { CellValue, SheetTable } from './types';
 
-/** The port the key store reads through (DESIGN §6). The emulator-backed adapter below is the only implementation. */
+/**
+ * The port the key store reads the tab through. Every source streams: the Google adapter as the body arrives, the
+ * Redis shared table as it is parsed, a whole table in memory through `tableSource` (src/keys/load-snapshot.ts).
+ */
 export interface SheetSource {
   readonly target: SheetsTarget;
-  /** Reads the spreadsheet time zone and the whole tab as typed cells. @throws SheetsError */
-  readTable(): Promise<SheetTable>;
   /**
-   * The same read, keeping nothing: `sink.start(timeZone)`, then the tab's rows (header row first) pushed in order as
-   * they are parsed. Optional: the key store uses it when present, so that a big tab is never held whole (issue 8).
+   * Reads the tab, keeping nothing: `sink.start(timeZone, readAt?)`, then its rows (header row first) pushed in order
+   * as they are parsed, so that a big tab is never held whole.
    * @throws SheetsError
    */
-  streamTable?(sink: TableSink): Promise<void>;
+  streamTable(sink: TableSink): Promise<void>;
 }
 
 /** What {@link SheetSource.streamTable} feeds: the time zone first, then the rows. */
 export interface TableSink extends RowSink {
-  start(timeZone: string): void;
+  /**
+   * `readAt`: epoch ms when the read of Google that gave these rows began, when the source knows it (a table shared
+   * through Redis gives the leader's read); the snapshot is stamped with it, so its age is the age of the data.
+   */
+  start(timeZone: string, readAt?: number): void;
+}
+
+/** What reads a whole table at once: a library user's own source, a fixed table in tests. */
+export interface TableReader {
+  readonly target: SheetsTarget;
+  /** The spreadsheet time zone and the whole tab as typed cells. @throws SheetsError */
+  readTable(): Promise<SheetTable>;
 }
 
 /** A service-account key file, as downloaded from Google Cloud. */
@@ -87,7 +99,7 @@ export function tabRange(sheetName: string, cells = ''): string {
  * token endpoint), `retry: false` (its quick retries burn per-minute quota; the key store backs off itself) and a
  * request timeout. Every call is timed, logged at debug, and failures become {@link SheetsError}s.
  */
-export class GoogleSheet implements SheetSource {
+export class GoogleSheet implements SheetSource, TableReader {
   readonly target: SheetsTarget;
   private readonly api: sheets_v4.Sheets;
   private readonly logger: Logger;
@@ -138,8 +150,8 @@ export class GoogleSheet implements SheetSource {
 
   /**
    * Typed cells of `cells` (A1, e.g. `A1:Z`) or of the whole tab, in one request. The body is streamed and parsed a
-   * slice at a time ({@link readValueRange}): reading and parsing a 100,000-row tab in one piece would block the event
-   * loop for ~80 ms (issue 8). The timeout covers the whole body.
+   * slice at a time ({@link readValueRange}), so that a big tab never blocks the event loop in one piece. The timeout
+   * covers the whole body.
    */
   async readValues(cells = ''): Promise<CellValue[][]> {
     const rows = rowCollector();
@@ -148,7 +160,7 @@ export class GoogleSheet implements SheetSource {
   }
 
   /** {@link readValues} with the rows pushed to `sink` as they are parsed, in slices as `slicing` says. */
-  async readValuesInto(sink: RowSink, cells = '', slicing: SliceOptions = {}): Promise<void> {
+  async readValuesInto(sink: RowSink, cells = '', slicing: ValueRangeOptions = {}): Promise<void> {
     await this.call('values.get', async (api) => {
       let body: unknown;
       try {
@@ -171,6 +183,7 @@ export class GoogleSheet implements SheetSource {
     });
   }
 
+  /** The time zone and the whole tab, read at once (the CLI's read). */
   async readTable(): Promise<SheetTable> {
     const [timeZone, rows] = await Promise.all([this.timeZone(), this.readValues()]);
     return { timeZone, rows };
@@ -179,7 +192,7 @@ export class GoogleSheet implements SheetSource {
   /**
    * The time zone first, then the values: the sink needs the zone to read the rows' dates, and rows arriving before
    * it would have to wait, whole, in memory. One more round trip than `readTable` on each refresh, served meanwhile
-   * from the current snapshot. Slices of 16,384 characters (~160 rows), because the sink builds the snapshot
+   * from the current snapshot. Slices of 16,384 characters (about 160 rows), because the sink builds the snapshot
    * inside each slice; a body that is not a plain value range is refused (a SheetsError), not kept whole to be parsed
    * another way.
    */
@@ -239,7 +252,7 @@ function withJsonErrorBody(err: unknown): unknown {
  * The rows of a streamed `values.get` body (a web or Node stream; a parsed object from a transport that ignored
  * `stream`), pushed to `sink`.
  */
-async function readValuesBody(body: unknown, sink: RowSink, slicing: SliceOptions): Promise<void> {
+async function readValuesBody(body: unknown, sink: RowSink, slicing: ValueRangeOptions): Promise<void> {
   if (typeof body !== 'object' || body === null || !(Symbol.asyncIterator in body)) {
     sink.push((body as { values?: CellValue[][] } | null)?.values ?? []);
     return;

@@ -1,30 +1,25 @@
 /**
- * The body of one `values.get` response → its rows, parsed as it streams in, a slice at a time (issue 8).
+ * The body of one `values.get` response → its rows, parsed as it streams in, a slice at a time.
  *
- * A 100,000-row tab is an ~11 MB body. `res.text()` + `JSON.parse` of it block the event loop for ~80 ms, during
- * which no request is answered. The tab is still read in ONE request: a consistent view of the sheet (pages read one
- * after the other could see a row twice, or miss it, when an admin inserts, deletes or sorts rows in between) at the
- * cost of one read of the per-minute quota. Only the work on the body is split: its chunks are decoded as they come,
- * a scan finds where each row of the `values` array ends, rows are parsed by `JSON.parse` in slices of about
- * `sliceChars` characters, and the event loop gets a turn whenever `budgetMs` of such work has run.
+ * A 100,000-row tab is an ~11 MB body; `res.text()` + `JSON.parse` of it would block the event loop, during which no
+ * request is answered. The tab is still read in ONE request: a consistent view of the sheet (pages read one after the
+ * other could see a row twice, or miss it, when an admin inserts, deletes or sorts rows in between) at the cost of one
+ * read of the per-minute quota. Only the work on the body is split: its chunks are decoded as they come, a scan finds
+ * where each row of the `values` array ends, rows are parsed by `JSON.parse` in slices of about `sliceChars`
+ * characters, and the event loop gets a turn whenever `budgetMs` of such work has run.
  */
-import { nextTurn } from './snapshot-chunked';
+import { SliceBudget } from '../slicing';
+import type { SliceOptions } from '../slicing';
 import type { CellValue } from './types';
 
-export interface SliceOptions {
-  /** Characters of rows parsed by one `JSON.parse` (a row is never split). Defaults to `131072` (~1 ms). */
+export interface ValueRangeOptions extends SliceOptions {
+  /** Characters of rows parsed by one `JSON.parse` (a row is never split). Defaults to `131072` (about 1 ms). */
   readonly sliceChars?: number;
-  /** Longest stretch of work between two turns of the event loop. Defaults to `5` ms. */
-  readonly budgetMs?: number;
-  /** How the event loop gets its turn. Defaults to {@link nextTurn}. */
-  readonly pause?: () => Promise<unknown>;
-  /** Clock for the budget; defaults to `performance.now`. */
-  readonly clock?: () => number;
   /**
    * A body that is not a plain value range (`{ …, "values": [[scalar, …], …] }`): `'parse'` (the default) parses it
    * whole at the end, as `JSON.parse` would, which means keeping every chunk of every body until its end; `'refuse'`
-   * rejects it with a SyntaxError and keeps nothing — the snapshot's read, where the ~11 MB of a 100,000-row body
-   * kept alive to the end brought on full collections during the refresh (issue 8). Sheets never sends another shape.
+   * rejects it with a SyntaxError and keeps nothing — the snapshot's read, where a big body kept alive to the end
+   * would bring on full collections during the refresh. Sheets never sends another shape.
    */
   readonly otherShapes?: 'parse' | 'refuse';
 }
@@ -203,7 +198,7 @@ export interface RowSink {
  */
 export async function readValueRange(
   body: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
-  options: SliceOptions = {},
+  options: ValueRangeOptions = {},
 ): Promise<CellValue[][]> {
   const collector = rowCollector();
   await streamValueRange(body, collector, options);
@@ -229,32 +224,28 @@ export function rowCollector(): RowSink & { readonly rows: CellValue[][] } {
 /**
  * {@link readValueRange} that keeps nothing: each slice of rows goes to `sink` as soon as it is parsed, and the work
  * the sink does with them counts toward the slice's budget. A sink that builds as it goes (the snapshot) leaves
- * no table of rows alive while the body streams in (issue 8).
+ * no table of rows alive while the body streams in.
  */
 export async function streamValueRange(
   body: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
   sink: RowSink,
-  options: SliceOptions = {},
+  options: ValueRangeOptions = {},
 ): Promise<void> {
-  const budgetMs = options.budgetMs ?? 5;
-  const pause = options.pause ?? nextTurn;
-  const clock = options.clock ?? (() => performance.now());
+  const budget = new SliceBudget(options);
   const scanner = new ValueRangeScanner(options.sliceChars ?? 131_072, sink);
   const decoder = new TextDecoder();
   /**
    * The body as it came, for one of another shape. Kept as the chunks themselves: bytes are held outside the JS heap,
-   * where the ~11 MB of a 100,000-row body cost the collector nothing; decoded pieces kept instead were 11 MB of
-   * strings that every scavenge of the read copied (issue 8).
+   * where they cost the collector nothing; decoded pieces kept instead would be strings that every scavenge of the
+   * read copies.
    */
   const chunks: (Uint8Array | string)[] = [];
   const keep = options.otherShapes !== 'refuse';
-  let sliceStart = clock();
   const feed = async (text: string): Promise<void> => {
     for (let at = 0; at < text.length; at += PIECE) {
       scanner.push(text.length <= PIECE ? text : text.slice(at, at + PIECE));
-      if (clock() - sliceStart >= budgetMs) {
-        await pause();
-        sliceStart = clock();
+      if (budget.spent()) {
+        await budget.pause();
       }
     }
   };
@@ -275,13 +266,13 @@ export async function streamValueRange(
 }
 
 /** {@link readValueRange} of a body already in memory. */
-export function parseValueRange(body: string, options: SliceOptions = {}): Promise<CellValue[][]> {
+export function parseValueRange(body: string, options: ValueRangeOptions = {}): Promise<CellValue[][]> {
   return readValueRange([body], options);
 }
 
 /**
  * `JSON.stringify({ values: rows })`, yielding every `stepRows` rows: the body {@link parseValueRange} reads back in
- * slices. A 100,000-row table stringified in one piece blocks the event loop for tens of ms (issue 8).
+ * slices. A big table stringified in one piece would block the event loop.
  */
 export function* valueRangeJsonSteps(
   rows: readonly (readonly CellValue[])[],

@@ -1,9 +1,10 @@
 /**
- * A whole tab → the immutable snapshot the service answers from. Pure and synchronous: the build is a generator that
- * can stop between rows, and between refused rows while it looks for keys quoted in their refusals, so that
- * src/keys/snapshot-chunked.ts can give the event loop a turn on a big sheet; `buildSnapshot` runs it to the end in
- * one go.
+ * A whole tab → the immutable snapshot the service answers from. Pure and synchronous: {@link SnapshotBuilder} takes
+ * the rows one at a time as they are read, and its finish is a generator that can stop between refused rows while it
+ * looks for keys quoted in their refusals, so that src/keys/load-snapshot.ts can give the event loop a turn on a big
+ * sheet; `buildSnapshot` runs it over a table in memory in one go.
  */
+import { runToEnd } from '../slicing';
 import { isValidTimeZone } from './dates';
 import { mapHeader } from './header';
 import type { HeaderMap } from './header';
@@ -22,47 +23,16 @@ import type { CellValue, KeyTable, ParseContext, RowProblem, SheetTable, Snapsho
  * The snapshot, its problems and records are frozen; `byHash` is read-only (a {@link KeyTable}).
  */
 export function buildSnapshot(table: SheetTable, ctx: { readonly defaultRateLimit: number }, now: number): Snapshot {
-  return runToEnd(buildSnapshotSteps(table, ctx, now, Infinity));
-}
-
-/**
- * Runs a generator of pure work (one that yields between stretches of rows) to its end in one go and returns what it
- * returns; `runInSlices` (src/keys/snapshot-chunked.ts) is the same with event-loop turns in between.
- */
-export function runToEnd<T>(steps: Generator<unknown, T, void>): T {
-  for (;;) {
-    const step = steps.next();
-    if (step.done === true) {
-      return step.value;
-    }
+  const builder = new SnapshotBuilder(table.timeZone, ctx, Math.max(1, table.rows.length - 1));
+  for (const row of table.rows) {
+    builder.add(row);
   }
+  return builder.finish(now);
 }
 
 /**
- * {@link buildSnapshot} one stretch of rows at a time: the generator yields the number of table rows parsed so far
- * after every `stepRows` rows and returns the snapshot — the same snapshot `buildSnapshot` returns for the same
- * arguments. The caller decides what happens between steps; `table` must not change meanwhile.
- */
-export function* buildSnapshotSteps(
-  table: SheetTable,
-  ctx: { readonly defaultRateLimit: number },
-  now: number,
-  stepRows: number,
-): Generator<number, Snapshot, void> {
-  const { rows } = table;
-  const builder = new SnapshotBuilder(table.timeZone, ctx, Math.max(1, rows.length - 1));
-  for (let i = 0; i < rows.length; i++) {
-    if (i > 0 && i % stepRows === 0) {
-      yield i;
-    }
-    builder.add(rows[i] ?? []);
-  }
-  return yield* builder.finishSteps(now);
-}
-
-/**
- * sha256 computed by the quoted-key search between two yields of {@link SnapshotBuilder.finishSteps}: ~0.5 ms of
- * work, so a slice stays close to its budget even when every row of the sheet is refused.
+ * sha256 computed by the quoted-key search between two yields of {@link SnapshotBuilder.finishSteps}: about half a
+ * millisecond of work, so a slice stays close to its budget even when every row of the sheet is refused.
  */
 const HASHES_PER_STEP = 1000;
 
@@ -73,7 +43,7 @@ const HASHES_PER_STEP = 1000;
 const REMEMBERED_TEXTS = 10_000;
 
 /**
- * sha256 one build may spend searching quotes (~0.5 s of CPU, in slices). A sheet with `key_hash`-only rows (whose
+ * sha256 one build may spend searching quotes (about half a second of CPU, in slices). A sheet with `key_hash`-only rows (whose
  * keys may be of any length) and many refused rows would otherwise cost up to 300 sha256 per refused row on every
  * refresh; past the budget, a quote that was not searched is not shown at all.
  */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { StatusSection } from '../http/status';
-import { SharedSource } from '../keys/shared-source';
+import { SharedSource } from './shared-source';
 import type { SheetSource } from '../keys/sheet-source';
 import type { SheetsTarget } from '../keys/sheets-error';
 import { RedisQuotaCounter } from '../limits/redis-quota-counter';

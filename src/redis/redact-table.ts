@@ -13,7 +13,7 @@
  */
 import { mapHeader, normalizeHeader } from '../keys/header';
 import { formatKeyHash, hashKey, parseKeyHash } from '../keys/key-id';
-import { runToEnd } from '../keys/snapshot';
+import { runToEnd } from '../slicing';
 import { cellText as text } from '../keys/row-key';
 import type { CellValue, SheetTable } from '../keys/types';
 

@@ -1,7 +1,7 @@
 import type { SheetsError } from '../keys/sheets-error';
-import type { ChunkedBuildOptions } from '../keys/snapshot-chunked';
 import type { QuotaCounter } from '../limits/quota-counter';
 import type { Logger } from '../log';
+import type { SliceOptions } from '../slicing';
 import type { UsageLedger } from './ledger';
 import type { UsageSheet } from './usage-sheet';
 
@@ -27,7 +27,7 @@ export interface UsageFlusherOptions {
   /** Called after every flush that had something to do (metrics). */
   readonly onFlush?: (result: FlushResult) => void;
   /** How the plan of a flush gives the event loop its turns; defaults to slices of ~5 ms. */
-  readonly slicing?: ChunkedBuildOptions;
+  readonly slicing?: SliceOptions;
   /** The quota counters the auth middleware charges: each flush writes their totals to `quota_used`. */
   readonly quotas?: QuotaCounter;
 }

@@ -7,7 +7,7 @@ import { epochToSerial, formatInZone } from '../keys/dates';
 import { columnLetter, mapHeader, normalizeHeader } from '../keys/header';
 import { cellText as text, rowIdentity } from '../keys/row-key';
 import type { RowsByHash } from '../keys/row-key';
-import { runToEnd } from '../keys/snapshot';
+import { runToEnd } from '../slicing';
 import type { CellValue, CellWrite } from '../keys/types';
 import { mergeBatches } from './counter';
 import type { KeyUsage, UsageBatch } from './counter';

@@ -1,6 +1,6 @@
 import { SheetsError } from '../keys/sheets-error';
-import { runInSlices } from '../keys/snapshot-chunked';
-import type { ChunkedBuildOptions } from '../keys/snapshot-chunked';
+import { runInSlices } from '../slicing';
+import type { SliceOptions } from '../slicing';
 import type { CellValue } from '../keys/types';
 import { mapHeader } from '../keys/header';
 import type { QuotaCounter } from '../limits/quota-counter';
@@ -97,7 +97,7 @@ export async function readAndPlan(
   timeZone: Promise<string>,
   batch: UsageBatch,
   inDoubt: Attempts,
-  slicing?: ChunkedBuildOptions,
+  slicing?: SliceOptions,
   quotas?: FlushQuotas,
 ): Promise<UsagePlan> {
   const [zone, rows] = await Promise.all([timeZone, sheet.readValues()]);

@@ -1,6 +1,7 @@
-import type { SheetSource } from '../../src/keys/sheet-source';
+import { streamRows } from '../../src/keys/load-snapshot';
+import type { SheetSource, TableSink } from '../../src/keys/sheet-source';
 import { SheetsError } from '../../src/keys/sheets-error';
-import type { CellValue, SheetTable } from '../../src/keys/types';
+import type { CellValue } from '../../src/keys/types';
 
 export const HEADER = ['api_key', 'client_name', 'created_at', 'expires_at', 'is_active', 'rate_limit'];
 
@@ -18,12 +19,12 @@ export class FixedSource implements SheetSource {
     public timeZone = 'Etc/UTC',
   ) {}
 
-  readTable(): Promise<SheetTable> {
+  async streamTable(sink: TableSink): Promise<void> {
     this.reads += 1;
     if (this.failWith !== undefined) {
-      return Promise.reject(this.failWith);
+      throw this.failWith;
     }
-    return Promise.resolve({ timeZone: this.timeZone, rows: this.rows.map((r) => [...r]) });
+    await streamRows({ timeZone: this.timeZone, rows: this.rows }, sink);
   }
 }
 

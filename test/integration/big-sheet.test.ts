@@ -19,8 +19,10 @@ import { createApp } from '../../src/app';
 import { hashKey } from '../../src/keys/key-id';
 import { GoogleSheet } from '../../src/keys/sheet-source';
 import { buildSnapshot } from '../../src/keys/snapshot';
-import { buildSnapshotChunked, buildSnapshotStreamed } from '../../src/keys/snapshot-chunked';
+import { loadSnapshot, tableSource } from '../../src/keys/load-snapshot';
+import type { TableSink } from '../../src/keys/sheet-source';
 import { parseValueRange, readValueRange, streamValueRange } from '../../src/keys/snapshot-json';
+import type { SliceOptions } from '../../src/slicing';
 import type { CellValue, SheetTable, Snapshot } from '../../src/keys/types';
 import { sheetgate } from '../../src/sheetgate';
 import { makeCredentials } from '../../emulator/credentials';
@@ -196,16 +198,43 @@ const table = fc
     return { timeZone: 'Europe/Paris', rows: [header, ...rowsOut] };
   });
 
+const TARGET = { spreadsheetId: 'big-sheet', sheetName: 'API_Keys', clientEmail: 'test@example.iam' };
+
+/** A table in memory built the one way the service builds: streamed in slices of `stepRows` rows. */
+function chunkedBuild(
+  t: SheetTable,
+  ctx: { readonly defaultRateLimit: number },
+  now: number,
+  slicing: SliceOptions,
+): Promise<Snapshot> {
+  const source = tableSource({ target: TARGET, readTable: () => Promise.resolve(t) }, slicing);
+  return loadSnapshot(source, ctx, () => now, { slicing });
+}
+
+/** The snapshot of what `stream` feeds its sink, as the key store builds it. */
+function streamedBuild(
+  stream: (sink: TableSink) => Promise<void>,
+  ctx: { readonly defaultRateLimit: number },
+  now: () => number,
+  expectedKeys?: number,
+  slicing?: SliceOptions,
+): Promise<Snapshot> {
+  return loadSnapshot({ target: TARGET, streamTable: stream }, ctx, now, {
+    ...(expectedKeys === undefined ? {} : { expectedKeys }),
+    ...(slicing === undefined ? {} : { slicing }),
+  });
+}
+
 function plain(s: Snapshot): unknown {
   return { byHash: [...s.byHash.entries()], problems: s.problems, timeZone: s.timeZone, loadedAt: s.loadedAt };
 }
 
-describe('buildSnapshotChunked', () => {
+describe('a table in memory built in slices', () => {
   it('gives exactly what buildSnapshot gives, whatever the step size', async () => {
     await fc.assert(
       fc.asyncProperty(table, fc.integer({ min: 1, max: 9 }), async (t, stepRows) => {
         const reference = buildSnapshot(t, { defaultRateLimit: 60 }, NOW);
-        const chunked = await buildSnapshotChunked(t, { defaultRateLimit: 60 }, NOW, { stepRows, budgetMs: 0 });
+        const chunked = await chunkedBuild(t, { defaultRateLimit: 60 }, NOW, { stepRows, budgetMs: 0 });
         expect(plain(chunked)).toEqual(plain(reference));
         expect(Object.isFrozen(chunked) && Object.isFrozen(chunked.byHash)).toBe(true);
       }),
@@ -217,7 +246,7 @@ describe('buildSnapshotChunked', () => {
     const rowsIn = Array.from({ length: 1000 }, (_, i) => [`sk-convergence-${i}`, `client ${i}`, true]);
     let now = 0;
     let turns = 0;
-    const snap = await buildSnapshotChunked(
+    const snap = await chunkedBuild(
       { timeZone: 'Etc/UTC', rows: [['api_key', 'client_name', 'is_active'], ...rowsIn] },
       { defaultRateLimit: 60 },
       NOW,
@@ -295,8 +324,8 @@ describe('the search for keys quoted by refused rows', () => {
     expect(masked.map((p) => p.row)).toEqual(reference.problems.filter((p) => isKeyRow(p.row)).map((p) => p.row));
     expect(masked.length).toBeGreaterThan(4000);
     expect(JSON.stringify(reference.problems)).not.toMatch(/k\d/);
-    const chunked = await buildSnapshotChunked(t, ctx, NOW, { stepRows: 7, budgetMs: 0 });
-    const streamed = await buildSnapshotStreamed(
+    const chunked = await chunkedBuild(t, ctx, NOW, { stepRows: 7, budgetMs: 0 });
+    const streamed = await streamedBuild(
       async (sink) => {
         sink.start(t.timeZone);
         for (let from = 0; from < t.rows.length; from += 500) {
@@ -324,7 +353,7 @@ describe('the search for keys quoted by refused rows', () => {
       }
     };
     let ticksWhenRowsWereIn = -1;
-    const snap = await buildSnapshotStreamed(
+    const snap = await streamedBuild(
       (sink) => {
         sink.start(t.timeZone);
         sink.push(t.rows.map((row) => [...row])); // every row in one go: no turn comes from the read
@@ -347,7 +376,7 @@ describe('the search for keys quoted by refused rows', () => {
     const t = refusedTable(2000);
     let pauses = 0;
     const stepRows = 100;
-    await buildSnapshotChunked(t, ctx, NOW, { stepRows, budgetMs: 0, pause: () => Promise.resolve((pauses += 1)) });
+    await chunkedBuild(t, ctx, NOW, { stepRows, budgetMs: 0, pause: () => Promise.resolve((pauses += 1)) });
     const rowSteps = Math.floor((t.rows.length - 1) / stepRows);
     expect(pauses - rowSteps).toBeGreaterThan(100);
   });
@@ -360,14 +389,14 @@ function isKeyRow(row: number): boolean {
   return n % 3 === 0;
 }
 
-describe('buildSnapshotStreamed', () => {
+describe('a table built as it streams in', () => {
   const ctx = { defaultRateLimit: 60 };
 
   it('gives exactly what buildSnapshot gives, whatever the batches, after a restart too', async () => {
     await fc.assert(
       fc.asyncProperty(table, fc.integer({ min: 1, max: 9 }), fc.boolean(), async (t, batch, restart) => {
         const reference = buildSnapshot(t, ctx, NOW);
-        const streamed = await buildSnapshotStreamed(
+        const streamed = await streamedBuild(
           async (sink) => {
             sink.start(t.timeZone);
             if (restart) {
@@ -393,7 +422,7 @@ describe('buildSnapshotStreamed', () => {
 
   it('fails, rather than guess a time zone, when the source pushes rows first or never gives one', async () => {
     await expect(
-      buildSnapshotStreamed(
+      streamedBuild(
         (sink) => {
           sink.push([['api_key', 'client_name']]);
           return Promise.resolve();
@@ -403,7 +432,7 @@ describe('buildSnapshotStreamed', () => {
       ),
     ).rejects.toThrow('before the time zone');
     await expect(
-      buildSnapshotStreamed(
+      streamedBuild(
         () => Promise.resolve(),
         ctx,
         () => NOW,

@@ -4,7 +4,7 @@ import { createApp } from '../../src/app';
 import { hashKey } from '../../src/keys/key-id';
 import { GoogleSheet } from '../../src/keys/sheet-source';
 import { buildSnapshot } from '../../src/keys/snapshot';
-import { buildSnapshotStreamed } from '../../src/keys/snapshot-chunked';
+import { loadSnapshot } from '../../src/keys/load-snapshot';
 import type { Snapshot } from '../../src/keys/types';
 import { sheetgate } from '../../src/sheetgate';
 import type { Sheetgate } from '../../src/sheetgate';
@@ -206,11 +206,7 @@ describe('sheet adapter + key store against the emulator (real googleapis client
     const plain = (s: Snapshot): unknown => ({ ...s, byHash: [...s.byHash.entries()] });
 
     emulator.resetStats();
-    const streamed = await buildSnapshotStreamed(
-      (sink) => sheet.streamTable(sink),
-      ctx,
-      () => 1_000,
-    );
+    const streamed = await loadSnapshot(sheet, ctx, () => 1_000);
     expect(emulator.stats.reads).toBe(2);
     const whole = buildSnapshot(await sheet.readTable(), ctx, 1_000);
     expect(plain(streamed)).toEqual(plain(whole));

@@ -5,7 +5,8 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { formatKeyHash, hashKey } from '../../src/keys/key-id';
-import { buildSnapshot, runToEnd } from '../../src/keys/snapshot';
+import { buildSnapshot } from '../../src/keys/snapshot';
+import { runToEnd } from '../../src/slicing';
 import type { CellValue, Snapshot, SheetTable } from '../../src/keys/types';
 import { parseValueRange, valueRangeJsonSteps } from '../../src/keys/snapshot-json';
 import { UNREAD_CELL, UnredactableTableError, redactTable, redactTableSteps } from '../../src/redis/redact-table';

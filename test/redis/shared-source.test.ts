@@ -8,9 +8,10 @@ import request from 'supertest';
 import { createApp } from '../../src/app';
 import { createMetrics, metricsRoutes } from '../../src/http/metrics';
 import { formatKeyHash, hashKey } from '../../src/keys/key-id';
-import { SharedSource } from '../../src/keys/shared-source';
-import type { SharedSourceOptions } from '../../src/keys/shared-source';
-import type { SheetSource } from '../../src/keys/sheet-source';
+import { readWholeTable, streamRows } from '../../src/keys/load-snapshot';
+import type { SheetSource, TableSink } from '../../src/keys/sheet-source';
+import { SharedSource } from '../../src/redis/shared-source';
+import type { SharedSourceOptions } from '../../src/redis/shared-source';
 import type { SheetTable } from '../../src/keys/types';
 import { createLogger } from '../../src/log';
 import { sheetgate } from '../../src/sheetgate';
@@ -35,9 +36,9 @@ class CountingSheet implements SheetSource {
 
   constructor(public table: SheetTable = TABLE) {}
 
-  readTable(): Promise<SheetTable> {
+  async streamTable(sink: TableSink): Promise<void> {
     this.reads += 1;
-    return Promise.resolve(this.table);
+    await streamRows(this.table, sink);
   }
 }
 
@@ -81,7 +82,7 @@ describe('what a follower does with the table it finds in Redis', () => {
     }
     await redis.client.set(`${redis.prefix.namespace}:lease`, 'leader-token');
     const leader = source(true);
-    await leader.shared.readTable();
+    await readWholeTable(leader.shared);
     expect(leader.inner.reads).toBe(1);
     const stored = await redis.client.hgetall(`${redis.prefix.namespace}:table`);
     expect(stored['zone']).toBe('Europe/Paris');
@@ -89,7 +90,7 @@ describe('what a follower does with the table it finds in Redis', () => {
     expect(stored['json']).not.toContain(KEY);
 
     const follower = source(false);
-    const table = await follower.shared.readTable();
+    const table = await readWholeTable(follower.shared);
     expect(follower.inner.reads).toBe(0);
     expect(follower.shared.status()).toEqual({ from: 'redis', version: leader.shared.status().version });
     expect(table.timeZone).toBe('Europe/Paris');
@@ -102,7 +103,7 @@ describe('what a follower does with the table it finds in Redis', () => {
     }
     await storeByHand({ json: '{"values":[["key_hash","client_name"]]}', readAt: String(Date.now()), version: '1' });
     const follower = source(false);
-    const table = await follower.shared.readTable();
+    const table = await readWholeTable(follower.shared);
     expect(follower.inner.reads).toBe(1);
     expect(follower.shared.status().from).toBe('google');
     expect(table).toEqual({ ...TABLE, readAt: expect.any(Number) });
@@ -114,12 +115,12 @@ describe('what a follower does with the table it finds in Redis', () => {
     }
     await storeByHand({ json: '{"values":[[', readAt: String(Date.now()), version: '1', zone: 'UTC' });
     const broken = source(false);
-    await broken.shared.readTable();
+    await readWholeTable(broken.shared);
     expect(broken.inner.reads).toBe(1);
 
     await storeByHand({ json: '{"values":[]}', readAt: String(Date.now() - 61_000), version: '2', zone: 'UTC' });
     const stale = source(false);
-    await stale.shared.readTable();
+    await readWholeTable(stale.shared);
     expect(stale.inner.reads).toBe(1);
     expect(stale.shared.status().from).toBe('google');
   });
@@ -134,10 +135,10 @@ describe('what a follower does with the table it finds in Redis', () => {
     let turns = 0;
     // No budget: a turn at every step (100 rows redacted, 1,000 rows stringified), so the count shows the slicing.
     const leader = source(true, big, { budgetMs: 0, pause: () => Promise.resolve((turns += 1)) });
-    await leader.shared.readTable();
+    await readWholeTable(leader.shared);
     expect(turns).toBeGreaterThanOrEqual(20);
     const follower = source(false);
-    expect((await follower.shared.readTable()).rows).toHaveLength(2001);
+    expect((await readWholeTable(follower.shared)).rows).toHaveLength(2001);
     expect(follower.inner.reads).toBe(0);
   });
 
@@ -147,7 +148,7 @@ describe('what a follower does with the table it finds in Redis', () => {
     }
     await redis.client.set(`${redis.prefix.namespace}:lease`, 'leader-token');
     const readAt = Date.now() - 40_000; // the leader read Google 40 s ago (its clock says so)
-    await source(true, new CountingSheet(), undefined, () => readAt).shared.readTable();
+    await readWholeTable(source(true, new CountingSheet(), undefined, () => readAt).shared);
     const follower = source(false);
     const metrics = createMetrics({ defaultMetrics: false });
     const gate = sheetgate({ source: follower.shared, logger, cacheDurationSec: 60, onSnapshot: metrics.onSnapshot });
@@ -314,7 +315,7 @@ describe('no raw key is ever stored in Redis', () => {
       ],
     });
     const leader = leaderOf(inner, logger);
-    await leader.readTable();
+    await readWholeTable(leader);
     const stored = await everythingStored(redis.prefix.all);
     expect(stored).toContain(formatKeyHash(hashKey(OTHER)));
     expect(stored).not.toContain(RAW);

@@ -8,6 +8,7 @@ import { DriveError } from '../../src/keys/drive-version';
 import type { DriveVersionSource } from '../../src/keys/drive-version';
 import { captureLogger } from '../helpers/log-capture';
 import { FixedSource } from '../helpers/fixed-source';
+import { readWholeTable } from '../../src/keys/load-snapshot';
 
 /** The file: a version that edits and writes bump. */
 class FakeDrive implements DriveVersionSource {
@@ -36,7 +37,7 @@ function setup(): { drive: FakeDrive; detector: ChangeDetector; reloads: () => n
   });
   const source = detector.source(new FixedSource([['api_key', 'client_name', 'is_active']]));
   const load = async (): Promise<void> => {
-    await source.readTable();
+    await readWholeTable(source);
   };
   return { drive, detector, reloads: () => reloads, load };
 }

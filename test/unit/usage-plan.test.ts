@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { epochToSerial } from '../../src/keys/dates';
 import { formatKeyHash, hashKey, keyIdOf } from '../../src/keys/key-id';
-import { buildSnapshot, runToEnd } from '../../src/keys/snapshot';
+import { buildSnapshot } from '../../src/keys/snapshot';
+import { runToEnd } from '../../src/slicing';
 import type { CellValue } from '../../src/keys/types';
 import type { KeyUsage, UsageBatch } from '../../src/usage/counter';
 import { rowIdentity } from '../../src/keys/row-key';

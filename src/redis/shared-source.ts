@@ -1,14 +1,15 @@
 import type { Redis } from 'ioredis';
+import { readWholeTable, streamRows } from '../keys/load-snapshot';
+import type { SheetSource, TableSink } from '../keys/sheet-source';
+import { streamValueRange, valueRangeJsonSteps } from '../keys/snapshot-json';
+import { SheetsError } from '../keys/sheets-error';
+import type { SheetsTarget } from '../keys/sheets-error';
+import type { SheetTable } from '../keys/types';
 import type { Logger } from '../log';
-import { UnredactableTableError, redactTableSteps } from '../redis/redact-table';
-import { RedisScript } from '../redis/script';
-import type { SheetSource } from './sheet-source';
-import { runInSlices } from './snapshot-chunked';
-import type { ChunkedBuildOptions } from './snapshot-chunked';
-import { parseValueRange, valueRangeJsonSteps } from './snapshot-json';
-import { SheetsError } from './sheets-error';
-import type { SheetsTarget } from './sheets-error';
-import type { SheetTable } from './types';
+import { runInSlices } from '../slicing';
+import type { SliceOptions } from '../slicing';
+import { UnredactableTableError, redactTableSteps } from './redact-table';
+import { RedisScript } from './script';
 
 /**
  * KEYS: lease, table, version counter. ARGV: token, json, readAt, ttl ms, channel, time zone. Stores the leader's
@@ -31,7 +32,7 @@ export interface SharedSourceOptions {
   readonly client: Redis;
   /** Deployment namespace, e.g. `sheetgate:{3f2a9c1b2d4e}`. */
   readonly namespace: string;
-  /** The leader lease (see src/redis/lease.ts). */
+  /** The leader lease (see lease.ts). */
   readonly lease: { readonly key: string; readonly token: string; held(): boolean; tick(): Promise<boolean> };
   /** `API_KEY_CACHE_DURATION` in ms: a table older than this in Redis is not used. */
   readonly maxAgeMs: number;
@@ -41,7 +42,7 @@ export interface SharedSourceOptions {
   readonly onRedisError?: (operation: 'table') => void;
   readonly now?: () => number;
   /** How the redact-and-stringify of a table read from Google gives the event loop its turns; defaults to ~5 ms slices. */
-  readonly slicing?: ChunkedBuildOptions;
+  readonly slicing?: SliceOptions;
 }
 
 /** Where the last table came from, for `/auth/status`. */
@@ -54,13 +55,14 @@ export interface SharedSourceStatus {
 const POLL_MS = 100;
 
 /**
- * A {@link SheetSource} that keeps total Sheets reads per minute constant as instances are added. The lease holder reads Google, stores the table in Redis — redacted, with no raw key — with a
- * version, and publishes `table:<version>` on the namespace's channel (src/redis/refresh-bus.ts makes every follower
- * refresh on it). Followers read the table from Redis when it is fresh (younger than `maxAgeMs`), and fall back to
+ * A {@link SheetSource} that keeps total Sheets reads per minute constant as instances are added. The lease holder
+ * reads Google, stores the table in Redis — redacted, with no raw key — with a version, and publishes
+ * `table:<version>` on the namespace's channel (refresh-bus.ts makes every follower refresh on it). Followers read the table from Redis when it is fresh (younger than `maxAgeMs`), and fall back to
  * Google only when Redis has nothing fresh: leader gone, or Redis down. A follower first tries to take a free lease,
  * and at startup waits briefly for a leader's first read, so N instances starting together read the sheet once.
- * Every table it gives carries `readAt`, the start of the Google read it comes from (the leader's, for a follower):
- * the snapshot's age is the data's, on every instance.
+ * Every table it streams starts with `readAt`, the start of the Google read it comes from (the leader's, for a
+ * follower): the snapshot's age is the data's, on every instance. A follower parses the shared table as it streams it
+ * to the sink, in slices; the leader, which must redact and store the whole table, streams it once that is done.
  */
 export class SharedSource implements SheetSource {
   readonly target: SheetsTarget;
@@ -87,25 +89,22 @@ export class SharedSource implements SheetSource {
     return this.version;
   }
 
-  /** When the last `readTable()` began (epoch ms): a refresh requested later needs a later read. */
+  /** When the last `streamTable()` began (epoch ms): a refresh requested later needs a later read. */
   lastReadStartedAt(): number {
     return this.readStartedAt;
   }
 
   /** @throws SheetsError when Google has to be read and fails. */
-  async readTable(): Promise<SheetTable> {
+  async streamTable(sink: TableSink): Promise<void> {
     this.readStartedAt = this.now();
     if (this.from === undefined) {
       await this.connected(); // the first load starts with the process, usually before Redis said hello
     }
     const leads = this.options.lease.held() || (await this.options.lease.tick());
-    if (!leads) {
-      const shared = await this.readShared();
-      if (shared !== undefined) {
-        return shared;
-      }
+    if (!leads && (await this.streamShared(sink))) {
+      return;
     }
-    return this.readGoogle();
+    await streamRows(await this.readGoogle(), sink, this.options.slicing);
   }
 
   /** Resolves once the client is ready or has failed to connect (then read Google), at most `waitForLeaderMs`. */
@@ -137,9 +136,9 @@ export class SharedSource implements SheetSource {
    */
   private async readGoogle(): Promise<SheetTable> {
     const readAt = this.now();
-    const table = { ...(await this.options.inner.readTable()), readAt };
+    const table = { ...(await readWholeTable(this.options.inner)), readAt };
     this.from = 'google';
-    // Hashing every key and checking every cell of 100,000 rows would block for ~0.2 s: in slices.
+    // Hashing every key and checking every cell of a big table in one piece would block the event loop: in slices.
     const redacted = await runInSlices(redactTableSteps(table, 100), this.options.slicing).catch((err: unknown) => {
       if (err instanceof UnredactableTableError) {
         throw new SheetsError(
@@ -159,7 +158,7 @@ export class SharedSource implements SheetSource {
   private async store(redacted: SheetTable, readAt: number): Promise<void> {
     const { client, lease } = this.options;
     try {
-      // Stringifying 100,000 rows in one piece would block for tens of ms.
+      // Stringifying a big table in one piece would block the event loop.
       const json = await runInSlices(valueRangeJsonSteps(redacted.rows, 1000), this.options.slicing);
       const ttl = Math.max(this.options.maxAgeMs * 2, 60_000);
       const keys = [lease.key, this.tableKey, `${this.tableKey}:version`];
@@ -174,19 +173,26 @@ export class SharedSource implements SheetSource {
     }
   }
 
-  /** A fresh table from Redis, waiting up to `waitForLeaderMs` for a leader's first one. Undefined: none. */
-  private async readShared(): Promise<SheetTable | undefined> {
+  /**
+   * Streams a fresh table from Redis to `sink`, waiting up to `waitForLeaderMs` for a leader's first one. False when
+   * there is none (then Google is read), or when the one stored is not valid JSON (the sink is then restarted by the
+   * read of Google).
+   */
+  private async streamShared(sink: TableSink): Promise<boolean> {
     const deadline = this.now() + (this.version === 0 ? (this.options.waitForLeaderMs ?? 3000) : 0);
     for (;;) {
       const found = await this.fetchShared();
-      if (found !== 'absent' || this.now() >= deadline) {
-        return found === 'absent' || found === 'unreachable' ? undefined : found;
+      if (found === 'unreachable' || (found === 'absent' && this.now() >= deadline)) {
+        return false;
+      }
+      if (found !== 'absent') {
+        return this.streamStored(found, sink);
       }
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   }
 
-  private async fetchShared(): Promise<SheetTable | 'absent' | 'unreachable'> {
+  private async fetchShared(): Promise<StoredTable | 'absent' | 'unreachable'> {
     let fields: (string | null)[];
     try {
       fields = await this.options.client.hmget(this.tableKey, 'json', 'readAt', 'version', 'zone');
@@ -199,14 +205,32 @@ export class SharedSource implements SheetSource {
     if (json == null || timeZone == null || !Number.isFinite(readAt) || this.now() - readAt > this.options.maxAgeMs) {
       return 'absent';
     }
+    return { json, readAt, version: Number(version), timeZone };
+  }
+
+  private async streamStored(stored: StoredTable, sink: TableSink): Promise<boolean> {
+    sink.start(stored.timeZone, stored.readAt);
     try {
-      const rows = await parseValueRange(json);
-      this.version = Number(version);
-      this.from = 'redis';
-      return { timeZone, rows, readAt };
+      await streamValueRange([stored.json], sink, {
+        sliceChars: 16_384,
+        ...this.options.slicing,
+        otherShapes: 'refuse',
+      });
     } catch {
       this.options.logger.warn('the key table stored in Redis is not valid JSON: reading Google instead');
-      return 'absent';
+      sink.restart();
+      return false;
     }
+    this.version = stored.version;
+    this.from = 'redis';
+    return true;
   }
+}
+
+/** A table as the leader stored it in Redis. */
+interface StoredTable {
+  readonly json: string;
+  readonly readAt: number;
+  readonly version: number;
+  readonly timeZone: string;
 }

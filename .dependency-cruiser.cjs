@@ -1,11 +1,17 @@
 /**
  * Layer rules for src/, scripts/ and bench/, checked by `npm run lint` (depcruise src scripts bench --config
- * .dependency-cruiser.cjs --ignore-known).
- * Known violations that predate a rule are listed in .dependency-cruiser-known-violations.json (made with
- * `npx depcruise-baseline src scripts bench --config .dependency-cruiser.cjs`): they are reported as known, not as errors, and the
- * list is meant to shrink to nothing. Any new violation fails the lint.
+ * .dependency-cruiser.cjs). Any violation fails the lint. From the top down: the composition (server.ts, which wires
+ * redis-cluster.ts and change-detection.ts; the CLI), the library entry and the app, the routes (http/), the auth
+ * middleware, the ports and adapters (limits/, usage/, redis/), the key registry (keys/), and the modules every layer
+ * may use (log, slicing, mask-url). scripts/ and bench/ (tooling) never import test/.
  */
-const PURE_CORE = '^src/(keys/(row|snapshot|dates)|auth/(credentials|verify)|usage/counter)[.]ts$';
+const PURE_CORE = '^src/(keys/(row|row-key|snapshot|dates)|auth/(credentials|verify)|usage/counter)[.]ts$';
+/** Modules that wire adapters together: only server.ts (and the CLI, for itself) may import them. */
+const COMPOSITION = '^src/(server|redis-cluster|change-detection)[.]ts$|^src/cli/';
+/** The library entry and the app: what the composition builds on, and nothing below it imports. */
+const ENTRIES = '^src/(index|sheetgate|app|config)[.]ts$';
+/** Modules every layer may import: they import nothing of the service (log.ts, used everywhere too, reads key-id). */
+const LEAVES = '^src/(slicing|mask-url)[.]ts$';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -52,9 +58,10 @@ module.exports = {
     {
       name: 'nothing-imports-composition',
       severity: 'error',
-      comment: 'server.ts and the CLI compose the service; nothing below them imports them.',
+      comment:
+        'server.ts and the CLI compose the service (with redis-cluster.ts, change-detection.ts); nothing below imports them.',
       from: { path: '^src/', pathNot: '^src/(server[.]ts|cli/)' },
-      to: { path: '^src/(server[.]ts|cli/)' },
+      to: { path: COMPOSITION },
     },
     {
       name: 'library-entry-not-imported',
@@ -64,39 +71,49 @@ module.exports = {
       to: { path: '^src/index[.]ts$' },
     },
     {
-      name: 'routes-not-to-library-entry',
+      name: 'routes-not-to-entries',
       severity: 'error',
-      comment: 'Routes take the small interface they need, not the library entry (sheetgate.ts) or the app.',
+      comment:
+        'Routes take the small interface they need, not the library entry (sheetgate.ts), the app or the wiring.',
       from: { path: '^src/http/' },
-      to: { path: '^src/(sheetgate|app)[.]ts$' },
+      to: { path: [ENTRIES, COMPOSITION] },
+    },
+    {
+      name: 'adapters-point-down',
+      severity: 'error',
+      comment:
+        'limits/, usage/ and redis/ hold ports and adapters: they use the key registry and the leaves, never the routes, the auth middleware, the entries or the wiring.',
+      from: { path: '^src/(limits|usage|redis)/' },
+      to: { path: ['^src/(auth|http)/', ENTRIES, COMPOSITION] },
     },
     {
       name: 'redis-adapters-point-down',
       severity: 'error',
-      comment: 'src/redis/ holds adapters: it depends on nothing above it (usage, limits, auth, http, the entries).',
+      comment: 'src/redis/ holds Redis adapters: it depends on nothing above it (usage, limits, auth, http, entries).',
       from: { path: '^src/redis/' },
-      to: { path: '^src/(usage|limits|auth|http)/|^src/(sheetgate|app)[.]ts$' },
+      to: { path: ['^src/(usage|limits|auth|http|cli)/', ENTRIES, COMPOSITION] },
     },
     {
-      name: 'keys-not-to-redis',
+      name: 'keys-point-down',
       severity: 'error',
-      comment: 'The key registry does not know about Redis: the shared source is a Redis adapter.',
+      comment:
+        'The key registry is the bottom layer: it knows nothing of Redis, usage, limits, auth, routes, the CLI, the entries or the wiring.',
       from: { path: '^src/keys/' },
-      to: { path: '^src/redis/' },
+      to: { path: ['^src/(redis|usage|limits|auth|http|cli)/', ENTRIES, COMPOSITION] },
+    },
+    {
+      name: 'leaves-import-nothing-of-the-service',
+      severity: 'error',
+      comment: 'slicing and mask-url are used by every layer, so they import no module of src/ but each other.',
+      from: { path: LEAVES },
+      to: { path: '^src/', pathNot: LEAVES },
     },
     {
       name: 'usage-not-to-snapshot-internals',
       severity: 'error',
-      comment: 'Usage code shares no helpers with the snapshot builders; common slicing lives in its own module.',
+      comment: 'Usage code shares no helpers with the snapshot build; common slicing lives in src/slicing.ts.',
       from: { path: '^src/usage/' },
-      to: { path: '^src/keys/snapshot' },
-    },
-    {
-      name: 'adapters-not-to-auth-middleware',
-      severity: 'error',
-      comment: 'Limits and usage are ports the auth middleware uses, never the other way round.',
-      from: { path: '^src/(limits|usage)/' },
-      to: { path: '^src/(auth|http)/' },
+      to: { path: '^src/keys/(snapshot|load-snapshot|key-store|key-table)' },
     },
   ],
   options: {

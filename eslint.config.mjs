@@ -5,6 +5,7 @@ import tseslint from 'typescript-eslint';
 /** The pure core: decisions only, no I/O. */
 const PURE_CORE = [
   'src/keys/row.ts',
+  'src/keys/row-key.ts',
   'src/keys/snapshot.ts',
   'src/keys/dates.ts',
   'src/auth/credentials.ts',

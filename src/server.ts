@@ -8,8 +8,8 @@ import { metricsRoutes, createMetrics } from './http/metrics';
 import { proxyRoutes, upgradeHandler } from './http/proxy';
 import { ReloadGate } from './keys/reload-gate';
 import { GoogleSheet, readServiceAccount } from './keys/sheet-source';
-import type { SheetSource } from './keys/sheet-source';
 import { changeDetection, changeDetectionSection } from './change-detection';
+import type { ChangeDetection } from './change-detection';
 import { MemoryQuotaCounter } from './limits/quota-counter';
 import { createRlfLimiter } from './limits/rlf-limiter';
 import { createLogger } from './log';
@@ -17,9 +17,11 @@ import type { Logger } from './log';
 import { sheetgate } from './sheetgate';
 import { UsageFlusher } from './usage/flusher';
 import type { FlushResult } from './usage/flusher';
-import { redisNamespace, startRedisCluster } from './redis/cluster';
+import { redisNamespace } from './redis/namespace';
+import { startRedisCluster } from './redis-cluster';
+import type { RedisCluster } from './redis-cluster';
 import { maskUrlCredentials } from './mask-url';
-import { localRefresh, refreshRoutes } from './redis/refresh-route';
+import { localRefresh, refreshRoutes } from './http/refresh-route';
 import { usageStatusSection } from './usage/status-section';
 
 /** How often degraded mode repeats its warning. */
@@ -30,7 +32,7 @@ export class StartupError extends Error {
   override readonly name = 'StartupError';
 }
 
-/** Decides enforce / degraded / disabled from the config (DESIGN §2). @throws StartupError under AUTH_REQUIRED. */
+/** Decides enforce / degraded / disabled from the config. @throws StartupError under AUTH_REQUIRED. */
 export function authMode(config: Config): AuthMode {
   if (!config.authEnabled) {
     return { kind: 'disabled' };
@@ -74,21 +76,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
           onCall: metrics.onSheetsCall,
           ...(config.sheetsRootUrl === undefined ? {} : { rootUrl: config.sheetsRootUrl }),
         });
-  // REDIS_URL: limits, usage and the key table shared by every instance; one leader reads and writes Google (issue 6).
-  const cluster =
-    config.redisUrl === undefined || sheet === undefined
-      ? undefined
-      : startRedisCluster({
-          url: config.redisUrl,
-          namespace: redisNamespace(sheet.target),
-          logger,
-          onRedisError: metrics.redisError,
-          refreshMinIntervalMs: config.refreshMinIntervalSec * 1000,
-        });
-  // One set of quota counters for the middleware that charges them and the flush that writes their totals back.
-  const quotas = cluster?.quotas ?? new MemoryQuotaCounter();
   // CHANGE_POLL_INTERVAL: a new Drive version of the file reloads the table (the leader's poll, with Redis).
-  const detection =
+  const detection: ChangeDetection | undefined =
     sheet === undefined || credentials === undefined
       ? undefined
       : changeDetection(sheet.target, {
@@ -96,29 +85,40 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
           driveRootUrl: config.driveRootUrl,
           credentials,
           logger,
-          reload: async () => reloads?.request(),
-          ...(cluster === undefined ? {} : { polls: () => cluster.lease.held() }),
+          reload: async (): Promise<unknown> => reloads?.request(),
+          ...(config.redisUrl === undefined ? {} : { polls: () => cluster?.lease.held() === true }),
           onDriveCall: metrics.onDriveCall,
         });
-  const flushOptions = {
-    logger,
-    quotas,
-    intervalMs: config.usageFlushIntervalSec * 1000,
-    timeZone: () => gate.store?.snapshot()?.timeZone,
-    onFlush: (result: FlushResult) => {
-      metrics.observeFlush(result.ms, result.outcome === 'written' ? 'ok' : 'error');
-    },
-  };
+  // REDIS_URL: limits, usage and the key table shared by every instance; one leader reads and writes Google.
+  const cluster: RedisCluster | undefined =
+    config.redisUrl === undefined || sheet === undefined
+      ? undefined
+      : startRedisCluster({
+          url: config.redisUrl,
+          namespace: redisNamespace(sheet.target),
+          logger,
+          sheet: detection?.source(sheet) ?? sheet,
+          maxAgeMs: config.cacheDurationSec * 1000,
+          onRedisError: metrics.redisError,
+          refreshMinIntervalMs: config.refreshMinIntervalSec * 1000,
+        });
+  // One set of quota counters for the middleware that charges them and the flush that writes their totals back.
+  const quotas = cluster?.quotas ?? new MemoryQuotaCounter();
   const flusher =
     sheet === undefined
       ? undefined
-      : cluster === undefined
-        ? new UsageFlusher({ sheet: detection?.usageSheet(sheet) ?? sheet, ...flushOptions })
-        : cluster.usageFlusher({ sheet: detection?.usageSheet(sheet) ?? sheet, ...flushOptions });
-  const keySource = (google: GoogleSheet): SheetSource => {
-    const read = detection?.source(google) ?? google;
-    return cluster === undefined ? read : cluster.sharedSource(read, config.cacheDurationSec * 1000);
-  };
+      : new UsageFlusher({
+          sheet: detection?.usageSheet(sheet) ?? sheet,
+          logger,
+          quotas,
+          intervalMs: config.usageFlushIntervalSec * 1000,
+          timeZone: () => gate.store?.snapshot()?.timeZone,
+          onFlush: (result: FlushResult) => {
+            metrics.observeFlush(result.ms, result.outcome === 'written' ? 'ok' : 'error');
+          },
+          ...(cluster === undefined ? {} : { ledger: cluster.ledger }),
+        });
+  const keySource = sheet === undefined ? undefined : (cluster?.source ?? detection?.source(sheet) ?? sheet);
   const gate = sheetgate({
     mode,
     logger,
@@ -129,7 +129,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     authFailureLimit: config.authFailureLimit,
     onDecision: metrics.onDecision,
     onSnapshot: metrics.onSnapshot,
-    ...(sheet === undefined ? {} : { source: keySource(sheet) }),
+    ...(keySource === undefined ? {} : { source: keySource }),
     ...(flusher === undefined ? {} : { usage: flusher }),
   });
   if (cluster !== undefined && gate.store !== undefined) {

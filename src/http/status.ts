@@ -1,7 +1,18 @@
 import type { RequestHandler } from 'express';
 import type { KeyTally, Snapshot } from '../keys/types';
 import { maskUrlCredentials } from '../mask-url';
-import type { Sheetgate } from '../sheetgate';
+import type { AuthMode } from '../auth/middleware';
+import type { KeyStoreStatus } from '../keys/key-store';
+import type { SheetsTarget } from '../keys/sheets-error';
+
+/** What `/auth/status` and `/ready` read of the auth gate (the library entry's `Sheetgate` is one). */
+export interface GateView {
+  readonly mode: AuthMode;
+  /** Undefined when the mode is not `enforce`. */
+  status(): KeyStoreStatus | undefined;
+  readonly source: { readonly target: Pick<SheetsTarget, 'spreadsheetId' | 'sheetName'> } | undefined;
+  readonly store: { snapshot(): Snapshot | undefined } | undefined;
+}
 
 /** Extra sections other components add to `/auth/status` (usage flusher, Redis). Must never include a key. */
 export type StatusSection = () => Record<string, unknown>;
@@ -16,13 +27,13 @@ function iso(ms: number | undefined): string | null {
 }
 
 /**
- * `GET /auth/status` (DESIGN §3): whether auth is on and why not, keys loaded (with how many carry an address
+ * `GET /auth/status`: whether auth is on and why not, keys loaded (with how many carry an address
  * allowlist and how many active ones expire within 7 days), last refresh, last error, which sheet. Counts and times
  * only: never a key, a preview, a client list or an address; an error message quoting a URL has its password masked.
  * The two key counts are taken once a minute per snapshot.
  */
 export function statusHandler(
-  gate: Pick<Sheetgate, 'mode' | 'status' | 'source' | 'store'>,
+  gate: GateView,
   sections: Readonly<Record<string, StatusSection>> = {},
   now: () => number = Date.now,
 ): RequestHandler {

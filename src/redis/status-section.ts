@@ -1,5 +1,3 @@
-import type { StatusSection } from '../http/status';
-
 /** What the `redis` section of `/auth/status` reads. Counts and states only, never a key. */
 export interface RedisStatusParts {
   readonly link: { connected(): boolean };
@@ -11,12 +9,12 @@ export interface RedisStatusParts {
 }
 
 /**
- * `redis: { connected, insurance, pendingLocal, leader, lastPush, table }` in `/auth/status` (issue 6).
+ * `redis: { connected, insurance, pendingLocal, leader, lastPush, table }` in `/auth/status`.
  * `insurance`: limits are per instance right now (Redis unreachable, or its last limiter command failed).
  * `pendingLocal`: requests counted here and not yet pushed to Redis. `leader`: this instance reads the sheet and
  * writes usage for all. `table`: where this instance's last key table came from and its shared version.
  */
-export function redisStatusSection(parts: RedisStatusParts): StatusSection {
+export function redisStatusSection(parts: RedisStatusParts): () => Record<string, unknown> {
   return function redisStatus() {
     const connected = parts.link.connected();
     const lastPush = parts.usage?.lastPush();

@@ -3,7 +3,7 @@ import request from 'supertest';
 import { createApp } from '../../src/app';
 import { requireScope } from '../../src/auth/middleware';
 import { sheetgate } from '../../src/sheetgate';
-import { localRefresh, refreshRoutes } from '../../src/redis/refresh-route';
+import { localRefresh, refreshRoutes } from '../../src/http/refresh-route';
 import { ReloadGate } from '../../src/keys/reload-gate';
 import { captureLogger } from '../helpers/log-capture';
 import { FixedSource, HEADER, unavailable } from '../helpers/fixed-source';

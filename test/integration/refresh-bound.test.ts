@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import request from 'supertest';
 import { loadConfig } from '../../src/config';
-import { redisNamespace } from '../../src/redis/cluster';
+import { redisNamespace } from '../../src/redis/namespace';
 import { startServer } from '../../src/server';
 import type { Running } from '../../src/server';
 import { startEmulator } from '../../emulator/server';

@@ -15,8 +15,10 @@ import { createRlfLimiter } from '../../src/limits/rlf-limiter';
 import { ReloadGate } from '../../src/keys/reload-gate';
 import { GoogleSheet, readServiceAccount } from '../../src/keys/sheet-source';
 import { createLogger } from '../../src/log';
-import { redisNamespace, startRedisCluster } from '../../src/redis/cluster';
-import { refreshRoutes } from '../../src/redis/refresh-route';
+import { refreshRoutes } from '../../src/http/refresh-route';
+import { redisNamespace } from '../../src/redis/namespace';
+import { startRedisCluster } from '../../src/redis-cluster';
+import { UsageFlusher } from '../../src/usage/flusher';
 import { sheetgate } from '../../src/sheetgate';
 import { usageStatusSection } from '../../src/usage/status-section';
 
@@ -39,14 +41,7 @@ const google = new GoogleSheet({
   ...(sheetsTimeoutMs === undefined ? {} : { timeoutMs: sheetsTimeoutMs }),
 });
 const leaseTtlMs = number('SHEETGATE_TEST_LEASE_TTL_MS');
-const cluster = startRedisCluster({
-  url: config.redisUrl,
-  namespace: env['SHEETGATE_TEST_NAMESPACE'] ?? redisNamespace(google.target),
-  logger,
-  ...(leaseTtlMs === undefined ? {} : { leaseTtlMs }),
-  ...(env['SHEETGATE_TEST_RL_PREFIX'] === undefined ? {} : { limiterPrefix: env['SHEETGATE_TEST_RL_PREFIX'] }),
-  refreshMinIntervalMs: config.refreshMinIntervalSec * 1000,
-});
+const pushIntervalMs = number('SHEETGATE_TEST_PUSH_MS');
 const detection = changeDetection(google.target, {
   pollIntervalSec: config.changePollIntervalSec,
   driveRootUrl: config.driveRootUrl,
@@ -55,17 +50,27 @@ const detection = changeDetection(google.target, {
   reload: async () => reloads.request(),
   polls: () => cluster.lease.held(),
 });
-const pushIntervalMs = number('SHEETGATE_TEST_PUSH_MS');
-const flusher = cluster.usageFlusher({
+const cluster = startRedisCluster({
+  url: config.redisUrl,
+  namespace: env['SHEETGATE_TEST_NAMESPACE'] ?? redisNamespace(google.target),
+  logger,
+  sheet: detection.source(google),
+  maxAgeMs: config.cacheDurationSec * 1000,
+  ...(leaseTtlMs === undefined ? {} : { leaseTtlMs }),
+  ...(pushIntervalMs === undefined ? {} : { pushIntervalMs }),
+  ...(env['SHEETGATE_TEST_RL_PREFIX'] === undefined ? {} : { limiterPrefix: env['SHEETGATE_TEST_RL_PREFIX'] }),
+  refreshMinIntervalMs: config.refreshMinIntervalSec * 1000,
+});
+const flusher = new UsageFlusher({
   sheet: detection.usageSheet(google),
+  ledger: cluster.ledger,
   logger,
   intervalMs: config.usageFlushIntervalSec * 1000,
   timeZone: () => gate.store?.snapshot()?.timeZone,
   quotas: cluster.quotas,
-  ...(pushIntervalMs === undefined ? {} : { pushIntervalMs }),
 });
 const gate = sheetgate({
-  source: cluster.sharedSource(detection.source(google), config.cacheDurationSec * 1000),
+  source: cluster.source,
   logger,
   limiter: env['SHEETGATE_TEST_LIMITER'] === 'memory' ? createRlfLimiter() : cluster.limiter,
   quotas: cluster.quotas,

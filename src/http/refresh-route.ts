@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { requireScope } from '../auth/middleware';
 import type { ReloadTicket } from '../keys/reload-gate';
-import type { RefreshOutcome } from './refresh-bus';
+import type { RefreshOutcome } from '../redis/refresh-bus';
 
 /** The scope a key needs to trigger a refresh: reserved, so granted only when the key's scopes cell lists it. */
 export const ADMIN_SCOPE = 'sheetgate:admin';

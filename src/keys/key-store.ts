@@ -35,8 +35,8 @@ export interface KeyStoreStatus {
 }
 
 /**
- * Refused rows logged one by one per refresh; the rest are counted in one line. A log line costs ~16 µs of the event
- * loop: 100,000 refused rows (a column pasted one to the side) logged each would hold it for over a second.
+ * Refused rows logged one by one per refresh; the rest are counted in one line. Each log line costs the event loop
+ * some time: a whole sheet of refused rows (a column pasted one to the side) logged each would hold it for long.
  */
 export const LOGGED_PROBLEMS = 100;
 

@@ -1,8 +1,8 @@
 /**
  * The body of one `values.get` response → its rows, parsed as it streams in, a slice at a time.
  *
- * A 100,000-row tab is an ~11 MB body; `res.text()` + `JSON.parse` of it would block the event loop, during which no
- * request is answered. The tab is still read in ONE request: a consistent view of the sheet (pages read one after the
+ * A big tab is a body of many megabytes; `res.text()` + `JSON.parse` of it would block the event loop, during which
+ * no request is answered. The tab is still read in ONE request: a consistent view of the sheet (pages read one after the
  * other could see a row twice, or miss it, when an admin inserts, deletes or sorts rows in between) at the cost of one
  * read of the per-minute quota. Only the work on the body is split: its chunks are decoded as they come, a scan finds
  * where each row of the `values` array ends, rows are parsed by `JSON.parse` in slices of about `sliceChars`

@@ -168,7 +168,7 @@ export class SnapshotBuilder {
       byHash.drop(byHash.indexOf(hash));
     }
     const all = withDuplicates(problems, repeated);
-    // One by one, in steps: 100,000 refusals frozen in one go hold the event loop for tens of ms.
+    // One by one, in steps: a whole sheet of refusals frozen in one go would hold the event loop.
     for (let i = 0; i < all.length; i++) {
       Object.freeze(all[i]);
       if ((i + 1) % FREEZES_PER_STEP === 0) {

@@ -43,12 +43,12 @@ export interface KeyRecord {
   readonly clientName: string;
   /** Epoch ms; undefined when the cell is empty. Informational only. */
   readonly createdAt: number | undefined;
-  /** Epoch ms; undefined = never expires. Checked per request (DESIGN §4). */
+  /** Epoch ms; undefined = never expires. Checked per request. */
   readonly expiresAt: number | undefined;
   readonly active: boolean;
   /** Requests per minute. */
   readonly rateLimit: number;
-  /** Empty = full access (DESIGN §1). */
+  /** Empty = full access. */
   readonly scopes: readonly string[];
   /**
    * `allowed_ips`: addresses and CIDR ranges the key may be used from, each in one canonical form (`10.0.0.0/8`,
@@ -76,7 +76,7 @@ export interface RowProblem {
 
 /**
  * Usable keys by `hash`, read-only, iterated in row order: the part of `ReadonlyMap` the service uses. Stored flat
- * (src/keys/key-table.ts), so a 100,000-key snapshot is a few large arrays rather than 100,000 objects (issue 8).
+ * (src/keys/key-table.ts), so a big snapshot is a few large arrays rather than one object per key.
  */
 export interface KeyTable extends Iterable<[string, KeyRecord]> {
   readonly size: number;

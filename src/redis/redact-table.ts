@@ -1,9 +1,9 @@
 /**
- * The key table as it may be stored in Redis (issue 6): no raw key. Pure.
+ * The key table as it may be stored in Redis: no raw key. Pure.
  *
  * Instances that follow the leader read the tab from Redis instead of Google; Redis must not become a second place
  * that holds every client's secret. Each `api_key` cell is replaced by its hash in the `key_hash` column (added when
- * missing) — the form DESIGN §1 already accepts for a sheet that never holds secrets — so the snapshot built from the
+ * missing) — the form a sheet that never holds secrets uses anyway — so the snapshot built from the
  * redacted table has the same keys, limits, scopes and expiries, and refuses the same rows (docs/scaling.md lists the
  * differences: masked previews, some refusal wordings). Cells of columns sheetgate does not read (notes, owner…) are
  * replaced by {@link UNREAD_CELL}.
@@ -51,7 +51,7 @@ export function redactTable(table: SheetTable): SheetTable {
 }
 
 /**
- * {@link redactTable}, yielding every `stepRows` rows: it hashes every key, ~0.1 s for 100,000 rows, so the leader runs
+ * {@link redactTable}, yielding every `stepRows` rows: it hashes every key, which takes long on a big sheet, so the leader runs
  * it in slices (`runInSlices`). A second pass, in steps too, checks that no cell left holds a key of the sheet.
  * @throws UnredactableTableError as `redactTable`
  */

@@ -41,7 +41,7 @@ export interface SharedSourceOptions {
   readonly waitForLeaderMs?: number;
   readonly onRedisError?: (operation: 'table') => void;
   readonly now?: () => number;
-  /** How the redact-and-stringify of a table read from Google gives the event loop its turns; defaults to ~5 ms slices. */
+  /** How the redact-and-stringify of a table read from Google gives the event loop its turns; defaults to slices of 5 ms. */
   readonly slicing?: SliceOptions;
 }
 

@@ -82,8 +82,8 @@ module.exports = {
       name: 'adapters-point-down',
       severity: 'error',
       comment:
-        'limits/, usage/ and redis/ hold ports and adapters: they use the key registry and the leaves, never the routes, the auth middleware, the entries or the wiring.',
-      from: { path: '^src/(limits|usage|redis)/' },
+        'limits/ and usage/ hold ports and adapters: they use the key registry and the leaves, never the routes, the auth middleware, the entries or the wiring.',
+      from: { path: '^src/(limits|usage)/' },
       to: { path: ['^src/(auth|http)/', ENTRIES, COMPOSITION] },
     },
     {

@@ -1,5 +1,5 @@
 /**
- * Authorization header → key | missing | malformed (DESIGN §3). Pure: no Express, no I/O.
+ * Authorization header → key | missing | malformed . Pure: no Express, no I/O.
  */
 
 export type Credentials =
@@ -13,7 +13,7 @@ export interface CredentialHeaders {
   readonly apiKey: readonly string[];
 }
 
-/** Longest key accepted; longer values are refused before hashing (hostile input, issue 8). */
+/** Longest key accepted; longer values are refused before hashing (hostile input: no sha256 of megabytes). */
 export const MAX_KEY_LENGTH = 512;
 
 const SCHEMES = new Set(['bearer', 'apikey']);

@@ -1,6 +1,6 @@
 import type { Response } from 'express';
 
-/** DESIGN §3's stable error codes. */
+/** The stable error codes every refusal carries in its problem+json `code`. */
 export const AUTH_ERROR_CODES = [
   'missing_api_key',
   'malformed_authorization',

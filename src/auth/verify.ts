@@ -13,7 +13,7 @@ const EXPIRED: Verdict = { ok: false, code: 'key_expired' };
 
 /**
  * Decides whether the key with this hash may call now. Pure and synchronous: a Map lookup and two checks.
- * Expiry is checked against `now` on every call, not at load time (DESIGN §4).
+ * Expiry is checked against `now` on every call, not at load time.
  * Lookup is by sha256 of the presented key, so timing depends on the hash, never on how much of the key matched.
  */
 export function verify(snapshot: Snapshot, hash: string, now: number): Verdict {

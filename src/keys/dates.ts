@@ -1,5 +1,5 @@
 /**
- * Sheets dates ↔ epoch milliseconds in the spreadsheet's time zone (DESIGN §1). Pure: Intl only, no I/O.
+ * Sheets dates ↔ epoch milliseconds in the spreadsheet's time zone. Pure: Intl only, no I/O.
  * A date serial is days since 1899-12-30, its fraction the time of day, as wall clock in the spreadsheet's zone.
  *
  * Intl is slow (microseconds a call), and a snapshot may hold 100,000 dates: zone offsets are memoised per zone and
@@ -54,7 +54,7 @@ function memo(timeZone: string): ZoneMemo {
 /**
  * ICU builds its time-zone tables on the first zone-aware format of the process (~20–40 ms, once; later zones cost
  * ~0.3 ms). Called while the service starts, so that this happens before it listens rather than inside the first
- * snapshot build, as a block of the event loop while `/health` is being answered (issue 8).
+ * snapshot build, as a block of the event loop while `/health` is being answered.
  */
 export function warmTimeZones(): void {
   isValidTimeZone('Etc/UTC');
@@ -272,7 +272,7 @@ function parseText(text: string, timeZone: string, endOfDay: boolean): number | 
  *   written whatever the sheet's zone;
  * - anything else is `{ ok: false }`: booleans, impossible dates (`2025-02-30`, `24:00`), day-first `31/12/2025`,
  *   slash dates that read differently day-first (`03/04/2025`), years outside 1900–9999, other words.
- * A bare date is the start of that day, or its end (23:59:59.999) with `{ endOfDay: true }` (DESIGN §1 `expires_at`).
+ * A bare date is the start of that day, or its end (23:59:59.999) with `{ endOfDay: true }` (how `expires_at` reads a bare date).
  * Nonexistent wall times (DST gaps) move forward; repeated ones (overlaps) take the earlier instant.
  * @throws RangeError for a time zone Intl does not know (check `isValidTimeZone` first).
  */

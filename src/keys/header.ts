@@ -1,10 +1,10 @@
 /**
- * The header row (DESIGN §1): which known column sits at which index. Pure.
+ * The header row: which known column sits at which index. Pure.
  */
 import type { CellValue } from './types';
 
 /**
- * Columns sheetgate understands (DESIGN §1), in the order `init` writes them. `revoked_at` is written by the CLI's
+ * Columns sheetgate understands, in the order `init` writes them. `revoked_at` is written by the CLI's
  * `revoke` and never read by the service. Any other column is ignored.
  */
 export const COLUMNS = [
@@ -53,7 +53,7 @@ export function normalizeHeader(cell: CellValue): string {
 }
 
 /**
- * Maps header names to column indexes (DESIGN §1): `normalizeHeader` names, any order, unknown columns ignored.
+ * Maps header names to column indexes: `normalizeHeader` names, any order, unknown columns ignored.
  * The table is unusable (a problem each) when a known column appears twice (which one would we read, or write
  * usage to?), when it has neither `api_key` nor `key_hash`, or lacks `client_name` or `is_active`.
  */

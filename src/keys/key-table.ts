@@ -1,9 +1,9 @@
 /**
- * The snapshot's keys by hash (issue 8), stored column-wise in a few flat typed arrays rather than one object per key.
+ * The snapshot's keys by hash, stored column-wise in a few flat typed arrays rather than one object per key.
  *
  * Why: a refresh of 100,000 rows built ~40 MB of small objects (a record, its strings, a Map entry per key), all of
  * which survive; V8's scavenger copies each survivor twice before it settles, and those copies were the 15–30 ms
- * pauses that broke the ≤ 20 ms event-loop budget while a big sheet was being loaded (docs/scale.md). Flat arrays are
+ * pauses that broke the ≤ 20 ms event-loop budget while a big sheet was being loaded (docs/performance.md). Flat arrays are
  * a handful of large objects the scavenger never copies. A key's {@link KeyRecord} is made the first time it is asked
  * for (a request with that key, an iteration) and kept for the snapshot's life, so the hot path pays it once per key
  * per refresh.

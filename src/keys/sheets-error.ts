@@ -60,7 +60,7 @@ export interface SheetsTarget {
   readonly clientEmail: string;
 }
 
-/** Turns a googleapis/gaxios failure into a {@link SheetsError} with an actionable message (DESIGN §2 errors). */
+/** Turns a googleapis/gaxios failure into a {@link SheetsError} with an actionable message. */
 export function toSheetsError(err: unknown, target: SheetsTarget): SheetsError {
   if (err instanceof SheetsError) {
     return err;

@@ -29,7 +29,7 @@ export function reconnectDelay(attempt: number): number {
 }
 
 /**
- * Connects to `REDIS_URL` so that a dead or stalled Redis fails fast instead of holding requests (issue 6): no offline
+ * Connects to `REDIS_URL` so that a dead or stalled Redis fails fast instead of holding requests: no offline
  * queue (a command while disconnected rejects at once, and the caller falls back: insurance limiter, local usage
  * deltas, Google), one retry per command, a 2 s connect timeout, a 1 s command timeout (a partition that drops packets
  * without a reset would otherwise leave commands pending until TCP gives up) and reconnection with backoff up to 5 s.

@@ -35,7 +35,7 @@ export interface LeaseOptions {
 }
 
 /**
- * One leader among the instances sharing a Redis (issue 6): take it when free (`SET NX PX`), renew it every ttl/3
+ * One leader among the instances sharing a Redis: take it when free (`SET NX PX`), renew it every ttl/3
  * while ours (compare-and-expire), both in one script, a compare-and-delete script to release it. The leader is the only instance that
  * reads the sheet on schedule and writes usage back. `held()` is local knowledge: true until the last successful
  * acquire/renew, counted from when it was *sent*, plus ttl minus a margin, so a holder stops acting before Redis

@@ -33,7 +33,7 @@ export interface RefreshBusOptions {
 const CATCH_UP_TRIES = 3;
 
 /**
- * Refresh over pub/sub (issue 6). On the namespace channel, the leader announces `table:<version>` after each read
+ * Refresh over pub/sub. On the namespace channel, the leader announces `table:<version>` after each read
  * it stored, and every follower reloads from Redis at once, so all instances serve the same table within moments.
  * `request()` (the admin endpoint) publishes `refresh`: the leader re-reads Google now — coalesced, at most once per
  * `minForcedIntervalMs`, so an admin loop cannot spend the read quota — and announces the result. After its

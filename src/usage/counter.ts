@@ -1,5 +1,5 @@
 /**
- * In-memory usage deltas per key (DESIGN §4 "Usage write-back"). Pure: no I/O, no timers; the time of use is passed in.
+ * In-memory usage deltas per key (the usage write-back). Pure: no I/O, no timers; the time of use is passed in.
  * The flusher drains it with `take()` and gives a batch back with `restore()` when the batch could not be written.
  */
 
@@ -68,7 +68,7 @@ export function batchTotals(batch: UsageBatch): PendingUsage {
  */
 export class UsageCounter {
   // Entries are mutated in place while in this map (one Map lookup, no allocation per request: this runs on every
-  // accepted request, issue 8). A map handed out by `take()` is never touched again; `restore()` and `peek()` copy.
+  // accepted request). A map handed out by `take()` is never touched again; `restore()` and `peek()` copy.
   private deltas = new Map<string, Tally>();
   private requests = 0;
 

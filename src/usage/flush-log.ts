@@ -1,6 +1,6 @@
 /**
  * What the usage flusher tells the operator: keys kept out of the sheet, unreadable counts, settled in-doubt writes,
- * and at shutdown what could not be written. Key ids and counts only, never a key (DESIGN §4 "Secrets").
+ * and at shutdown what could not be written. Key ids and counts only, never a key.
  */
 import type { SheetsError } from '../keys/sheets-error';
 import type { Logger } from '../log';

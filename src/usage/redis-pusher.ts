@@ -16,7 +16,7 @@ export interface UsagePusherOptions {
 }
 
 /**
- * Moves this instance's usage deltas into the Redis pool every few seconds (issue 6). A batch that could not be
+ * Moves this instance's usage deltas into the Redis pool every few seconds. A batch that could not be
  * pushed is kept, with its push id, and retried as is before anything newer: if Redis did apply it and only the reply
  * was lost, the id makes the retry a no-op, so a request is neither lost nor counted twice. While Redis is down the
  * deltas wait here (`pending()`), and go out when it returns.

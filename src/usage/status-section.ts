@@ -5,7 +5,7 @@ function iso(ms: number | undefined): string | null {
 }
 
 /**
- * The `usage` section of `/auth/status` (issue 4): last flush, pending deltas, the last write error. Counts and
+ * The `usage` section of `/auth/status`: last flush, pending deltas, the last write error. Counts and
  * times only, never a key. Wire as `statusSections: { usage: usageStatusSection(flusher) }`.
  */
 export function usageStatusSection(flusher: Pick<UsageFlusher, 'status'>): () => Record<string, unknown> {

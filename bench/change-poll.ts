@@ -3,7 +3,7 @@
  * (src/server.ts) read the same idle sheet of CHANGE_POLL_ROWS keys (default 100,000) from the emulator, one with
  * CHANGE_POLL_INTERVAL=5 (the default: a Drive `files.get` every 5 s) and one with 0 (off); autocannon drives them in
  * alternating rounds (CHANGE_POLL_ROUNDS, default 5, of CHANGE_POLL_SECONDS, default 5) with 50 connections and keys
- * rotating over the whole sheet. Prints req/s and p99 per round and the medians' ratios. 127.0.0.1 only; bounded.
+ * rotating over the whole sheet. Prints req/s, p99 and server CPU per request for each round, and the medians' ratios. 127.0.0.1 only; bounded.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -23,10 +23,13 @@ const SERVER_CPU = CAN_PIN ? 1 : undefined;
 interface Round {
   readonly rps: number;
   readonly p99: number;
+  /** Server CPU time per request, µs: steadier than req/s on a shared machine. */
+  readonly cpuUs: number;
 }
 
 async function round(server: Proc, keys: readonly string[]): Promise<Round> {
   let i = 0;
+  const cpuBefore = server.cpuMs();
   const result = await autocannon({
     url: `http://127.0.0.1:${server.port}/api/hello`,
     connections: 50,
@@ -43,7 +46,8 @@ async function round(server: Proc, keys: readonly string[]): Promise<Round> {
   if (result.non2xx + result.errors > 0) {
     throw new Error(`${result.non2xx + result.errors} requests were not 2xx`);
   }
-  return { rps: result.requests.average, p99: result.latency.p99 };
+  const cpuUs = ((server.cpuMs() - cpuBefore) * 1000) / Math.max(1, result.requests.total);
+  return { rps: result.requests.average, p99: result.latency.p99, cpuUs };
 }
 
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
@@ -91,15 +95,18 @@ async function main(): Promise<void> {
     for (let r = 0; r < ROUNDS; r++) {
       results.on.push(await round(on, keys));
       results.off.push(await round(off, keys));
-      const last = (xs: Round[]): string => `${Math.round(xs.at(-1)?.rps ?? 0)} req/s p99 ${xs.at(-1)?.p99 ?? 0} ms`;
+      const last = (xs: Round[]): string =>
+        `${Math.round(xs.at(-1)?.rps ?? 0)} req/s p99 ${xs.at(-1)?.p99 ?? 0} ms ${(xs.at(-1)?.cpuUs ?? 0).toFixed(1)} µs CPU/req`;
       console.log(`round ${r + 1}: poll 5 s ${last(results.on)} · poll off ${last(results.off)}`);
     }
     const rps = (xs: Round[]): number => median(xs.map((x) => x.rps));
     const p99 = (xs: Round[]): number => median(xs.map((x) => x.p99));
+    const cpu = (xs: Round[]): number => median(xs.map((x) => x.cpuUs));
     console.log(
       `\n${ROWS} keys, medians of ${ROUNDS} rounds: poll 5 s ${Math.round(rps(results.on))} req/s, p99 ${p99(results.on)} ms; ` +
         `off ${Math.round(rps(results.off))} req/s, p99 ${p99(results.off)} ms; ` +
-        `on/off req/s ${(rps(results.on) / rps(results.off)).toFixed(3)}, p99 ${(p99(results.on) / p99(results.off)).toFixed(2)}×; ` +
+        `on/off req/s ${(rps(results.on) / rps(results.off)).toFixed(3)}, p99 ${(p99(results.on) / p99(results.off)).toFixed(2)}×, ` +
+        `CPU per request ${cpu(results.on).toFixed(1)} vs ${cpu(results.off).toFixed(1)} µs; ` +
         `Drive calls ${emulator.stats.drive}`,
     );
   } finally {

@@ -9,6 +9,7 @@ import { DRIVE_SCOPES, verifyJwt } from './jwt';
 import type { TrustedAccount } from './jwt';
 import type { Route } from './routes';
 import type { Spreadsheet } from './store';
+import { batchUpdateSpreadsheet } from './spreadsheet-write';
 import { batchGetValues, getSpreadsheet, getValues, renderOptions } from './values-read';
 import { appendValues, batchClearValues, batchUpdateValues, clearValues, updateValues } from './values-write';
 
@@ -93,6 +94,8 @@ function answerSheets(
   switch (route.method) {
     case 'spreadsheets.get':
       return getSpreadsheet(spreadsheet);
+    case 'spreadsheets.batchUpdate':
+      return batchUpdateSpreadsheet(spreadsheet, body);
     case 'values.get':
       return getValues(spreadsheet, rangeOf(route), renderOptions(query));
     case 'values.batchGet':

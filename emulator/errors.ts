@@ -61,6 +61,7 @@ export const READ_METHODS = ['spreadsheets.get', 'values.get', 'values.batchGet'
 /** Drive v3 methods: counted apart from the Sheets quota, and faulted only when named (`files.get` or `drive`). */
 export const DRIVE_METHODS = ['files.get'] as const;
 export const WRITE_METHODS = [
+  'spreadsheets.batchUpdate',
   'values.update',
   'values.batchUpdate',
   'values.append',

@@ -112,7 +112,7 @@ export class Faults {
 export interface Stats {
   /** `spreadsheets.get`, `values.get`, `values.batchGet`. */
   readonly reads: number;
-  /** `values.update`, `values.batchUpdate`, `values.append`, `values.clear`, `values.batchClear`. */
+  /** `spreadsheets.batchUpdate`, `values.update`, `values.batchUpdate`, `values.append`, `values.clear`, `values.batchClear`. */
   readonly writes: number;
   /** Drive `files.get` (the change-detection poll): Drive quota, not Sheets'. */
   readonly drive: number;

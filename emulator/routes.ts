@@ -2,6 +2,7 @@
  * Maps HTTP requests to Sheets v4 methods, as `@googleapis/sheets` sends them (gRPC-transcoded paths):
  *
  *   GET  /v4/spreadsheets/{id}                        spreadsheets.get
+ *   POST /v4/spreadsheets/{id}:batchUpdate            spreadsheets.batchUpdate (addSheet)
  *   GET  /v4/spreadsheets/{id}/values/{range}         values.get
  *   PUT  /v4/spreadsheets/{id}/values/{range}         values.update
  *   POST /v4/spreadsheets/{id}/values/{range}:append  values.append
@@ -73,6 +74,9 @@ export function route(http: string, pathname: string): Route | undefined {
   const rest = m[2] ?? '';
   if (rest === '' || rest === '/') {
     return http === 'GET' ? { method: 'spreadsheets.get', spreadsheetId: id } : undefined;
+  }
+  if (rest === ':batchUpdate') {
+    return http === 'POST' ? { method: 'spreadsheets.batchUpdate', spreadsheetId: id } : undefined;
   }
   if (rest.startsWith('/values:')) {
     const verb = COLLECTION_VERBS[rest.slice('/values'.length)];

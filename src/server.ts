@@ -112,6 +112,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
           logger,
           quotas,
           intervalMs: config.usageFlushIntervalSec * 1000,
+          ...(config.usageHistoryTab === undefined ? {} : { historyTab: config.usageHistoryTab }),
           timeZone: () => gate.store?.snapshot()?.timeZone,
           onFlush: (result: FlushResult) => {
             metrics.observeFlush(result.ms, result.outcome === 'written' ? 'ok' : 'error');

@@ -201,9 +201,12 @@ export class GoogleSheet implements SheetSource, TableReader {
     await this.readValuesInto(sink, '', { sliceChars: 16_384, otherShapes: 'refuse' });
   }
 
-  /** One `values.batchUpdate` for several ranges of this tab (A1 without the tab name). */
+  /**
+   * One `values.batchUpdate` for several ranges (A1 without the tab name): of this tab, or of the tab a range names in
+   * `tab` (a batch may span tabs).
+   */
   async batchUpdate(
-    data: readonly { cells: string; values: CellValue[][] }[],
+    data: readonly { tab?: string; cells: string; values: CellValue[][] }[],
     valueInputOption: InputOption,
   ): Promise<void> {
     await this.call('values.batchUpdate', (api) =>
@@ -211,18 +214,38 @@ export class GoogleSheet implements SheetSource, TableReader {
         spreadsheetId: this.target.spreadsheetId,
         requestBody: {
           valueInputOption,
-          data: data.map((d) => ({ range: tabRange(this.target.sheetName, d.cells), values: d.values })),
+          data: data.map((d) => ({ range: tabRange(d.tab ?? this.target.sheetName, d.cells), values: d.values })),
         },
       }),
     );
   }
 
-  /** Appends rows after the table; returns the A1 range written. */
-  async append(rows: CellValue[][], valueInputOption: InputOption): Promise<string | undefined> {
+  /**
+   * One `values.batchGet` of several ranges (`tab` unset: this tab; `cells` empty: the whole tab), typed cells in
+   * request order with the range Google reports for each. The body is parsed whole, unlike {@link readValues}.
+   */
+  async readRanges(ranges: readonly TabCells[]): Promise<RangeValues[]> {
+    const data = await this.call('values.batchGet', (api) =>
+      api.spreadsheets.values.batchGet({
+        spreadsheetId: this.target.spreadsheetId,
+        ranges: ranges.map((r) => tabRange(r.tab ?? this.target.sheetName, r.cells)),
+        valueRenderOption: 'UNFORMATTED_VALUE',
+        dateTimeRenderOption: 'SERIAL_NUMBER',
+      }),
+    );
+    const answered = data.valueRanges ?? [];
+    return ranges.map((_, i) => ({
+      range: answered[i]?.range ?? '',
+      values: (answered[i]?.values ?? []) as CellValue[][],
+    }));
+  }
+
+  /** Appends rows after the table of this tab (or of `tab`); returns the A1 range written. */
+  async append(rows: CellValue[][], valueInputOption: InputOption, tab?: string): Promise<string | undefined> {
     const data = await this.call('values.append', (api) =>
       api.spreadsheets.values.append({
         spreadsheetId: this.target.spreadsheetId,
-        range: tabRange(this.target.sheetName),
+        range: tabRange(tab ?? this.target.sheetName),
         valueInputOption,
         insertDataOption: 'INSERT_ROWS',
         requestBody: { values: rows },
@@ -230,6 +253,44 @@ export class GoogleSheet implements SheetSource, TableReader {
     );
     return data.updates?.updatedRange ?? undefined;
   }
+
+  /**
+   * The grid's row count of the tab `title` (`spreadsheets.get`, sheet properties only), case-insensitively as Sheets
+   * matches tab names; undefined when there is no such tab. @throws SheetsError
+   */
+  async tabRows(title: string): Promise<number | undefined> {
+    const data = await this.call('spreadsheets.get', (api) =>
+      api.spreadsheets.get({
+        spreadsheetId: this.target.spreadsheetId,
+        fields: 'sheets.properties(title,gridProperties.rowCount)',
+      }),
+    );
+    const wanted = title.toLowerCase();
+    const tab = data.sheets?.find((s) => s.properties?.title?.toLowerCase() === wanted);
+    return tab === undefined ? undefined : (tab.properties?.gridProperties?.rowCount ?? 0);
+  }
+
+  /** Adds a tab named `title` (`spreadsheets.batchUpdate` `addSheet`). @throws SheetsError (400 when it exists) */
+  async addTab(title: string): Promise<void> {
+    await this.call('spreadsheets.batchUpdate', (api) =>
+      api.spreadsheets.batchUpdate({
+        spreadsheetId: this.target.spreadsheetId,
+        requestBody: { requests: [{ addSheet: { properties: { title } } }] },
+      }),
+    );
+  }
+}
+
+/** A range of one tab: `tab` unset = the adapter's own tab; `cells` A1 without the tab name, empty = the whole tab. */
+export interface TabCells {
+  readonly tab?: string;
+  readonly cells: string;
+}
+
+/** One range of a `values.batchGet`: the range as Google reports it (`API_Usage!A5:Z1000`) and its typed cells. */
+export interface RangeValues {
+  readonly range: string;
+  readonly values: CellValue[][];
 }
 
 /**

@@ -15,6 +15,8 @@ export type CellValue = string | number | boolean;
 
 /** One range of a batch write, A1 without the tab name. */
 export interface CellWrite {
+  /** The tab the range is in; unset = the key tab. */
+  readonly tab?: string;
   readonly cells: string;
   readonly values: CellValue[][];
 }

@@ -30,6 +30,11 @@ export interface UsageFlusherOptions {
   readonly slicing?: SliceOptions;
   /** The quota counters the auth middleware charges: each flush writes their totals to `quota_used`. */
   readonly quotas?: QuotaCounter;
+  /**
+   * `USAGE_HISTORY_TAB`: the tab of one row per key per day, kept by the same flush (its header and window in the
+   * flush's read, its cells in the flush's write, new rows in one append). Undefined = no history.
+   */
+  readonly historyTab?: string;
 }
 
 /**

@@ -8,7 +8,11 @@ import { usageOf } from './ledger';
 import type { TakenUsage, UsageLedger } from './ledger';
 import { MemoryLedger } from './memory-ledger';
 import { quotaTotalsOf } from './quota-plan';
-import { readAndPlan, refusedByServer, SheetZone, toSheetsFailure } from './usage-sheet';
+import { UsageHistory } from './history-flush';
+import type { HistoryStep } from './history-flush';
+import { historyCalls, readAndPlan, refusedByServer, SheetZone, toSheetsFailure } from './usage-sheet';
+import type { RangeValues } from '../keys/sheet-source';
+import type { CellValue } from '../keys/types';
 import type { UsageSheet } from './usage-sheet';
 
 export type { FlushResult, UsageFlusherOptions, UsageSheet, UsageStatus };
@@ -32,6 +36,8 @@ export class UsageFlusher {
   private inflight: Promise<FlushResult> | undefined;
   private stopped = true;
   private readonly zone: SheetZone;
+  /** The usage history tab's part of each flush; undefined when no history is kept. */
+  private readonly history: UsageHistory | undefined;
   private readonly reportedMissing = new Set<string>();
   /** Keys this instance refused for quota since its last flush as the writer (see {@link quotaRefused}). */
   private watched = new Map<string, CountedKey>();
@@ -58,6 +64,18 @@ export class UsageFlusher {
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.zone = new SheetZone(options.sheet, options.timeZone, this.now);
+    this.history = this.historyOf(options);
+  }
+
+  private historyOf(options: UsageFlusherOptions): UsageHistory | undefined {
+    if (options.historyTab === undefined) {
+      return undefined;
+    }
+    const calls = historyCalls(options.sheet);
+    if (calls === undefined) {
+      throw new Error('UsageFlusher: historyTab needs a sheet with readRanges, append, addTab and tabRows');
+    }
+    return new UsageHistory(options.historyTab, calls, options.logger);
   }
 
   /** Counts one accepted request (the auth middleware calls this after the rate limit let it through). */
@@ -132,6 +150,12 @@ export class UsageFlusher {
       pending: this.ledger.pending(),
       stopTimeoutMs: this.stopTimeoutMs,
     });
+    if (this.history?.waiting() === true) {
+      this.options.logger.error('usage history not written at shutdown', {
+        tab: this.history.tab,
+        requests: this.history.waitingRequests(),
+      });
+    }
     return result;
   }
 
@@ -160,7 +184,8 @@ export class UsageFlusher {
       return this.ledgerFailed(err); // nothing was taken
     }
     this.inDoubtRequests = batchTotals(usageOf(taken.inDoubt)).requests;
-    if (taken.batch.size === 0 && taken.inDoubt.size === 0 && this.watched.size === 0) {
+    const history = this.history;
+    if (taken.batch.size === 0 && taken.inDoubt.size === 0 && this.watched.size === 0 && history?.waiting() !== true) {
       return IDLE; // no Sheets call at all when nothing was used
     }
     this.lastAttemptAt = this.now();
@@ -169,8 +194,18 @@ export class UsageFlusher {
     this.watched = new Map();
     const flushQuotas =
       quotas === undefined ? undefined : { counter: quotas, now: this.now(), watched: watched.values() };
+    // With a history tab, its header and window ride in the same read: one `values.batchGet`.
+    const historyRanges = await history?.ranges();
+    let historyRead: RangeValues[] | undefined;
+    const rows: Promise<CellValue[][]> =
+      historyRanges === undefined || sheet.readRanges === undefined
+        ? sheet.readValues()
+        : sheet.readRanges([{ cells: '' }, ...historyRanges]).then((ranges) => {
+            historyRead = ranges.slice(1);
+            return ranges[0]?.values ?? [];
+          });
     const plan = await readAndPlan(
-      sheet,
+      rows,
       this.zone.get(),
       taken.batch,
       taken.inDoubt,
@@ -179,6 +214,7 @@ export class UsageFlusher {
     ).catch((err: unknown) => toSheetsFailure(err));
     if (plan instanceof SheetsError) {
       // Nothing was sent: the batch goes back; an earlier in-doubt write stays in doubt for the next read.
+      history?.readFailed(plan);
       ledger.putBack(taken.batch);
       this.watched = new Map([...watched, ...this.watched]);
       return this.failed(plan, 'failed', batchTotals(taken.batch), elapsed());
@@ -193,25 +229,39 @@ export class UsageFlusher {
     }
     this.droppedRequests += dropped;
     this.inDoubtRequests = 0;
-    if (plan.writes.length === 0) {
+    // The history counts the requests this write adds to `usage_count`, dated by this flush.
+    const located = new Map([...taken.batch].filter(([hash]) => plan.attempts.has(hash)));
+    const step = history?.plan(historyRead, located, plan.clientNames, this.now(), plan.zone);
+    const writes = [...plan.writes, ...(step?.updates ?? [])];
+    if (writes.length === 0) {
+      await this.settleHistory(step, 'written');
       return this.succeeded({ keys: 0, requests: 0 }, dropped, elapsed());
     }
     const quotaTotals = quotaTotalsOf(plan.quotaWrites);
     try {
-      await sheet.batchUpdate(plan.writes, 'USER_ENTERED');
+      await sheet.batchUpdate(writes, 'USER_ENTERED');
     } catch (err) {
       const error = toSheetsFailure(err);
       if (refusedByServer(error)) {
         await ledger.refused(id, plan.attempts).catch(() => undefined); // else: settled by the next read
+        await this.settleHistory(step, 'refused');
         return this.failed(error, 'failed', batchTotals(owned), elapsed());
       }
       this.inDoubtRequests = batchTotals(owned).requests;
       await quotas?.written(quotaTotals, false);
+      await this.settleHistory(step, 'in_doubt');
       return this.failed(error, 'in_doubt', batchTotals(owned), elapsed());
     }
     await quotas?.written(quotaTotals, true);
     await ledger.written(id).catch(() => undefined); // else: the next read finds it applied
+    await this.settleHistory(step, 'written'); // its append's failure never undoes the key tab's write
     return this.succeeded(batchTotals(owned), dropped, elapsed());
+  }
+
+  private async settleHistory(step: HistoryStep | undefined, outcome: 'written' | 'refused' | 'in_doubt') {
+    if (step !== undefined) {
+      await this.history?.settle(step, outcome);
+    }
   }
 
   private succeeded(written: PendingUsage, droppedRequests: number, ms: number): FlushResult {

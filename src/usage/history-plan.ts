@@ -28,6 +28,8 @@ export interface DayAttempt {
   readonly delta: DayDelta;
   /** `requests` written: the value found + the delta. */
   readonly requests: number;
+  /** The sheet row whose `requests` this write sets; undefined for a new row. */
+  readonly row?: number;
 }
 
 /** A bounded stretch of the tab as read: the header row, and `rows` starting at sheet row `firstRow`. */
@@ -170,7 +172,7 @@ export function planHistoryWrite(
   for (const [key, delta] of sorted) {
     const row = found.get(key);
     const requests = (row?.requests ?? 0) + delta.count;
-    attempts.set(key, { delta, requests });
+    attempts.set(key, row === undefined ? { delta, requests } : { delta, requests, row: row.row });
     if (row !== undefined) {
       updates.push({ cells: `${columnLetter(at.requests)}${row.row}`, values: [[requests]] });
       continue;

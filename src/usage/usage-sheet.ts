@@ -1,6 +1,7 @@
 import { SheetsError } from '../keys/sheets-error';
 import { runInSlices } from '../slicing';
 import type { SliceOptions } from '../slicing';
+import type { RangeValues, TabCells } from '../keys/sheet-source';
 import type { CellValue } from '../keys/types';
 import { mapHeader } from '../keys/header';
 import type { QuotaCounter } from '../limits/quota-counter';
@@ -12,15 +13,48 @@ import type { QuotaWrite } from './quota-plan';
 
 /**
  * The Sheets calls the usage flusher makes (its port); `GoogleSheet` (src/keys/sheet-source.ts) implements it as is.
- * One `readValues()` and one `batchUpdate()` per flush; `timeZone()` only when no key snapshot supplies the zone.
+ * One read (`readValues()`, or `readRanges()` when a history tab is kept) and one `batchUpdate()` per flush, plus one
+ * `append()` when the history gets new rows; `timeZone()` only when no key snapshot supplies the zone.
  */
 export interface UsageSheet {
   /** The whole tab, `UNFORMATTED_VALUE` with date serials. @throws SheetsError */
   readValues(): Promise<CellValue[][]>;
   /** `properties.timeZone`. @throws SheetsError */
   timeZone(): Promise<string>;
-  /** One `values.batchUpdate` of this tab. @throws SheetsError */
+  /** One `values.batchUpdate` of this tab (and of the tabs ranges name). @throws SheetsError */
   batchUpdate(data: readonly CellWrite[], valueInputOption: 'USER_ENTERED'): Promise<void>;
+  /** One `values.batchGet`, `UNFORMATTED_VALUE` with date serials: the history's read. @throws SheetsError */
+  readRanges?(ranges: readonly TabCells[]): Promise<RangeValues[]>;
+  /** One `values.append` of rows to `tab`; the range written. @throws SheetsError */
+  append?(rows: CellValue[][], valueInputOption: 'USER_ENTERED', tab: string): Promise<string | undefined>;
+  /** Adds the tab `title`. @throws SheetsError */
+  addTab?(title: string): Promise<void>;
+  /** The grid's row count of the tab `title`; undefined when it does not exist. @throws SheetsError */
+  tabRows?(title: string): Promise<number | undefined>;
+}
+
+/** The history's calls of a {@link UsageSheet} that has them all. */
+export type HistorySheet = Required<Pick<UsageSheet, 'readRanges' | 'append' | 'addTab' | 'tabRows'>>;
+
+function hasHistoryCalls(sheet: UsageSheet): sheet is UsageSheet & HistorySheet {
+  return (
+    sheet.readRanges !== undefined &&
+    sheet.append !== undefined &&
+    sheet.addTab !== undefined &&
+    sheet.tabRows !== undefined
+  );
+}
+
+/** `sheet`'s history calls, when it has them all. */
+export function historyCalls(sheet: UsageSheet): HistorySheet | undefined {
+  return hasHistoryCalls(sheet)
+    ? {
+        readRanges: (ranges) => sheet.readRanges(ranges),
+        append: (rows, option, tab) => sheet.append(rows, option, tab),
+        addTab: (title) => sheet.addTab(title),
+        tabRows: (title) => sheet.tabRows(title),
+      }
+    : undefined;
 }
 
 /**
@@ -28,10 +62,20 @@ export interface UsageSheet {
  * bumps from editors' changes).
  */
 export function withWrappedWrites(sheet: UsageSheet, wrap: <T>(write: () => Promise<T>) => Promise<T>): UsageSheet {
+  const history = historyCalls(sheet);
   return {
     readValues: () => sheet.readValues(),
     timeZone: () => sheet.timeZone(),
     batchUpdate: (data, valueInputOption) => wrap(() => sheet.batchUpdate(data, valueInputOption)),
+    ...(history === undefined
+      ? {}
+      : {
+          readRanges: (ranges: readonly TabCells[]) => history.readRanges(ranges),
+          append: (rows: CellValue[][], option: 'USER_ENTERED', tab: string) =>
+            wrap(() => history.append(rows, option, tab)),
+          addTab: (title: string) => wrap(() => history.addTab(title)),
+          tabRows: (title: string) => history.tabRows(title),
+        }),
   };
 }
 
@@ -93,14 +137,14 @@ export interface FlushQuotas {
  * @throws SheetsError when the read fails, or `bad_table` (not retryable) when the header cannot locate rows safely.
  */
 export async function readAndPlan(
-  sheet: UsageSheet,
+  read: Promise<CellValue[][]>,
   timeZone: Promise<string>,
   batch: UsageBatch,
   inDoubt: Attempts,
   slicing?: SliceOptions,
   quotas?: FlushQuotas,
-): Promise<UsagePlan> {
-  const [zone, rows] = await Promise.all([timeZone, sheet.readValues()]);
+): Promise<FlushPlan> {
+  const [zone, rows] = await Promise.all([timeZone, read]);
   const rowsByHash = await runInSlices(locateRowsSteps(rows, PLAN_STEP), slicing);
   const quota = quotas === undefined ? [] : await quotaTotals(rows, rowsByHash, zone, batch, quotas);
   const steps = planUsageWriteSteps(rows, zone, batch, inDoubt, PLAN_STEP, { rowsByHash, quota });
@@ -108,7 +152,28 @@ export async function readAndPlan(
   if (!planned.ok) {
     throw new SheetsError('bad_table', planned.reason, true);
   }
-  return planned;
+  return { ...planned, zone, clientNames: clientNames(rows, rowsByHash, batch) };
+}
+
+/** A flush's plan, with the zone it was made in and the `client_name` of each batch key found on one row. */
+export interface FlushPlan extends UsagePlan {
+  readonly zone: string;
+  readonly clientNames: ReadonlyMap<string, string>;
+}
+
+function clientNames(
+  rows: readonly (readonly CellValue[])[],
+  rowsByHash: Parameters<typeof quotaRowStates>[2],
+  batch: UsageBatch,
+): Map<string, string> {
+  const column = mapHeader(rows[0] ?? []).columns.client_name;
+  const names = new Map<string, string>();
+  for (const hash of batch.keys()) {
+    const found = rowsByHash.get(hash);
+    const cell = column === undefined || found?.length !== 1 ? undefined : rows[(found[0] ?? 0) - 1]?.[column];
+    names.set(hash, cell === undefined ? '' : String(cell).trim());
+  }
+  return names;
 }
 
 /** The quota rows among the batch's and the watched keys, settled against the counters: the totals to write. */

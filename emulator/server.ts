@@ -65,6 +65,7 @@ export interface Emulator {
   ): void;
   /** Deletes 1-based `row`; rows below shift up. */
   deleteRow(id: string, tab: string, row: number): void;
+  deleteTab(id: string, tab: string): void;
   /** Sorts rows (below the header by default) with `compare` over UNFORMATTED_VALUE rows. */
   sortRows(id: string, tab: string, compare: RowCompare, options?: { skipHeader?: boolean }): void;
   /** The whole tab as `values.get` returns it (trailing empties trimmed). Defaults to UNFORMATTED_VALUE. */

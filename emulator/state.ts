@@ -109,6 +109,13 @@ export class EmulatorState {
     this.spreadsheet(id).touch();
   }
 
+  /** Deletes the tab (an editor's "delete sheet"): its ranges then fail with "Unable to parse range". */
+  deleteTab(id: string, tab: string): void {
+    const spreadsheet = this.spreadsheet(id);
+    spreadsheet.tabs.splice(spreadsheet.tabs.indexOf(this.tab(id, tab)), 1);
+    spreadsheet.touch();
+  }
+
   /** Sorts the tab's rows (below the header unless `skipHeader: false`), as an editor's "sort sheet". */
   sortRows(id: string, tab: string, compare: RowCompare, options: { skipHeader?: boolean } = {}): void {
     this.tab(id, tab).sortRows(options.skipHeader === false ? 0 : 1, (a, b) => compare(unformatted(a), unformatted(b)));

@@ -57,6 +57,8 @@ export class UsageHistory {
   private from: number | undefined;
   /** The ranges the current flush reads, once known. */
   private reading: readonly TabCells[] | undefined;
+  /** After a read Google refused with the history's ranges in it, the next flush reads the key tab alone. */
+  private sitOut = false;
 
   constructor(
     readonly tab: string,
@@ -88,6 +90,10 @@ export class UsageHistory {
    */
   async ranges(): Promise<readonly TabCells[] | undefined> {
     this.reading = undefined;
+    if (this.sitOut) {
+      this.sitOut = false;
+      return undefined;
+    }
     if (this.from === undefined) {
       try {
         const rows = await this.sheet.tabRows(this.tab);
@@ -110,15 +116,25 @@ export class UsageHistory {
     return this.reading;
   }
 
-  /** Whether a failed read is Google saying the history tab does not exist (then the next flush creates it). */
-  readFailed(error: SheetsError): boolean {
-    const missing =
-      this.reading !== undefined && error.code === 'missing_tab' && error.message.includes(`'${this.tab}`);
-    if (missing) {
-      this.from = undefined;
-      this.logger.warn(`usage history tab "${this.tab}" is missing: the next flush creates it`);
+  /**
+   * The flush's read failed. When Google refused it (400) with the history's ranges in it, the next flush reads the
+   * key tab alone, so the history never holds up `usage_count` twice: a deleted tab (`Unable to parse range`) is
+   * created by that flush; a window that now starts below the grid (rows deleted: `exceeds grid limits`) is found
+   * again from the grid size by the flush after.
+   */
+  readFailed(error: SheetsError): void {
+    if (this.reading === undefined || error.status !== 400) {
+      return;
     }
-    return missing;
+    const missing = error.code === 'missing_tab' && error.message.includes(`'${this.tab}`);
+    this.from = undefined;
+    this.sitOut = !missing;
+    this.logger.warn(
+      missing
+        ? `usage history tab "${this.tab}" is missing: the next flush creates it (and writes the key tab alone)`
+        : 'usage history: Google refused the read of its window; the next flush writes the key tab alone',
+      { tab: this.tab, code: error.code },
+    );
   }
 
   /**
@@ -150,7 +166,8 @@ export class UsageHistory {
       this.logger.warn(`usage history not written: ${planned.reason}`, { tab: this.tab });
       return { updates: [], plan: undefined, fresh };
     }
-    this.from = this.openFrom(header, rows, today - 1) ?? this.from + rows.length;
+    // Never past the last row read: a range starting below the grid is refused.
+    this.from = this.openFrom(header, rows, today - 1) ?? this.from + Math.max(rows.length - 1, 0);
     const updates = planned.updates.map((u) => ({ ...u, tab: this.tab }));
     return { updates, plan: planned, fresh };
   }

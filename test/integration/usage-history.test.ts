@@ -78,8 +78,19 @@ describe('usage history tab written by the flush (emulator, real googleapis clie
     return emulator.createSpreadsheet({ timeZone: ZONE, tabs });
   }
 
-  function flusherFor(id: string, clock: { now: number }, options: Partial<UsageFlusherOptions> = {}) {
-    const sheet = new GoogleSheet({ credentials, spreadsheetId: id, sheetName: TAB, rootUrl: emulator.url, logger });
+  function flusherFor(
+    id: string,
+    clock: { now: number },
+    { timeoutMs, ...options }: Partial<UsageFlusherOptions> & { timeoutMs?: number } = {},
+  ) {
+    const sheet = new GoogleSheet({
+      credentials,
+      spreadsheetId: id,
+      sheetName: TAB,
+      rootUrl: emulator.url,
+      logger,
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    });
     const flusher = new UsageFlusher({
       sheet,
       logger,
@@ -133,5 +144,145 @@ describe('usage history tab written by the flush (emulator, real googleapis clie
     expect(usageCount(id, a!)).toBe(11);
     const formatted = emulator.getValues(id, HISTORY, 'FORMATTED_VALUE').slice(1);
     expect(formatted.map((r) => r[0]).sort()).toEqual(['2026-03-10', '2026-03-10', '2026-03-11']);
+  });
+
+  it('finds rows where an admin sorted them, and gives a deleted row a new one: no count lands in another key', async () => {
+    const [a, b, c] = makeKeys('Alpha', 'Beta', 'Gamma');
+    const id = seed([a!, b!, c!], [HISTORY_HEADER]);
+    const clock = { now: DAY1_LATE };
+    const flusher = flusherFor(id, clock);
+    use(flusher, a!, 5, DAY1_LATE);
+    use(flusher, b!, 3, DAY1_LATE);
+    use(flusher, c!, 2, DAY1_LATE);
+    await flusher.flush();
+
+    emulator.sortRows(id, HISTORY, (x, y) => String(y[1]).localeCompare(String(x[1])));
+    const bRow = emulator.getValues(id, HISTORY).findIndex((r) => r[1] === b!.keyId) + 1;
+    emulator.deleteRow(id, HISTORY, bRow);
+
+    use(flusher, a!, 1, DAY1_LATE);
+    use(flusher, b!, 4, DAY1_LATE);
+    use(flusher, c!, 1, DAY1_LATE);
+    expect((await flusher.flush()).outcome).toBe('written');
+    const byKey = new Map(historyRows(id).map((r) => [r[1], r]));
+    expect(historyRows(id)).toHaveLength(3);
+    expect(byKey.get(a!.keyId)).toEqual([DAY1, a!.keyId, 'Alpha', 6]);
+    expect(byKey.get(b!.keyId)).toEqual([DAY1, b!.keyId, 'Beta', 4]); // the 3 went with the deleted row
+    expect(byKey.get(c!.keyId)).toEqual([DAY1, c!.keyId, 'Gamma', 3]);
+  });
+
+  it('creates a missing tab with its header; usage_count is written meanwhile and no request is lost', async () => {
+    const [a] = makeKeys('Alpha');
+    const id = seed([a!]);
+    const clock = { now: DAY1_LATE };
+    const flusher = flusherFor(id, clock);
+    use(flusher, a!, 5, DAY1_LATE);
+    emulator.resetStats();
+    expect((await flusher.flush()).outcome).toBe('written');
+    expect(usageCount(id, a!)).toBe(5);
+    expect(emulator.stats.byMethod['spreadsheets.batchUpdate']).toBe(1);
+    expect(emulator.getValues(id, HISTORY)).toEqual([]);
+
+    use(flusher, a!, 2, DAY1_LATE);
+    expect((await flusher.flush()).outcome).toBe('written');
+    expect(emulator.getValues(id, HISTORY)).toEqual([HISTORY_HEADER, [DAY1, a!.keyId, 'Alpha', 7]]);
+    expect(usageCount(id, a!)).toBe(7);
+  });
+
+  it('a tab deleted while running is created again; the requests meanwhile reach it', async () => {
+    const [a] = makeKeys('Alpha');
+    const id = seed([a!], [HISTORY_HEADER]);
+    const clock = { now: DAY1_LATE };
+    const flusher = flusherFor(id, clock);
+    use(flusher, a!, 5, DAY1_LATE);
+    await flusher.flush();
+    emulator.deleteTab(id, HISTORY);
+    for (let i = 0; i < 3; i++) {
+      use(flusher, a!, 1, DAY1_LATE);
+      await flusher.flush();
+    }
+    expect(usageCount(id, a!)).toBe(8);
+    expect(emulator.getValues(id, HISTORY)).toEqual([HISTORY_HEADER, [DAY1, a!.keyId, 'Alpha', 3]]);
+  });
+
+  it('a refused append keeps its rows for the next flush; an unanswered one is settled, never counted twice', async () => {
+    const [a, b] = makeKeys('Alpha', 'Beta');
+    const id = seed([a!, b!], [HISTORY_HEADER]);
+    const clock = { now: DAY1_LATE };
+    const flusher = flusherFor(id, clock, { timeoutMs: 400 });
+    use(flusher, a!, 5, DAY1_LATE);
+    emulator.fault({ method: 'values.append', status: 429 });
+    expect((await flusher.flush()).outcome).toBe('written');
+    expect(usageCount(id, a!)).toBe(5);
+    expect(historyRows(id)).toEqual([]);
+
+    use(flusher, b!, 2, DAY1_LATE);
+    emulator.fault({ method: 'values.append', applyThenDelayMs: 1500 });
+    expect((await flusher.flush()).outcome).toBe('written');
+    const landed = [...historyRows(id)];
+
+    use(flusher, a!, 1, DAY1_LATE);
+    expect((await flusher.flush()).outcome).toBe('written');
+    const rows = historyRows(id);
+    expect(landed).toHaveLength(2); // the unanswered append was applied
+    expect(rows).toHaveLength(2);
+    expect(new Map(rows.map((r) => [r[1], r[3]]))).toEqual(
+      new Map([
+        [a!.keyId, 6],
+        [b!.keyId, 2],
+      ]),
+    );
+  });
+
+  it('a refused key-tab write keeps the history deltas once: not lost, not doubled', async () => {
+    const [a] = makeKeys('Alpha');
+    const id = seed([a!], [HISTORY_HEADER]);
+    const clock = { now: DAY1_LATE };
+    const flusher = flusherFor(id, clock);
+    use(flusher, a!, 5, DAY1_LATE);
+    await flusher.flush();
+    use(flusher, a!, 2, DAY1_LATE);
+    emulator.fault({ method: 'values.batchUpdate', status: 429 });
+    expect((await flusher.flush()).outcome).toBe('failed');
+    use(flusher, a!, 1, DAY1_LATE);
+    expect((await flusher.flush()).outcome).toBe('written');
+    expect(usageCount(id, a!)).toBe(8);
+    expect(historyRows(id)).toEqual([[DAY1, a!.keyId, 'Alpha', 8]]);
+  });
+
+  it('a history header it cannot use never holds up usage_count', async () => {
+    const [a] = makeKeys('Alpha');
+    const id = seed([a!], [['date', 'key_id', 'client_name']]);
+    const flusher = flusherFor(id, { now: DAY1_LATE });
+    use(flusher, a!, 5, DAY1_LATE);
+    expect((await flusher.flush()).outcome).toBe('written');
+    expect(usageCount(id, a!)).toBe(5);
+    expect(capture.text()).toContain('no \\"requests\\" column');
+  });
+
+  it('with a 100,000-row history a flush makes 1 read and at most 2 writes (the first after a start: 2 reads)', async () => {
+    const keys = makeKeys('Alpha', 'Beta', 'Gamma');
+    const old: CellValue[][] = [];
+    for (let i = 0; i < 100_000; i++) {
+      old.push([DAY1 - 1 - Math.floor(i / 1000), `old${String(i % 1000).padStart(12, '0')}`, 'Old client', 7]);
+    }
+    const id = seed(keys, [HISTORY_HEADER, ...old]);
+    const clock = { now: DAY1_LATE };
+    const flusher = flusherFor(id, clock);
+    const perFlush: { reads: number; writes: number }[] = [];
+    for (let i = 0; i < 3; i++) {
+      keys.forEach((k) => use(flusher, k, i + 1, DAY1_LATE));
+      emulator.resetStats();
+      expect((await flusher.flush()).outcome).toBe('written');
+      perFlush.push({ reads: emulator.stats.reads, writes: emulator.stats.writes });
+    }
+    expect(perFlush).toEqual([
+      { reads: 2, writes: 2 }, // spreadsheets.get finds the bottom of the grid; then batchGet; batchUpdate + append
+      { reads: 1, writes: 1 }, // the rows are in the window: batchGet + batchUpdate
+      { reads: 1, writes: 1 },
+    ]);
+    const rows = emulator.getValues(id, HISTORY);
+    expect(rows).toHaveLength(100_004);
+    expect(rows.slice(-3).map((r) => r[3])).toEqual([6, 6, 6]);
   });
 });

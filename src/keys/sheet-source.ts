@@ -68,6 +68,9 @@ export interface GoogleSheetOptions {
 
 export type InputOption = 'RAW' | 'USER_ENTERED';
 
+/** How long the grid sizes a zone read brought stand in for a `spreadsheets.get` of their own. */
+const GRID_TTL_MS = 10 * 60_000;
+
 /**
  * Reads a service-account file. @throws Error naming GOOGLE_CREDENTIALS_PATH when unreadable or incomplete.
  */
@@ -104,6 +107,8 @@ export class GoogleSheet implements SheetSource, TableReader {
   private readonly api: sheets_v4.Sheets;
   private readonly logger: Logger;
   private readonly onCall: ((call: SheetsCall) => void) | undefined;
+  /** The tabs' grid sizes as the last {@link timeZone} call found them. */
+  private grids: { readonly at: number; readonly rows: readonly sheets_v4.Schema$Sheet[] } | undefined;
 
   constructor(options: GoogleSheetOptions) {
     this.api = sheets({
@@ -141,11 +146,40 @@ export class GoogleSheet implements SheetSource, TableReader {
     }
   }
 
+  /**
+   * `properties.timeZone`. The same call brings the tabs' grid sizes, kept for one {@link tabRows} within
+   * {@link GRID_TTL_MS}: the usage history's first flush then needs no read of its own.
+   */
   async timeZone(): Promise<string> {
-    const data = await this.call('spreadsheets.get', (api) =>
-      api.spreadsheets.get({ spreadsheetId: this.target.spreadsheetId, fields: 'properties.timeZone' }),
-    );
+    const data = await this.spreadsheetProperties('properties.timeZone,');
+    this.grids = { at: Date.now(), rows: data.sheets ?? [] };
     return data.properties?.timeZone ?? 'Etc/UTC';
+  }
+
+  /**
+   * The grid's row count of the tab `title`, case-insensitively as Sheets matches tab names; undefined when there is
+   * no such tab. From the last {@link timeZone} call when recent (used once), else one `spreadsheets.get`.
+   * @throws SheetsError
+   */
+  async tabRows(title: string): Promise<number | undefined> {
+    const known = this.grids;
+    this.grids = undefined;
+    const sheets =
+      known !== undefined && Date.now() - known.at < GRID_TTL_MS
+        ? known.rows
+        : ((await this.spreadsheetProperties('')).sheets ?? []);
+    const wanted = title.toLowerCase();
+    const tab = sheets.find((s) => s.properties?.title?.toLowerCase() === wanted);
+    return tab === undefined ? undefined : (tab.properties?.gridProperties?.rowCount ?? 0);
+  }
+
+  private spreadsheetProperties(fields: string): Promise<sheets_v4.Schema$Spreadsheet> {
+    return this.call('spreadsheets.get', (api) =>
+      api.spreadsheets.get({
+        spreadsheetId: this.target.spreadsheetId,
+        fields: `${fields}sheets.properties(title,gridProperties.rowCount)`,
+      }),
+    );
   }
 
   /**
@@ -252,22 +286,6 @@ export class GoogleSheet implements SheetSource, TableReader {
       }),
     );
     return data.updates?.updatedRange ?? undefined;
-  }
-
-  /**
-   * The grid's row count of the tab `title` (`spreadsheets.get`, sheet properties only), case-insensitively as Sheets
-   * matches tab names; undefined when there is no such tab. @throws SheetsError
-   */
-  async tabRows(title: string): Promise<number | undefined> {
-    const data = await this.call('spreadsheets.get', (api) =>
-      api.spreadsheets.get({
-        spreadsheetId: this.target.spreadsheetId,
-        fields: 'sheets.properties(title,gridProperties.rowCount)',
-      }),
-    );
-    const wanted = title.toLowerCase();
-    const tab = data.sheets?.find((s) => s.properties?.title?.toLowerCase() === wanted);
-    return tab === undefined ? undefined : (tab.properties?.gridProperties?.rowCount ?? 0);
   }
 
   /** Adds a tab named `title` (`spreadsheets.batchUpdate` `addSheet`). @throws SheetsError (400 when it exists) */

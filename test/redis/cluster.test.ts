@@ -151,6 +151,42 @@ describe('instances share limits, usage and the key table through Redis', () => 
     expect(emulator.stats.writes).toBeLessThanOrEqual(Math.ceil(seconds) + 1);
   });
 
+  it('the usage history of three instances pooling usage: one row per key per day, with the exact total', async () => {
+    if (!reachable) {
+      return;
+    }
+    const keys = [randomUUID(), randomUUID(), randomUUID()].map((u) => `sk-convergence-${u}`);
+    const id = emulator.createSpreadsheet({
+      timeZone: 'America/Los_Angeles',
+      tabs: { [TAB]: [HEADER, ...keys.map((k, i) => [k, `Client ${i}`, true, 10_000, '', 0])] },
+    });
+    const group = await cluster(3, id, { USAGE_HISTORY_TAB: 'API_Usage' });
+    for (let round = 0; round < 5; round++) {
+      const statuses = await Promise.all(
+        Array.from({ length: 60 }, (_, i) => hit((group[i % 3] as Instance).base, keys[i % 3] as string)),
+      );
+      expect(statuses.every((s) => s === 200)).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    const history = (): unknown[][] => {
+      try {
+        return emulator.getValues(id, 'API_Usage').slice(1);
+      } catch {
+        return []; // not created yet
+      }
+    };
+    await waitFor('the history rows', () => history().reduce((n, r) => n + Number(r[3] ?? 0), 0) === 300);
+    await usageSettled(namespace, group);
+    const rows = history();
+    expect(new Set(rows.map((r) => `${String(r[0])}|${String(r[1])}`)).size).toBe(rows.length);
+    const totals = new Map<string, number>();
+    for (const r of rows) {
+      totals.set(String(r[2]), (totals.get(String(r[2])) ?? 0) + Number(r[3]));
+    }
+    expect(totals).toEqual(new Map([0, 1, 2].map((i) => [`Client ${i}`, 100])));
+    expect([1, 2, 3].map((row) => usageOf(id, row))).toEqual([100, 100, 100]);
+  });
+
   it.each<[string, Fault]>([
     ['applied, its answer never received', { applyThenDelayMs: 5000 }],
     ['not applied', { latencyMs: 5000 }],

@@ -66,6 +66,7 @@ const flusher = new UsageFlusher({
   ledger: cluster.ledger,
   logger,
   intervalMs: config.usageFlushIntervalSec * 1000,
+  ...(config.usageHistoryTab === undefined ? {} : { historyTab: config.usageHistoryTab }),
   timeZone: () => gate.store?.snapshot()?.timeZone,
   quotas: cluster.quotas,
 });

@@ -8,9 +8,9 @@ import { usageOf } from './ledger';
 import type { TakenUsage, UsageLedger } from './ledger';
 import { MemoryLedger } from './memory-ledger';
 import { quotaTotalsOf } from './quota-plan';
-import { UsageHistory } from './history-flush';
-import type { HistoryStep } from './history-flush';
-import { historyCalls, readAndPlan, refusedByServer, SheetZone, toSheetsFailure } from './usage-sheet';
+import { usageHistory } from './history-flush';
+import type { HistoryStep, UsageHistory } from './history-flush';
+import { readAndPlan, refusedByServer, SheetZone, toSheetsFailure } from './usage-sheet';
 import type { RangeValues } from '../keys/sheet-source';
 import type { CellValue } from '../keys/types';
 import type { UsageSheet } from './usage-sheet';
@@ -64,18 +64,7 @@ export class UsageFlusher {
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.zone = new SheetZone(options.sheet, options.timeZone, this.now);
-    this.history = this.historyOf(options);
-  }
-
-  private historyOf(options: UsageFlusherOptions): UsageHistory | undefined {
-    if (options.historyTab === undefined) {
-      return undefined;
-    }
-    const calls = historyCalls(options.sheet);
-    if (calls === undefined) {
-      throw new Error('UsageFlusher: historyTab needs a sheet with readRanges, append, addTab and tabRows');
-    }
-    return new UsageHistory(options.historyTab, calls, options.logger);
+    this.history = usageHistory(options.historyTab, options.sheet, options.logger);
   }
 
   /** Counts one accepted request (the auth middleware calls this after the rate limit let it through). */
@@ -150,12 +139,7 @@ export class UsageFlusher {
       pending: this.ledger.pending(),
       stopTimeoutMs: this.stopTimeoutMs,
     });
-    if (this.history?.waiting() === true) {
-      this.options.logger.error('usage history not written at shutdown', {
-        tab: this.history.tab,
-        requests: this.history.waitingRequests(),
-      });
-    }
+    this.history?.logUnwritten();
     return result;
   }
 

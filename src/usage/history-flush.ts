@@ -12,17 +12,17 @@
  */
 import { rangeStart } from '../cli/tab';
 import { dayInZone } from '../keys/dates';
-import { normalizeHeader } from '../keys/header';
+import { columnLetter, normalizeHeader } from '../keys/header';
 import type { RangeValues, TabCells } from '../keys/sheet-source';
 import type { SheetsError } from '../keys/sheets-error';
 import type { CellValue } from '../keys/types';
 import type { Logger } from '../log';
 import type { KeyUsage, UsageBatch } from './counter';
-import { dayKey, planHistoryWrite, readDay } from './history-plan';
+import { dayKey, HISTORY_HEADER, planHistoryWrite, readDay } from './history-plan';
 import type { DayAttempt, DayDelta, HistoryPlan } from './history-plan';
 import type { CellWrite } from './plan';
-import { refusedByServer, toSheetsFailure } from './usage-sheet';
-import type { HistorySheet } from './usage-sheet';
+import { historyCalls, refusedByServer, toSheetsFailure } from './usage-sheet';
+import type { HistorySheet, UsageSheet } from './usage-sheet';
 
 /** Rows read from the bottom of the grid when no window is known: two days of 2,000 keys plus a new tab's spare rows. */
 export const START_TAIL = 5_000;
@@ -47,6 +47,21 @@ function merge(into: Map<string, DayDelta>, delta: DayDelta): void {
 }
 
 /**
+ * The history of a flusher writing `tab` through `sheet`; undefined when `tab` is. @throws Error when `sheet` lacks
+ * one of the history's calls.
+ */
+export function usageHistory(tab: string | undefined, sheet: UsageSheet, logger: Logger): UsageHistory | undefined {
+  if (tab === undefined) {
+    return undefined;
+  }
+  const calls = historyCalls(sheet);
+  if (calls === undefined) {
+    throw new Error('UsageFlusher: historyTab needs a sheet with readRanges, append, addTab and tabRows');
+  }
+  return new UsageHistory(tab, calls, logger);
+}
+
+/**
  * The history tab of one flusher. Holds the deltas not yet written (`pending`), the rows of a write that got no
  * answer (`inDoubt`, settled by the next read as the key tab's are), and where the window starts.
  */
@@ -59,6 +74,8 @@ export class UsageHistory {
   private reading: readonly TabCells[] | undefined;
   /** After a read Google refused with the history's ranges in it, the next flush reads the key tab alone. */
   private sitOut = false;
+  /** This flush created the tab: it is empty, so its header and rows are written without reading it. */
+  private created = false;
 
   constructor(
     readonly tab: string,
@@ -71,8 +88,15 @@ export class UsageHistory {
     return this.pending.size > 0 || this.inDoubt.size > 0;
   }
 
+  /** At shutdown: what the history could not write is lost with this process; logged at error. */
+  logUnwritten(): void {
+    if (this.waiting()) {
+      this.logger.error('usage history not written at shutdown', { tab: this.tab, requests: this.waitingRequests() });
+    }
+  }
+
   /** Requests waiting for the history (pending and in doubt), for logs. */
-  waitingRequests(): number {
+  private waitingRequests(): number {
     let n = 0;
     for (const d of this.pending.values()) {
       n += d.count;
@@ -85,11 +109,12 @@ export class UsageHistory {
 
   /**
    * The history ranges this flush reads beside the key tab: the header row and the window. With no window known, the
-   * tab's grid size is asked first (and the tab created when missing: the flush then reads no history, its deltas
-   * wait). Undefined when the history sits this flush out; never rejects.
+   * tab's grid size is asked first, and the tab created when missing: then nothing is read (the new tab is empty).
+   * Undefined when the history reads nothing this flush; never rejects.
    */
   async ranges(): Promise<readonly TabCells[] | undefined> {
     this.reading = undefined;
+    this.created = false;
     if (this.sitOut) {
       this.sitOut = false;
       return undefined;
@@ -99,8 +124,9 @@ export class UsageHistory {
         const rows = await this.sheet.tabRows(this.tab);
         if (rows === undefined) {
           await this.sheet.addTab(this.tab);
-          this.logger.info(`usage history tab "${this.tab}" created; its rows are written from the next flush`);
+          this.logger.info(`usage history tab "${this.tab}" created`);
           this.from = 2;
+          this.created = true;
           return undefined;
         }
         this.from = Math.max(2, rows - START_TAIL + 1);
@@ -155,6 +181,9 @@ export class UsageHistory {
       clientName: names.get(u.hash) ?? '',
       count: u.count,
     }));
+    if (this.created) {
+      return this.planCreated(fresh);
+    }
     if (read === undefined || this.from === undefined) {
       return { updates: [], plan: undefined, fresh };
     }
@@ -170,6 +199,34 @@ export class UsageHistory {
     this.from = this.openFrom(header, rows, today - 1) ?? this.from + Math.max(rows.length - 1, 0);
     const updates = planned.updates.map((u) => ({ ...u, tab: this.tab }));
     return { updates, plan: planned, fresh };
+  }
+
+  /**
+   * The flush that created the tab: header and rows go into the flush's `values.batchUpdate` at rows 1, 2, 3…, with
+   * no append (the tab is empty: nothing to read, nothing to find).
+   */
+  private planCreated(fresh: readonly DayDelta[]): HistoryStep {
+    const empty = { header: [], rows: [], firstRow: 2 };
+    const planned = planHistoryWrite(empty, [...this.pending.values(), ...fresh], this.inDoubt);
+    if (!planned.ok) {
+      return { updates: [], plan: undefined, fresh };
+    }
+    const attempts = new Map<string, DayAttempt>();
+    let row = 2;
+    for (const [key, attempt] of planned.attempts) {
+      attempts.set(key, { ...attempt, row: row++ });
+    }
+    const rows = planned.newRows;
+    const updates: CellWrite[] = [...planned.updates];
+    if (rows.length > 0) {
+      const width = rows[0]?.length ?? HISTORY_HEADER.length;
+      updates.push({ cells: `A2:${columnLetter(width - 1)}${rows.length + 1}`, values: [...rows] });
+    }
+    return {
+      updates: updates.map((u) => ({ ...u, tab: this.tab })),
+      plan: { ...planned, newRows: [], attempts },
+      fresh,
+    };
   }
 
   /**

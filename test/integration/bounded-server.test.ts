@@ -61,13 +61,13 @@ describe('bounded server (real composition)', () => {
         (err: unknown) => `cut: ${String(err)}`,
       );
       await reached;
-      const writesBefore = emulator.stats.writes;
+      const batchesBefore = emulator.stats.byMethod['values.batchUpdate'] ?? 0;
 
       await running.shutdown('SIGTERM');
 
       expect(await inFlight).toMatch(/^cut: /);
       expect(capture.text()).toContain('SIGTERM: requests still in flight after SHUTDOWN_TIMEOUT=1s are cut');
-      expect(emulator.stats.writes).toBe(writesBefore + 1);
+      expect(emulator.stats.byMethod['values.batchUpdate']).toBe(batchesBefore + 1);
       expect(emulator.getValues(id, TAB)[1]?.[3]).toBe(41);
       expect(capture.text()).not.toContain(key);
     } finally {

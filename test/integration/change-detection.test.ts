@@ -103,16 +103,20 @@ describe('change detection: a new Drive version reloads the sheet, nothing else 
     emulator.resetStats();
     for (let round = 1; round <= 3; round++) {
       expect(await hello(r, KEY)).toBe(200);
-      await waitFor(`flush ${round}`, () => emulator.stats.writes >= round);
+      await waitFor(`flush ${round}`, () => (emulator.stats.byMethod['values.batchUpdate'] ?? 0) >= round);
     }
     await waitFor('two polls after the last write', async () => {
       const drive = emulator.stats.drive;
       await waitFor('a poll', () => emulator.stats.drive >= drive + 2);
       return true;
     });
-    // Each flush reads the tab once to locate rows; a reload would add a spreadsheets.get and another values.get.
-    expect(emulator.stats.byMethod['spreadsheets.get']).toBeUndefined();
-    expect(emulator.stats.byMethod['values.get']).toBe(emulator.stats.writes);
+    // Each flush reads once to locate rows (values.get, or values.batchGet with the usage history's window) and writes
+    // one values.batchUpdate (the history adds its tab's creation and appends, also its own writes); a reload would
+    // add a spreadsheets.get and another read.
+    const { byMethod } = emulator.stats;
+    expect(byMethod['spreadsheets.get']).toBeUndefined();
+    expect((byMethod['values.get'] ?? 0) + (byMethod['values.batchGet'] ?? 0)).toBe(byMethod['values.batchUpdate']);
+    expect(byMethod['spreadsheets.batchUpdate']).toBe(1);
     expect(emulator.getValues(id, TAB)[1]?.[3]).toBe(3);
   });
 

@@ -171,7 +171,7 @@ describe('usage history tab written by the flush (emulator, real googleapis clie
     expect(byKey.get(c!.keyId)).toEqual([DAY1, c!.keyId, 'Gamma', 3]);
   });
 
-  it('creates a missing tab with its header; usage_count is written meanwhile and no request is lost', async () => {
+  it('creates a missing tab and writes its header and rows in the same flush, within 2 writes', async () => {
     const [a] = makeKeys('Alpha');
     const id = seed([a!]);
     const clock = { now: DAY1_LATE };
@@ -180,8 +180,13 @@ describe('usage history tab written by the flush (emulator, real googleapis clie
     emulator.resetStats();
     expect((await flusher.flush()).outcome).toBe('written');
     expect(usageCount(id, a!)).toBe(5);
-    expect(emulator.stats.byMethod['spreadsheets.batchUpdate']).toBe(1);
-    expect(emulator.getValues(id, HISTORY)).toEqual([]);
+    expect(emulator.stats.byMethod).toEqual({
+      'spreadsheets.get': 1, // the grid sizes (no zone read came first in this test)
+      'spreadsheets.batchUpdate': 1,
+      'values.get': 1,
+      'values.batchUpdate': 1,
+    });
+    expect(emulator.getValues(id, HISTORY)).toEqual([HISTORY_HEADER, [DAY1, a!.keyId, 'Alpha', 5]]);
 
     use(flusher, a!, 2, DAY1_LATE);
     expect((await flusher.flush()).outcome).toBe('written');
@@ -232,6 +237,18 @@ describe('usage history tab written by the flush (emulator, real googleapis clie
         [b!.keyId, 2],
       ]),
     );
+  });
+
+  it('logs at shutdown, by count, the history requests the final flush could not write', async () => {
+    const [a] = makeKeys('Alpha');
+    const id = seed([a!], [HISTORY_HEADER]);
+    const { flusher } = flusherFor(id, { now: DAY1_LATE });
+    use(flusher, a!, 4, DAY1_LATE);
+    emulator.fault({ method: 'values.append', status: 403 });
+    await flusher.stop();
+    expect(usageCount(id, a!)).toBe(4);
+    const line = capture.lines.find((l) => l.includes('usage history not written at shutdown'));
+    expect(JSON.parse(line ?? '{}')).toMatchObject({ level: 'error', tab: HISTORY, requests: 4 });
   });
 
   it('a refused key-tab write keeps the history deltas once: not lost, not doubled', async () => {

@@ -109,7 +109,11 @@ describe('usage flush on shutdown (real process)', () => {
 
     expect(code).toBe(0);
     expect(emulator.getValues(id, TAB)[1]?.[3]).toBe(65);
-    expect(emulator.stats.writes).toBe(1);
+    // One flush at shutdown: one values.batchUpdate (the key tab, and the rows of the usage history tab, which it
+    // created first with one spreadsheets.batchUpdate).
+    expect(emulator.stats.byMethod['values.batchUpdate']).toBe(1);
+    expect(emulator.stats.writes).toBe(2);
+    expect(emulator.getValues(id, 'API_Usage')[1]?.[3]).toBe(25);
     expect(child.output()).not.toContain(key);
   });
 

@@ -109,6 +109,16 @@ describe('usage history tab written by the flush (emulator, real googleapis clie
     }
   }
 
+  /** A key `Alpha` whose 5 requests of day 1 are written: the sheet, the key and its flusher. */
+  async function alphaWithFive(): Promise<{ a: TestKey; id: string; flusher: UsageFlusher }> {
+    const [a] = makeKeys('Alpha') as [TestKey];
+    const id = seed([a], [HISTORY_HEADER]);
+    const { flusher } = flusherFor(id, { now: DAY1_LATE });
+    use(flusher, a, 5, DAY1_LATE);
+    await flusher.flush();
+    return { a, id, flusher };
+  }
+
   /** The history's data rows, sorted by date then key id, as `[date serial, key id, client name, requests]`. */
   function historyRows(id: string): CellValue[][] {
     return emulator
@@ -195,19 +205,14 @@ describe('usage history tab written by the flush (emulator, real googleapis clie
   });
 
   it('a tab deleted while running is created again; the requests meanwhile reach it', async () => {
-    const [a] = makeKeys('Alpha');
-    const id = seed([a!], [HISTORY_HEADER]);
-    const clock = { now: DAY1_LATE };
-    const { flusher } = flusherFor(id, clock);
-    use(flusher, a!, 5, DAY1_LATE);
-    await flusher.flush();
+    const { a, id, flusher } = await alphaWithFive();
     emulator.deleteTab(id, HISTORY);
     for (let i = 0; i < 3; i++) {
-      use(flusher, a!, 1, DAY1_LATE);
+      use(flusher, a, 1, DAY1_LATE);
       await flusher.flush();
     }
-    expect(usageCount(id, a!)).toBe(8);
-    expect(emulator.getValues(id, HISTORY)).toEqual([HISTORY_HEADER, [DAY1, a!.keyId, 'Alpha', 3]]);
+    expect(usageCount(id, a)).toBe(8);
+    expect(emulator.getValues(id, HISTORY)).toEqual([HISTORY_HEADER, [DAY1, a.keyId, 'Alpha', 3]]);
   });
 
   it('a refused append keeps its rows for the next flush; an unanswered one is settled, never counted twice', async () => {
@@ -252,19 +257,14 @@ describe('usage history tab written by the flush (emulator, real googleapis clie
   });
 
   it('a refused key-tab write keeps the history deltas once: not lost, not doubled', async () => {
-    const [a] = makeKeys('Alpha');
-    const id = seed([a!], [HISTORY_HEADER]);
-    const clock = { now: DAY1_LATE };
-    const { flusher } = flusherFor(id, clock);
-    use(flusher, a!, 5, DAY1_LATE);
-    await flusher.flush();
-    use(flusher, a!, 2, DAY1_LATE);
+    const { a, id, flusher } = await alphaWithFive();
+    use(flusher, a, 2, DAY1_LATE);
     emulator.fault({ method: 'values.batchUpdate', status: 429 });
     expect((await flusher.flush()).outcome).toBe('failed');
-    use(flusher, a!, 1, DAY1_LATE);
+    use(flusher, a, 1, DAY1_LATE);
     expect((await flusher.flush()).outcome).toBe('written');
-    expect(usageCount(id, a!)).toBe(8);
-    expect(historyRows(id)).toEqual([[DAY1, a!.keyId, 'Alpha', 8]]);
+    expect(usageCount(id, a)).toBe(8);
+    expect(historyRows(id)).toEqual([[DAY1, a.keyId, 'Alpha', 8]]);
   });
 
   it('a history header it cannot use never holds up usage_count', async () => {

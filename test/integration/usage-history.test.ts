@@ -12,7 +12,7 @@ import { UsageFlusher } from '../../src/usage/flusher';
 import type { UsageFlusherOptions } from '../../src/usage/flusher';
 import { startEmulator } from '../../emulator/server';
 import type { Emulator } from '../../emulator/server';
-import { makeCredentials } from '../helpers/credentials';
+import { makeCredentials } from '../../emulator/credentials';
 import { captureLogger } from '../helpers/log-capture';
 
 const TAB = 'API_Keys';

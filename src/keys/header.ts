@@ -97,3 +97,9 @@ export function columnLetter(index: number): string {
   }
   return out;
 }
+
+/** Top-left cell of an A1 range such as `'API_Keys'!A12:H12` → `{ column: 'A', row: 12 }`. */
+export function rangeStart(range: string | undefined): { readonly column: string; readonly row: number } | undefined {
+  const match = /^([A-Z]+)(\d+)/.exec(range?.slice(range.lastIndexOf('!') + 1) ?? '');
+  return match?.[1] === undefined || match[2] === undefined ? undefined : { column: match[1], row: Number(match[2]) };
+}

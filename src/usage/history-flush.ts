@@ -10,9 +10,8 @@
  * keys used × 2 days of rows, whatever the history's length. With no window known yet (a start, a new leader) the
  * flush first asks for the tab's grid size (`spreadsheets.get`) and reads its last {@link START_TAIL} rows.
  */
-import { rangeStart } from '../cli/tab';
 import { dayInZone } from '../keys/dates';
-import { columnLetter, normalizeHeader } from '../keys/header';
+import { columnLetter, normalizeHeader, rangeStart } from '../keys/header';
 import type { RangeValues, TabCells } from '../keys/sheet-source';
 import type { SheetsError } from '../keys/sheets-error';
 import type { CellValue } from '../keys/types';

@@ -215,6 +215,26 @@ describe('usage history tab written by the flush (emulator, real googleapis clie
     expect(emulator.getValues(id, HISTORY)).toEqual([HISTORY_HEADER, [DAY1, a.keyId, 'Alpha', 3]]);
   });
 
+  it('rows deleted above the window (the window now starts below the grid): found again, totals exact', async () => {
+    const [a] = makeKeys('Alpha') as [TestKey];
+    const old = Array.from({ length: 1_200 }, (_, i) => [DAY1 - 5, `old${i}`, 'Old client', 1]);
+    const id = seed([a], [HISTORY_HEADER, ...old]);
+    const { flusher } = flusherFor(id, { now: DAY1_LATE });
+    use(flusher, a, 5, DAY1_LATE);
+    await flusher.flush(); // a's row appended at row 1,202: the window starts there
+    for (let i = 0; i < 10; i++) {
+      emulator.deleteRow(id, HISTORY, 2);
+    }
+    const outcomes: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      use(flusher, a, 1, DAY1_LATE);
+      outcomes.push((await flusher.flush()).outcome);
+    }
+    expect(outcomes).toEqual(['failed', 'written', 'written']); // refused read; key tab alone; window found again
+    expect(usageCount(id, a)).toBe(8);
+    expect(historyRows(id).filter((r) => r[1] === a.keyId)).toEqual([[DAY1, a.keyId, 'Alpha', 8]]);
+  });
+
   it('a refused append keeps its rows for the next flush; an unanswered one is settled, never counted twice', async () => {
     const [a, b] = makeKeys('Alpha', 'Beta');
     const id = seed([a!, b!], [HISTORY_HEADER]);

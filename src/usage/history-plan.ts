@@ -10,6 +10,7 @@
 import { formatDay, serialDay } from '../keys/dates';
 import { columnLetter, normalizeHeader } from '../keys/header';
 import type { CellValue } from '../keys/types';
+import { cellText } from '../keys/row-key';
 import type { CellWrite } from './plan';
 
 export const HISTORY_HEADER = ['date', 'key_id', 'client_name', 'requests'] as const;
@@ -107,7 +108,7 @@ function locate(
   const found = new Map<string, { row: number; requests: number }>();
   window.rows.forEach((cells, i) => {
     const day = readDay(cells[columns.date]);
-    const keyId = String(cells[columns.key_id] ?? '').trim();
+    const keyId = cellText(cells[columns.key_id]);
     if (day === undefined || keyId === '') {
       return;
     }

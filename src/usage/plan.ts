@@ -1,6 +1,6 @@
 /**
  * Turns a batch of usage deltas and a fresh read of the tab into the cells of one `values.batchUpdate`
- * (DESIGN §4 "Usage write-back", issue 4). Pure: the table, zone and batch in; the writes and what became of each key
+ * (the usage write-back). Pure: the table, zone and batch in; the writes and what became of each key
  * out. Rows are found by key identity in *this* read, never by a remembered row number.
  */
 import { epochToSerial, formatInZone } from '../keys/dates';
@@ -17,7 +17,7 @@ import type { QuotaWrite } from './quota-plan';
 export type { CellWrite } from '../keys/types';
 export type { RowsByHash } from '../keys/row-key';
 
-/** The absolute values one key's write set, remembered until the write's outcome is known (issue 4 "unknown outcome"). */
+/** The absolute values one key's write set, remembered until the write's outcome is known (an unanswered write is settled by the next read). */
 export interface Attempt {
   /** The delta this write carried. */
   readonly usage: KeyUsage;
@@ -148,7 +148,7 @@ export function planUsageWrite(
 /**
  * {@link planUsageWrite} yielding every `step` rows while it locates them and every `step` keys while it plans them:
  * a 100,000-row tab takes ~0.1 s to locate and 10,000 keys as long to plan, so the flushers run it in slices
- * (`runInSlices`, issue 8).
+ * (`runInSlices`).
  */
 export function* planUsageWriteSteps(
   rows: readonly (readonly CellValue[])[],
@@ -245,7 +245,7 @@ export function* planUsageWriteSteps(
     }
   }
   const quota = quotaCellWrites(extras.quota ?? [], column);
-  // Nothing to write: no write at all, not even the header cells (issue 4: no write when nothing is written).
+  // Nothing to write: no write at all, not even the header cells (a flush with nothing to say costs no write).
   const anything = attempts.size > 0 || quota.written.length > 0;
   return {
     ok: true,

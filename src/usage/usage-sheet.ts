@@ -132,7 +132,7 @@ export interface FlushQuotas {
 
 /**
  * One flush's read and plan, shared by both flushers: reads the tab, locates the rows, settles the quota counters
- * against what the rows say (`quotas`), then plans the write — in slices of a few ms (`slicing`, issue 8), so a
+ * against what the rows say (`quotas`), then plans the write — in slices of a few ms (`slicing`), so a
  * 100,000-row tab or 10,000 keys touched never hold up requests for 0.1 s.
  * @throws SheetsError when the read fails, or `bad_table` (not retryable) when the header cannot locate rows safely.
  */

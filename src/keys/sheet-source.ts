@@ -3,8 +3,8 @@ import { sheets } from '@googleapis/sheets';
 import type { sheets_v4 } from '@googleapis/sheets';
 import type { Logger } from '../log';
 import { serviceAccountJwt } from './google-auth';
-import { rowCollector, streamValueRange } from './snapshot-json';
-import type { RowSink, ValueRangeOptions } from './snapshot-json';
+import { readBatchGet, rowCollector, streamValueRange } from './snapshot-json';
+import type { JsonBody, ParsedValueRange, RowSink, ValueRangeOptions } from './snapshot-json';
 import { SheetsError, toSheetsError } from './sheets-error';
 import type { SheetsTarget } from './sheets-error';
 import type { CellValue, SheetTable } from './types';
@@ -196,22 +196,17 @@ export class GoogleSheet implements SheetSource, TableReader {
   /** {@link readValues} with the rows pushed to `sink` as they are parsed, in slices as `slicing` says. */
   async readValuesInto(sink: RowSink, cells = '', slicing: ValueRangeOptions = {}): Promise<void> {
     await this.call('values.get', async (api) => {
-      let body: unknown;
-      try {
-        body = (
-          await api.spreadsheets.values.get(
-            {
-              spreadsheetId: this.target.spreadsheetId,
-              range: tabRange(this.target.sheetName, cells),
-              valueRenderOption: 'UNFORMATTED_VALUE',
-              dateTimeRenderOption: 'SERIAL_NUMBER',
-            },
-            { responseType: 'stream' },
-          )
-        ).data;
-      } catch (err) {
-        throw withJsonErrorBody(err);
-      }
+      const body = await streamed(() =>
+        api.spreadsheets.values.get(
+          {
+            spreadsheetId: this.target.spreadsheetId,
+            range: tabRange(this.target.sheetName, cells),
+            valueRenderOption: 'UNFORMATTED_VALUE',
+            dateTimeRenderOption: 'SERIAL_NUMBER',
+          },
+          { responseType: 'stream' },
+        ),
+      );
       await readValuesBody(body, sink, slicing);
       return { data: undefined };
     });
@@ -256,21 +251,27 @@ export class GoogleSheet implements SheetSource, TableReader {
 
   /**
    * One `values.batchGet` of several ranges (`tab` unset: this tab; `cells` empty: the whole tab), typed cells in
-   * request order with the range Google reports for each. The body is parsed whole, unlike {@link readValues}.
+   * request order with the range Google reports for each. The body is streamed and parsed a slice at a time
+   * ({@link readBatchGet}), as {@link readValues} parses its own.
    */
   async readRanges(ranges: readonly TabCells[]): Promise<RangeValues[]> {
-    const data = await this.call('values.batchGet', (api) =>
-      api.spreadsheets.values.batchGet({
-        spreadsheetId: this.target.spreadsheetId,
-        ranges: ranges.map((r) => tabRange(r.tab ?? this.target.sheetName, r.cells)),
-        valueRenderOption: 'UNFORMATTED_VALUE',
-        dateTimeRenderOption: 'SERIAL_NUMBER',
-      }),
-    );
-    const answered = data.valueRanges ?? [];
+    const answered = await this.call('values.batchGet', async (api) => {
+      const body = await streamed(() =>
+        api.spreadsheets.values.batchGet(
+          {
+            spreadsheetId: this.target.spreadsheetId,
+            ranges: ranges.map((r) => tabRange(r.tab ?? this.target.sheetName, r.cells)),
+            valueRenderOption: 'UNFORMATTED_VALUE',
+            dateTimeRenderOption: 'SERIAL_NUMBER',
+          },
+          { responseType: 'stream' },
+        ),
+      );
+      return { data: await readBatchGetBody(body) };
+    });
     return ranges.map((_, i) => ({
-      range: answered[i]?.range ?? '',
-      values: (answered[i]?.values ?? []) as CellValue[][],
+      range: typeof answered[i]?.range === 'string' ? answered[i].range : '',
+      values: answered[i]?.values ?? [],
     }));
   }
 
@@ -312,39 +313,66 @@ export interface RangeValues {
 }
 
 /**
- * Under `responseType: 'stream'` gaxios hands an error body over as text; parsed back here (it is small) so that
- * {@link toSheetsError} finds Google's message, as it does for every other call.
+ * The body of a call made with `responseType: 'stream'`. Under it gaxios hands an error body over as text; parsed back
+ * here (it is small) so that {@link toSheetsError} finds Google's message, as it does for every other call.
  */
-function withJsonErrorBody(err: unknown): unknown {
-  const response = (err as { response?: { data?: unknown } } | null)?.response;
-  if (typeof response?.data === 'string') {
-    try {
-      response.data = JSON.parse(response.data) as unknown;
-    } catch {
-      // not JSON (a proxy's HTML page, say): the message stays as gaxios made it
+async function streamed(request: () => Promise<{ data: unknown }>): Promise<unknown> {
+  try {
+    return (await request()).data;
+  } catch (err) {
+    const response = (err as { response?: { data?: unknown } } | null)?.response;
+    if (typeof response?.data === 'string') {
+      try {
+        response.data = JSON.parse(response.data) as unknown;
+      } catch {
+        // not JSON (a proxy's HTML page, say): the message stays as gaxios made it
+      }
     }
+    throw err;
   }
-  return err;
+}
+
+/** Whether `body` streams (a web or Node stream), rather than being a parsed object from a transport that ignored it. */
+function isStream(body: unknown): body is JsonBody {
+  return typeof body === 'object' && body !== null && Symbol.asyncIterator in body;
 }
 
 /**
- * The rows of a streamed `values.get` body (a web or Node stream; a parsed object from a transport that ignored
- * `stream`), pushed to `sink`.
+ * Runs the parse of a streamed body; a SyntaxError becomes a SheetsError (not the SyntaxError itself: its message
+ * quotes the body, which holds keys). Whatever else fails (a timeout, a lost connection) is mapped by `call`.
  */
+async function parsing<T>(method: string, parse: () => Promise<T>): Promise<T> {
+  try {
+    return await parse();
+  } catch (err) {
+    if (err instanceof SyntaxError) {
+      throw new SheetsError(
+        'unknown',
+        `${method} answered something that is not JSON of the expected shape`,
+        true,
+        200,
+      );
+    }
+    throw err;
+  }
+}
+
+/** The rows of a `values.get` body, pushed to `sink`. */
 async function readValuesBody(body: unknown, sink: RowSink, slicing: ValueRangeOptions): Promise<void> {
-  if (typeof body !== 'object' || body === null || !(Symbol.asyncIterator in body)) {
+  if (!isStream(body)) {
     sink.push((body as { values?: CellValue[][] } | null)?.values ?? []);
     return;
   }
-  try {
-    await streamValueRange(body as AsyncIterable<Uint8Array | string>, sink, slicing);
-  } catch (err) {
-    if (err instanceof SyntaxError) {
-      // Not the SyntaxError itself: its message quotes the body, which holds keys.
-      throw new SheetsError('unknown', 'values.get answered something that is not a JSON value range', true, 200);
-    }
-    throw err; // the stream failed: a timeout or a lost connection, mapped by `call`
+  await parsing('values.get', () => streamValueRange(body, sink, slicing));
+}
+
+/** The value ranges of a `values.batchGet` body. */
+async function readBatchGetBody(body: unknown): Promise<readonly ParsedValueRange[]> {
+  if (!isStream(body)) {
+    const ranges = (body as { valueRanges?: { range?: string; values?: CellValue[][] }[] } | null)?.valueRanges ?? [];
+    return ranges.map((r) => ({ ...r, values: r.values ?? [] }));
   }
+  return parsing('values.batchGet', () => readBatchGet(body));
 }
 
 export { SheetsError };

@@ -252,9 +252,9 @@ export class GoogleSheet implements SheetSource, TableReader {
   /**
    * One `values.batchGet` of several ranges (`tab` unset: this tab; `cells` empty: the whole tab), typed cells in
    * request order with the range Google reports for each. The body is streamed and parsed a slice at a time
-   * ({@link readBatchGet}), as {@link readValues} parses its own.
+   * ({@link readBatchGet}), as {@link readValues} parses its own, in slices as `slicing` says.
    */
-  async readRanges(ranges: readonly TabCells[]): Promise<RangeValues[]> {
+  async readRanges(ranges: readonly TabCells[], slicing: ValueRangeOptions = {}): Promise<RangeValues[]> {
     const answered = await this.call('values.batchGet', async (api) => {
       const body = await streamed(() =>
         api.spreadsheets.values.batchGet(
@@ -267,7 +267,7 @@ export class GoogleSheet implements SheetSource, TableReader {
           { responseType: 'stream' },
         ),
       );
-      return { data: await readBatchGetBody(body) };
+      return { data: await readBatchGetBody(body, slicing) };
     });
     return ranges.map((_, i) => ({
       range: typeof answered[i]?.range === 'string' ? answered[i].range : '',
@@ -367,12 +367,12 @@ async function readValuesBody(body: unknown, sink: RowSink, slicing: ValueRangeO
 }
 
 /** The value ranges of a `values.batchGet` body. */
-async function readBatchGetBody(body: unknown): Promise<readonly ParsedValueRange[]> {
+async function readBatchGetBody(body: unknown, slicing: ValueRangeOptions): Promise<readonly ParsedValueRange[]> {
   if (!isStream(body)) {
     const ranges = (body as { valueRanges?: { range?: string; values?: CellValue[][] }[] } | null)?.valueRanges ?? [];
     return ranges.map((r) => ({ ...r, values: r.values ?? [] }));
   }
-  return parsing('values.batchGet', () => readBatchGet(body));
+  return parsing('values.batchGet', () => readBatchGet(body, slicing));
 }
 
 export { SheetsError };

@@ -27,24 +27,9 @@ import type { CellValue, SheetTable, Snapshot } from '../../src/keys/types';
 import { sheetgate } from '../../src/sheetgate';
 import { makeCredentials } from '../../emulator/credentials';
 import { captureLogger } from '../helpers/log-capture';
+import { cell, chunked, rows, stream } from '../helpers/json-body';
 
 const NOW = Date.UTC(2026, 0, 1);
-
-/** Cells with everything JSON escapes or the scanner must not mistake for structure. */
-const trickyText = fc.string({
-  unit: fc.oneof(
-    fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
-    fc.constantFrom('"', '\\', '\\"', '\\\\', '[', ']', '{', '}', ',', '\n', '\0', '\u2028', 'é', '🔑'),
-  ),
-  maxLength: 30,
-});
-const cell: fc.Arbitrary<CellValue> = fc.oneof(
-  trickyText,
-  fc.double({ noNaN: true, noDefaultInfinity: true }),
-  fc.integer(),
-  fc.boolean(),
-);
-const rows = fc.array(fc.array(cell, { maxLength: 8 }), { maxLength: 40 });
 
 /** A body as Google (pretty-printed) or the emulator (compact) might send it, or with odd whitespace. */
 function body(values: CellValue[][] | undefined, style: 'compact' | 'pretty' | 'tabs'): string {
@@ -56,26 +41,6 @@ function body(values: CellValue[][] | undefined, style: 'compact' | 'pretty' | '
       return JSON.stringify(range, null, 2);
     case 'tabs':
       return ` \r\n${JSON.stringify(range, null, '\t')}\n `;
-  }
-}
-
-/** `text` as UTF-8 bytes in chunks cut anywhere, multi-byte characters included. */
-function chunked(text: string, cuts: readonly number[]): Uint8Array[] {
-  const bytes = Buffer.from(text, 'utf8');
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const chunks: Uint8Array[] = [];
-  let from = 0;
-  for (const p of [...points, bytes.length]) {
-    chunks.push(bytes.subarray(from, p));
-    from = p;
-  }
-  return chunks;
-}
-
-async function* stream(chunks: readonly Uint8Array[]): AsyncGenerator<Uint8Array> {
-  for (const c of chunks) {
-    await Promise.resolve();
-    yield c;
   }
 }
 

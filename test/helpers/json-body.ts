@@ -23,6 +23,20 @@ export const cell: fc.Arbitrary<CellValue> = fc.oneof(
 
 export const rows = fc.array(fc.array(cell, { maxLength: 8 }), { maxLength: 40 });
 
+export type Layout = 'compact' | 'pretty' | 'tabs';
+
+/** `json` as Google (pretty-printed) or the emulator (compact) might send it, or with odd whitespace around. */
+export function stringify(json: unknown, layout: Layout): string {
+  switch (layout) {
+    case 'compact':
+      return JSON.stringify(json);
+    case 'pretty':
+      return JSON.stringify(json, null, 2);
+    case 'tabs':
+      return ` \r\n${JSON.stringify(json, null, '\t')}\n `;
+  }
+}
+
 /** `text` as UTF-8 bytes in chunks cut anywhere, multi-byte characters included. */
 export function chunked(text: string, cuts: readonly number[]): Uint8Array[] {
   const bytes = Buffer.from(text, 'utf8');

@@ -11,7 +11,8 @@ import type { Emulator } from '../../emulator/server';
 import type { sheets_v4 } from '@googleapis/sheets';
 import type { ServiceAccount } from '../../emulator/credentials';
 import { trustedEmulator } from '../helpers/emulator';
-import { chunked, rows, stream, trickyText } from '../helpers/json-body';
+import { chunked, rows, stream, stringify, trickyText } from '../helpers/json-body';
+import type { Layout } from '../helpers/json-body';
 import { captureLogger } from '../helpers/log-capture';
 
 /** What `JSON.parse` makes of a batchGet body: its `valueRanges` (none unless an array), each with `values` (rows). */
@@ -34,22 +35,14 @@ const valueRange = fc.record(
 );
 
 /** A body as Google (pretty-printed) or the emulator (compact) might send it, or with odd whitespace. */
-function body(ranges: unknown[], style: 'compact' | 'pretty' | 'tabs', valuesFirst = false): string {
+function body(ranges: unknown[], style: Layout, valuesFirst = false): string {
   const reordered = valuesFirst
     ? ranges.map((r) => {
         const { values, ...rest } = r as { values?: CellValue[][] };
         return values === undefined ? rest : { values, ...rest };
       })
     : ranges;
-  const batch = { spreadsheetId: 'sheet-1', valueRanges: reordered };
-  switch (style) {
-    case 'compact':
-      return JSON.stringify(batch);
-    case 'pretty':
-      return JSON.stringify(batch, null, 2);
-    case 'tabs':
-      return ` \r\n${JSON.stringify(batch, null, '\t')}\n `;
-  }
+  return stringify({ spreadsheetId: 'sheet-1', valueRanges: reordered }, style);
 }
 
 describe('readBatchGet: a values.batchGet body streamed and parsed in slices', () => {

@@ -27,21 +27,15 @@ import type { CellValue, SheetTable, Snapshot } from '../../src/keys/types';
 import { sheetgate } from '../../src/sheetgate';
 import { makeCredentials } from '../../emulator/credentials';
 import { captureLogger } from '../helpers/log-capture';
-import { cell, chunked, rows, stream } from '../helpers/json-body';
+import { cell, chunked, rows, stream, stringify } from '../helpers/json-body';
+import type { Layout } from '../helpers/json-body';
 
 const NOW = Date.UTC(2026, 0, 1);
 
 /** A body as Google (pretty-printed) or the emulator (compact) might send it, or with odd whitespace. */
-function body(values: CellValue[][] | undefined, style: 'compact' | 'pretty' | 'tabs'): string {
+function body(values: CellValue[][] | undefined, style: Layout): string {
   const range = { range: "'API Keys'!A1:Z1000", majorDimension: 'ROWS', ...(values === undefined ? {} : { values }) };
-  switch (style) {
-    case 'compact':
-      return JSON.stringify(range);
-    case 'pretty':
-      return JSON.stringify(range, null, 2);
-    case 'tabs':
-      return ` \r\n${JSON.stringify(range, null, '\t')}\n `;
-  }
+  return stringify(range, style);
 }
 
 describe('readValueRange: a values.get body streamed and parsed in slices', () => {

@@ -27,7 +27,7 @@ export interface RedisClusterOptions {
   readonly maxAgeMs: number;
   /** Leader lease lifetime. Defaults to `30000` ms; keep it ≥ 2 × the Sheets call timeout (10 s). */
   readonly leaseTtlMs?: number;
-  /** Rate-limit key prefix. Defaults to `sheetgate:rl`. */
+  /** Rate-limit key prefix. Defaults to the deployment's namespace + `:rl`, so deployments sharing a Redis never share counters. */
   readonly limiterPrefix?: string;
   /** How often local usage deltas go to Redis. Defaults to `2000` ms. */
   readonly pushIntervalMs?: number;
@@ -80,7 +80,7 @@ export function startRedisCluster(options: RedisClusterOptions): RedisCluster {
   const limiter = createRlfLimiter({
     redis: link.client,
     logger,
-    ...(options.limiterPrefix === undefined ? {} : { prefix: options.limiterPrefix }),
+    prefix: options.limiterPrefix ?? `${namespace}:rl`,
     ...(onRedisError === undefined ? {} : { onRedisError }),
   });
   const quotas = new RedisQuotaCounter({

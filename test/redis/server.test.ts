@@ -1,6 +1,8 @@
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { loadConfig } from '../../src/config';
+import { hashKey, keyIdOf } from '../../src/keys/key-id';
+import { redisNamespace } from '../../src/redis/namespace';
 import { startServer } from '../../src/server';
 import { startEmulator } from '../../emulator/server';
 import { makeCredentials } from '../../emulator/credentials';
@@ -56,6 +58,13 @@ describe('server.ts with REDIS_URL', () => {
       const status = await request(running.server).get('/auth/status').expect(200);
       expect(status.body.redis).toBeDefined();
       expect(JSON.stringify(status.body)).not.toContain(USER);
+      // The key's rate-limit counter lives inside this deployment's namespace, keyed by key id, never by the key.
+      const redis = new Redis(REDIS_URL);
+      const namespace = redisNamespace({ spreadsheetId: id, sheetName: 'API_Keys' });
+      const counters = await redis.keys(`*:rl:*${keyIdOf(hashKey(USER))}*`);
+      redis.disconnect();
+      expect(counters).toContain(`${namespace}:rl:60:${keyIdOf(hashKey(USER))}`);
+      expect(counters.join(' ')).not.toContain(USER);
       await request(running.server).post('/auth/refresh').set('X-API-Key', USER).expect(403);
       const refresh = await request(running.server).post('/auth/refresh').set('X-API-Key', ADMIN);
       expect([200, 202]).toContain(refresh.status);

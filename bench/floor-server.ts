@@ -1,10 +1,15 @@
 /**
  * The floor under sheetgate's hot path, for bench/run.ts: bare Express 5 (ETag off, served through createHttpServer,
- * as sheetgate is) doing only what the HTTP contract obliges every accepted response to do, written by hand in one middleware,
- * without sheetgate's code.
- * FLOOR=headers: the response headers alone (helmet's five, RateLimit-Limit/-Remaining/-Reset/-Policy, X-Client-Name),
- * static values. FLOOR=auth: those headers plus the work behind them — the Bearer key read, sha256, a Map lookup, one
- * rate-limiter-flexible consume. FLOOR_KEYS_FILE: a JSON array of the keys it accepts.
+ * as sheetgate is) doing only what the contract obliges every accepted response to do, written by hand in one
+ * middleware, without sheetgate's code.
+ * FLOOR=headers: the response headers alone (the five security headers, RateLimit-Limit/-Remaining/-Reset/-Policy,
+ * X-Client-Name), static values. FLOOR=auth: those headers plus the work behind them — the key read from
+ * `Authorization: Bearer|ApiKey` (scheme in any case) or `X-API-Key`, sha256, a Map lookup, the active and expiry
+ * checks against the clock, one rate-limiter-flexible consume, `req.auth`, X-Sheetgate-Key-Expiration for a key that
+ * expires, and the key's usage counted in memory. FLOOR_KEYS_FILE: a JSON array of the keys it accepts;
+ * FLOOR_EXPIRES_AT: an ISO date at which all of them expire (none when unset).
+ * What it leaves out of the contract, so it stays a floor: refusal bodies, repeated-credential detection, the per-key
+ * allowed addresses and quotas (no bench key has either), metrics, logging.
  */
 import { hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -37,15 +42,56 @@ function headersOnly(_req: Request, res: Response, next: NextFunction): void {
   next();
 }
 
+/** The key of `Authorization: Bearer|ApiKey <key>` or `X-API-Key: <key>`, or undefined. */
+function presentedKey(raw: readonly string[]): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] ?? '').toLowerCase();
+    const value = (raw[i + 1] ?? '').trim();
+    if (name === 'authorization') {
+      const space = value.indexOf(' ');
+      const scheme = value.slice(0, space).toLowerCase();
+      return scheme === 'bearer' || scheme === 'apikey' ? value.slice(space + 1).trim() : undefined;
+    }
+    if (name === 'x-api-key') {
+      return value;
+    }
+  }
+  return undefined;
+}
+
+interface Client {
+  readonly id: string;
+  readonly name: string;
+  readonly active: boolean;
+  readonly expiresAt: number;
+  readonly expiration: string | undefined;
+  readonly auth: { readonly clientName: string; readonly keyId: string; readonly scopes: readonly string[] };
+  used: number;
+  lastUsedAt: number;
+}
+
 function minimalAuth(): (req: Request, res: Response, next: NextFunction) => void {
   const keys = JSON.parse(readFileSync(process.env['FLOOR_KEYS_FILE'] ?? '', 'utf8')) as string[];
-  const byHash = new Map(keys.map((key, n) => [hash('sha256', key, 'hex'), { name: `client-${n}`, id: String(n) }]));
+  const expires = process.env['FLOOR_EXPIRES_AT'];
+  const expiresAt = expires === undefined ? Infinity : Date.parse(expires);
+  const expiration = expires === undefined ? undefined : new Date(expiresAt).toISOString();
+  const byHash = new Map(
+    keys.map((key, n): [string, Client] => {
+      const digest = hash('sha256', key, 'hex');
+      const client = { name: `client-${n}`, id: digest.slice(0, 16), active: true, expiresAt, expiration };
+      return [
+        digest,
+        { ...client, auth: { clientName: client.name, keyId: client.id, scopes: [] }, used: 0, lastUsedAt: 0 },
+      ];
+    }),
+  );
   const limiter = new RateLimiterMemory({ points: 1_000_000_000, duration: 60 });
   return function floorAuth(req, res, next) {
     setSecurityHeaders(res);
-    const header = req.headers.authorization ?? '';
-    const client = byHash.get(hash('sha256', header.slice(7), 'hex'));
-    if (!header.startsWith('Bearer ') || client === undefined) {
+    const key = presentedKey(req.rawHeaders);
+    const client = key === undefined ? undefined : byHash.get(hash('sha256', key, 'hex'));
+    const now = Date.now();
+    if (client === undefined || !client.active || now >= client.expiresAt) {
       res.status(401).end();
       return;
     }
@@ -55,6 +101,12 @@ function minimalAuth(): (req: Request, res: Response, next: NextFunction) => voi
       res.setHeader('RateLimit-Reset', String(Math.ceil(r.msBeforeNext / 1000)));
       res.setHeader('RateLimit-Policy', '1000000000;w=60');
       res.setHeader('X-Client-Name', client.name);
+      if (client.expiration !== undefined) {
+        res.setHeader('X-Sheetgate-Key-Expiration', client.expiration);
+      }
+      req.auth = { ...client.auth, limit: 1_000_000_000, expiresAt: client.expiresAt };
+      client.used += 1;
+      client.lastUsedAt = now;
       next();
     });
   };
@@ -64,8 +116,8 @@ const app = express();
 app.disable('x-powered-by');
 app.set('etag', false);
 app.use(process.env['FLOOR'] === 'auth' ? minimalAuth() : headersOnly);
-app.get('/api/hello', (_req, res) => {
-  res.json({ message: 'hello, anonymous' });
+app.get('/api/hello', (req, res) => {
+  res.json({ message: `hello, ${req.auth?.clientName ?? 'anonymous'}` });
 });
 const server = createHttpServer(app).listen(Number(process.env['PORT'] ?? 0), '127.0.0.1', () => {
   const address = server.address();

@@ -34,16 +34,17 @@ const SERVER_NODE_FLAGS = (process.env['BENCH_NODE_FLAGS'] ?? '').split(' ').fil
 
 /**
  * Starts `node [BENCH_NODE_FLAGS] --import tsx <script>` on 127.0.0.1 with PORT=0 and resolves with the port it prints
- * (`listening on port N`); on `cpu` when given (taskset). Killed after `maxLifeMs` whatever happens, so a benchmark
- * never leaves a server behind.
+ * (`listening on port N`); on `cpu` when given (taskset), with `nodeFlags` after BENCH_NODE_FLAGS. Killed after
+ * `maxLifeMs` whatever happens, so a benchmark never leaves a server behind.
  */
 export function startProcess(
   script: string,
   env: Record<string, string>,
   maxLifeMs = 10 * 60_000,
   cpu?: number,
+  nodeFlags: readonly string[] = [],
 ): Promise<Proc> {
-  const node = [process.execPath, ...SERVER_NODE_FLAGS, '--import', 'tsx', script];
+  const node = [process.execPath, ...SERVER_NODE_FLAGS, ...nodeFlags, '--import', 'tsx', script];
   const [command = '', ...args] = cpu === undefined ? node : ['taskset', '-c', String(cpu), ...node];
   const child = spawn(command, args, {
     env: { ...process.env, PORT: '0', ...env },

@@ -1,7 +1,9 @@
 import express from 'express';
-import type { ErrorRequestHandler, Express, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Express, NextFunction, Request, RequestHandler, Response } from 'express';
 import helmet from 'helmet';
 import { healthHandler, readyHandler } from './http/health';
+import { pathLookup, pathRoutes } from './http/path-routes';
+import type { PathRoute } from './http/path-routes';
 import { statusHandler } from './http/status';
 import type { StatusSection } from './http/status';
 import { verifyHandler, whoamiHandler } from './http/whoami';
@@ -13,7 +15,11 @@ export interface AppDeps {
   readonly logger: Logger;
   /** Express `trust proxy` (TRUST_PROXY). */
   readonly trustProxy?: boolean | number | string;
-  /** Extra public routes or middleware mounted before auth, in order (e.g. the request timer, then `/metrics`). */
+  /** Called first for every request, before any route (e.g. the metrics' request timer). */
+  readonly onRequest?: (req: Request, res: Response) => void;
+  /** Public `GET` routes on exact paths, served before auth (e.g. `/metrics`), beside /health, /ready, /auth/status. */
+  readonly publicPaths?: Readonly<Record<string, RequestHandler>>;
+  /** Extra public middleware mounted before auth, in order, after `publicPaths`. */
   readonly publicRoutes?: readonly RequestHandler[];
   /** Protected routes (routers or plain middleware) mounted after auth. */
   readonly protectedRoutes?: readonly RequestHandler[];
@@ -43,6 +49,36 @@ const apiHelmet = helmet({
   xXssProtection: false,
 });
 
+/**
+ * The headers a middleware sets on every response, read once by running it against a response that only records.
+ * helmet configured as above sets the same five values on every response (no nonces, nothing read from the request),
+ * so the app sets them from this list instead of running helmet's six functions and building its CSP string per
+ * request.
+ * @throws Error when the middleware does anything else to the response, or does not pass the request on at once:
+ *   then its headers are not a fixed list
+ */
+export function fixedHeaders(middleware: RequestHandler): readonly (readonly [string, string])[] {
+  const headers: [string, string][] = [];
+  const outcome = { passed: false };
+  const recorder = {
+    setHeader(name: string, value: unknown): unknown {
+      headers.push([name, String(value)]);
+      return recorder;
+    },
+  };
+  const done: NextFunction = (err?: unknown) => {
+    outcome.passed = err === undefined;
+  };
+  // Not an Express request or response: only `setHeader` exists, so any other use of them throws here, at start.
+  (middleware as (req: object, res: object, next: NextFunction) => void)({}, recorder, done);
+  if (!outcome.passed) {
+    throw new Error('fixedHeaders: the middleware did not pass the request on synchronously');
+  }
+  return headers;
+}
+
+const SECURITY_HEADERS = fixedHeaders(apiHelmet);
+
 /** The demo API the service protects when no upstream is configured. */
 const helloHandler: RequestHandler = function hello(req, res) {
   res.json({ message: `hello, ${req.auth?.clientName ?? 'anonymous'}` });
@@ -63,20 +99,47 @@ export function createApp(deps: AppDeps): Express {
   if (deps.trustProxy !== undefined) {
     app.set('trust proxy', deps.trustProxy);
   }
-  app.use(apiHelmet);
-  for (const route of deps.publicRoutes ?? []) {
-    app.use(route);
+  const publicLookup = pathLookup([
+    { path: '/health', method: 'GET', handler: healthHandler },
+    { path: '/ready', method: 'GET', handler: readyHandler(gate) },
+    { path: '/auth/status', method: 'GET', handler: statusHandler(gate, deps.statusSections, deps.now) },
+    ...Object.entries(deps.publicPaths ?? {}).map(([path, handler]): PathRoute => ({ path, method: 'GET', handler })),
+  ]);
+  const { onRequest } = deps;
+  const publicRoutes = deps.publicRoutes ?? [];
+  // One router layer for what every request needs before its route: the security headers, the request hook, the
+  // public routes, and auth — unless extra public middleware must run between the public routes and auth. Each layer
+  // Express walks costs every request a path match and a dispatch.
+  const authAfter = publicRoutes.length === 0;
+  app.use(function sheetgateFront(req: Request, res: Response, next: NextFunction): unknown {
+    for (const [name, value] of SECURITY_HEADERS) {
+      res.setHeader(name, value);
+    }
+    onRequest?.(req, res);
+    const route = publicLookup(req);
+    if (route !== undefined) {
+      return route(req, res, next);
+    }
+    if (authAfter) {
+      return gate(req, res, next);
+    }
+    next();
+    return undefined;
+  });
+  if (!authAfter) {
+    for (const route of publicRoutes) {
+      app.use(route);
+    }
+    app.use(gate);
   }
-  // Routes sit on the app itself, not in nested routers: every nested router is walked by every request.
-  app.get('/health', healthHandler);
-  app.get('/ready', readyHandler(gate));
-  app.get('/auth/status', statusHandler(gate, deps.statusSections, deps.now));
-  app.use(gate);
-  app.get('/auth/whoami', whoamiHandler);
-  app.all('/auth/verify', verifyHandler);
-  if (deps.demoApi ?? true) {
-    app.get('/api/hello', helloHandler);
-  }
+  // sheetgate's own protected routes, in one layer.
+  app.use(
+    pathRoutes([
+      { path: '/auth/whoami', method: 'GET', handler: whoamiHandler },
+      { path: '/auth/verify', method: 'ALL', handler: verifyHandler },
+      ...((deps.demoApi ?? true) ? [{ path: '/api/hello', method: 'GET' as const, handler: helloHandler }] : []),
+    ]),
+  );
   for (const router of deps.protectedRoutes ?? []) {
     app.use(router);
   }

@@ -16,7 +16,7 @@ export type { AuthErrorCode } from './auth/errors';
 export type { ServiceAccount, TableReader, TableSink } from './keys/sheet-source';
 export type { Limiter, LimitDecision } from './limits/limiter';
 export type { KeyRecord, KeyTable, Snapshot, SheetTable } from './keys/types';
-export { createMetrics, metricsRoutes } from './http/metrics';
+export { createMetrics, metricsHandler, metricsRoutes } from './http/metrics';
 export type { Metrics, MetricsOptions, MetricsRoutesOptions } from './http/metrics';
 export { proxyRoutes, upgradeHandler } from './http/proxy';
 export { createHttpServer } from './http/http-server';

@@ -4,7 +4,7 @@ import type { AuthMode } from './auth/middleware';
 import { ConfigError, envWithDotenv, loadConfig, missingCredentials } from './config';
 import type { Config } from './config';
 import { createHttpServer } from './http/http-server';
-import { metricsRoutes, createMetrics } from './http/metrics';
+import { createMetrics, metricsHandler } from './http/metrics';
 import { proxyRoutes, upgradeHandler } from './http/proxy';
 import { ReloadGate } from './keys/reload-gate';
 import { GoogleSheet, readServiceAccount } from './keys/sheet-source';
@@ -177,7 +177,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     gate,
     logger,
     ...(config.trustProxy === undefined ? {} : { trustProxy: config.trustProxy }),
-    publicRoutes: [metrics.requestTimer, metricsRoutes(metrics.registry, { token: config.metricsToken })],
+    onRequest: metrics.timeRequest,
+    publicPaths: { '/metrics': metricsHandler(metrics.registry, { token: config.metricsToken }) },
     demoApi: config.upstreamUrl === undefined,
     protectedRoutes: [
       ...(reloads === undefined ? [] : [refreshRoutes(() => reloads.request())]),

@@ -1,0 +1,156 @@
+/**
+ * The accepted path's shortcuts must answer exactly as the general machinery they replace: helmet's headers set from a
+ * list read once, routes found in a Map instead of Express route layers, the latency histogram counted in arrays and
+ * exposed at scrape time, and the limiter's promise handled by the middleware itself.
+ */
+import express from 'express';
+import type { RequestHandler } from 'express';
+import helmet from 'helmet';
+import { Histogram, Registry } from 'prom-client';
+import request from 'supertest';
+import { createApp, fixedHeaders } from '../../src/app';
+import { LatencyHistogram, createMetrics, metricsHandler } from '../../src/http/metrics';
+import { pathLookup } from '../../src/http/path-routes';
+import { sheetgate } from '../../src/sheetgate';
+import { captureLogger } from '../helpers/log-capture';
+import { FixedSource, HEADER } from '../helpers/fixed-source';
+
+const KEY = 'sk-convergence-77777777-7777-4777-8777-777777777777';
+const SECURITY = {
+  'content-security-policy': "default-src 'none';frame-ancestors 'none'",
+  'cross-origin-resource-policy': 'same-origin',
+  'referrer-policy': 'no-referrer',
+  'strict-transport-security': 'max-age=31536000; includeSubDomains',
+  'x-content-type-options': 'nosniff',
+};
+
+describe('fixedHeaders', () => {
+  it('reads the headers helmet sets on a real response', async () => {
+    const options = { xPoweredBy: false, crossOriginEmbedderPolicy: true } as const;
+    const real = express()
+      .use(helmet(options))
+      .get('/', (_req, res) => {
+        res.end();
+      });
+    const res = await request(real).get('/').expect(200);
+    const headers = fixedHeaders(helmet(options));
+    expect(headers.length).toBeGreaterThan(5);
+    for (const [name, value] of headers) {
+      expect([name, res.headers[name.toLowerCase()]]).toEqual([name, value]);
+    }
+  });
+
+  it('refuses a middleware that does more than set headers, or passes the request on later', () => {
+    expect(() => fixedHeaders(helmet())).toThrow(); // the default removes X-Powered-By
+    const later: RequestHandler = (_req, _res, next) => {
+      setImmediate(next);
+    };
+    expect(() => fixedHeaders(later)).toThrow(/synchronously/);
+  });
+});
+
+describe('the app’s front layer and own routes', () => {
+  const { logger } = captureLogger();
+
+  it('sets the security headers on public answers, accepted and refused requests and 404s', async () => {
+    const gate = sheetgate({ source: new FixedSource([HEADER, [KEY, 'Acme', '', '', true, '']]), logger });
+    await gate.ready();
+    const app = createApp({ gate, logger });
+    const answers = [
+      await request(app).get('/health').expect(200),
+      await request(app).get('/api/hello').set('Authorization', `Bearer ${KEY}`).expect(200),
+      await request(app).get('/api/hello').expect(401),
+      await request(app).get('/nowhere').set('Authorization', `Bearer ${KEY}`).expect(404),
+    ];
+    for (const res of answers) {
+      expect(res.headers).toMatchObject(SECURITY);
+    }
+    await gate.close();
+  });
+
+  it('matches paths as Express routes do: any case, one trailing slash, HEAD for GET; others go to auth', async () => {
+    const gate = sheetgate({ source: new FixedSource([HEADER, [KEY, 'Acme', '', '', true, '']]), logger });
+    await gate.ready();
+    const app = createApp({ gate, logger });
+    await request(app).get('/HEALTH').expect(200, { status: 'ok' });
+    await request(app).get('/health/').expect(200, { status: 'ok' });
+    await request(app).head('/ready').expect(200);
+    await request(app).post('/health').expect(401);
+    await request(app).get('/healthz').expect(401);
+    await request(app).get('/health//').expect(401);
+    const key = `Bearer ${KEY}`;
+    await request(app).get('/Auth/WhoAmI/').set('Authorization', key).expect(200);
+    await request(app).post('/auth/verify').set('Authorization', key).expect(200);
+    await request(app).post('/api/hello').set('Authorization', key).expect(404);
+    await gate.close();
+  });
+
+  it('refuses route paths it could not match as Express would', () => {
+    const handler: RequestHandler = (_req, res) => {
+      res.end();
+    };
+    expect(() => pathLookup([{ path: '/Health', method: 'GET', handler }])).toThrow(/lower-case/);
+    expect(() => pathLookup([{ path: 'health', method: 'GET', handler }])).toThrow(/lower-case/);
+    const twice = { path: '/a', method: 'GET', handler } as const;
+    expect(() => pathLookup([twice, twice])).toThrow(/of its own/);
+  });
+});
+
+describe('request metrics through createApp’s hooks', () => {
+  const { logger } = captureLogger();
+
+  it('times every request through onRequest and serves /metrics as a public path', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const gate = sheetgate({ source: new FixedSource([HEADER, [KEY, 'Acme', '', '', true, '']]), logger });
+    await gate.ready();
+    const app = createApp({
+      gate,
+      logger,
+      onRequest: metrics.timeRequest,
+      publicPaths: { '/metrics': metricsHandler(metrics.registry, { token: 'scrape-token' }) },
+    });
+    await request(app).get('/api/hello').set('Authorization', `Bearer ${KEY}`).expect(200);
+    await request(app).get('/api/hello').set('Authorization', `Bearer ${KEY}`).expect(200);
+    await request(app).get('/api/hello').expect(401);
+    await request(app).get('/metrics').expect(401);
+    const text = (await request(app).get('/metrics').set('Authorization', 'Bearer scrape-token').expect(200)).text;
+    expect(text).toContain('sheetgate_http_request_duration_seconds_count{status_class="2xx"} 2\n');
+    expect(text).toContain('sheetgate_http_request_duration_seconds_count{status_class="4xx"} 2\n');
+    await gate.close();
+  });
+});
+
+describe('LatencyHistogram', () => {
+  it('exposes what prom-client’s own histogram exposes for the same observations', async () => {
+    const ours = new Registry();
+    const theirs = new Registry();
+    const folded = new LatencyHistogram([ours]);
+    const reference = new Histogram({
+      name: 'sheetgate_http_request_duration_seconds',
+      help: 'Time to answer a request (auth, and the upstream in proxy mode), by status class.',
+      labelNames: ['status_class'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [theirs],
+    });
+    const seen: [number, number][] = [
+      [200, 0.0004],
+      [200, 0.001], // on a bound: counted in that bucket
+      [201, 0.003],
+      [204, 12], // above every bound: +Inf only
+      [404, 0.07],
+      [503, 2.5],
+      [101, 0.02],
+    ];
+    for (const [status, seconds] of seen) {
+      folded.record(status, seconds);
+      reference.observe({ status_class: `${Math.floor(status / 100)}xx` }, seconds);
+    }
+    expect(await ours.metrics()).toBe(await theirs.metrics());
+    expect(await ours.getMetricsAsJSON()).toEqual(await theirs.getMetricsAsJSON());
+    ours.resetMetrics();
+    theirs.resetMetrics();
+    folded.record(302, 0.2);
+    reference.observe({ status_class: '3xx' }, 0.2);
+    expect(await ours.metrics()).toBe(await theirs.metrics());
+  });
+});

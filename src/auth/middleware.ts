@@ -77,7 +77,7 @@ const UNAVAILABLE_RETRY_SEC = 5;
 
 /**
  * What every accepted request of one key answers with, computed once per key record (records are immutable and
- * replaced whole by each refresh) rather than on every request (issue 8): `req.auth`, the header-safe client name,
+ * replaced whole by each refresh) rather than on every request: `req.auth`, the header-safe client name,
  * the fixed RateLimit-* values, the expiry header, the address check and the metrics decision.
  */
 interface KeyAnswer {
@@ -119,7 +119,8 @@ function setLimitHeaders(res: Response, answer: KeyAnswer, d: LimitDecision): vo
 }
 
 /**
- * The auth middleware (DESIGN §3): credentials → snapshot lookup → expiry/active → per-key limit → `req.auth`.
+ * The auth middleware: credentials → snapshot lookup → expiry/active → allowed address → per-key limit (and quota) →
+ * `req.auth` and the answer's headers.
  * Refusals are problem+json with a stable `code`. No Sheets call happens here, ever.
  */
 export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
@@ -163,22 +164,30 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
     key: KeyRecord,
     answer: KeyAnswer,
     decision: LimitDecision,
+    at: number,
   ): void => {
     setLimitHeaders(res, answer, decision);
     if (!decision.allowed) {
       refuseLimit(res, 'rate_limited', key, decision.resetMs);
       return;
     }
-    accept(req, res, next, key, answer);
+    accept(req, res, next, key, answer, at);
   };
 
-  const accept = (req: Request, res: Response, next: NextFunction, key: KeyRecord, answer: KeyAnswer): void => {
+  const accept = (
+    req: Request,
+    res: Response,
+    next: NextFunction,
+    key: KeyRecord,
+    answer: KeyAnswer,
+    at: number,
+  ): void => {
     res.setHeader('X-Client-Name', answer.clientHeader);
     if (answer.expirationHeader !== undefined) {
       res.setHeader('X-Sheetgate-Key-Expiration', answer.expirationHeader);
     }
     req.auth = answer.auth;
-    usage?.record(key, now());
+    usage?.record(key, at);
     onDecision?.(answer.accepted);
     if (debug) {
       logger.debug('auth ok', { client: key.clientName, keyId: key.keyId, keyPreview: key.preview });
@@ -186,7 +195,7 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
     next();
   };
 
-  const authenticate = (req: Request, res: Response, next: NextFunction): Promise<void> => {
+  const authenticate = (req: Request, res: Response, next: NextFunction): Promise<void> | undefined => {
     const credentials = parseCredentials(credentialHeaders(req.rawHeaders));
     if (credentials.kind !== 'key') {
       const code = credentials.kind === 'missing' ? 'missing_api_key' : 'malformed_authorization';
@@ -200,7 +209,8 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
       refuse(res, 'auth_unavailable', undefined, { retryAfterSec: UNAVAILABLE_RETRY_SEC });
       return Promise.resolve();
     }
-    const verdict = verify(snapshot, hashKey(credentials.key), now());
+    const at = now();
+    const verdict = verify(snapshot, hashKey(credentials.key), at);
     if (!verdict.ok) {
       if (debug) {
         logger.debug('auth refused', { code: verdict.code, keyPreview: maskKey(credentials.key) });
@@ -222,9 +232,16 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
     if (key.quota !== undefined && quotas !== undefined) {
       return limitAndQuota(req, res, next, key, answer, key.quota, snapshot.timeZone);
     }
-    return limiter.consume(key.keyId, key.rateLimit).then((decision) => {
-      admit(req, res, next, key, answer, decision);
-    });
+    // The limiter's promise is the only one on the accepted path: its failure, and anything thrown while admitting,
+    // goes to Express's error handlers here, so nothing is returned for the router to chain a handler of its own to.
+    limiter.consume(key.keyId, key.rateLimit).then((decision) => {
+      try {
+        admit(req, res, next, key, answer, decision, at);
+      } catch (err: unknown) {
+        next(err);
+      }
+    }, next);
+    return undefined;
   };
 
   // The per-minute limit first: a request it refuses never reaches the quota. A request the quota refuses has spent
@@ -239,12 +256,12 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
     zone: string,
   ): Promise<void> => {
     const decision = await limiter.consume(key.keyId, key.rateLimit);
+    const at = now();
     if (!decision.allowed || quotas === undefined) {
-      admit(req, res, next, key, answer, decision);
+      admit(req, res, next, key, answer, decision, at);
       return;
     }
     setLimitHeaders(res, answer, decision);
-    const at = now();
     const charged = await quotas.consume(key, quota, zone, at);
     res.setHeader('RateLimit-Policy', `${answer.policyHeader}, ${charged.policy}`);
     res.setHeader('X-Sheetgate-Quota-Limit', String(charged.decision.limit));
@@ -255,7 +272,7 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
       refuseLimit(res, 'quota_exceeded', key, charged.endsAt - at);
       return;
     }
-    accept(req, res, next, key, answer);
+    accept(req, res, next, key, answer, at);
   };
 
   const throttled = async (req: Request, res: Response, next: NextFunction, throttle: FailureThrottle) => {
@@ -270,7 +287,7 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
     await authenticate(req, res, next);
   };
 
-  // Not an async function: the accepted path has one promise (the limiter's), not an extra one per await (issue 8).
+  // Not an async function: the accepted path has one promise (the limiter's), not an extra one per await.
   return function sheetgateAuth(req: Request, res: Response, next: NextFunction): Promise<void> | undefined {
     if (mode.kind !== 'enforce') {
       next();

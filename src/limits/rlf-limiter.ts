@@ -31,7 +31,7 @@ interface Pair {
 /**
  * rate-limiter-flexible behind the {@link Limiter} port: `limit` points per 60 s per key id.
  * rlf limiters have a fixed number of points, so one limiter is built per distinct limit value (a sheet holds a
- * handful) and cached. With Redis (issue 6) each one has an in-memory insurance limiter that answers while Redis
+ * handful) and cached. With Redis each one has an in-memory insurance limiter that answers while Redis
  * fails: the same role as rlf's `insuranceLimiter` option, done here so that the switch is observable — logged once
  * when it starts and once when Redis answers again, and counted per failed command. While insured, limits hold per
  * instance (N instances allow up to N × limit); docs/scaling.md explains the choice.
@@ -46,7 +46,9 @@ export function createRlfLimiter(options: RlfLimiterOptions = {}): RlfLimiter {
     if (pair === undefined) {
       const common = { points: limit, duration: WINDOW_SEC, keyPrefix: `${prefix}:${limit}` };
       pair = {
-        memory: new RateLimiterMemory(common),
+        // Each limit has a store of its own, so in memory the key id alone is the key: no prefix joined to it on every
+        // request, and the same string every time, whose hash V8 keeps.
+        memory: new RateLimiterMemory({ ...common, keyPrefix: '' }),
         shared:
           options.redis === undefined
             ? undefined
@@ -93,7 +95,7 @@ export function createRlfLimiter(options: RlfLimiterOptions = {}): RlfLimiter {
 
   return {
     consume(keyId: string, limit: number): Promise<LimitDecision> {
-      // One promise chain per call, no async wrappers: this runs on every accepted request (issue 8).
+      // One promise chain per call, no async wrappers: this runs on every accepted request.
       return consumeIn(pairFor(limit), keyId).then(
         (res): LimitDecision => ({ allowed: true, limit, remaining: res.remainingPoints, resetMs: res.msBeforeNext }),
         (err: unknown): LimitDecision => {

@@ -94,6 +94,23 @@ describe('the app’s front layer and own routes', () => {
     const twice = { path: '/a', method: 'GET', handler } as const;
     expect(() => pathLookup([twice, twice])).toThrow(/of its own/);
   });
+
+  it('sends an error thrown while admitting a request to the error handler (500), not to an unhandled rejection', async () => {
+    const gate = sheetgate({
+      source: new FixedSource([HEADER, [KEY, 'Acme', '', '', true, '']]),
+      logger,
+      onDecision: (decision) => {
+        if (decision.outcome === 'ok') {
+          throw new Error('decision hook failed');
+        }
+      },
+    });
+    await gate.ready();
+    const app = createApp({ gate, logger });
+    const res = await request(app).get('/api/hello').set('Authorization', `Bearer ${KEY}`).expect(500);
+    expect(res.body).toMatchObject({ code: 'internal_error' });
+    await gate.close();
+  });
 });
 
 describe('request metrics through createApp’s hooks', () => {

@@ -45,7 +45,12 @@ function headersOnly(_req: Request, res: Response, next: NextFunction): void {
 /** The key of `Authorization: Bearer|ApiKey <key>` or `X-API-Key: <key>`, or undefined. */
 function presentedKey(raw: readonly string[]): string | undefined {
   for (let i = 0; i < raw.length; i += 2) {
-    const name = (raw[i] ?? '').toLowerCase();
+    const spelled = raw[i] ?? '';
+    // Only a name of the right length is lower-cased and compared: most headers are neither.
+    if (spelled.length !== 13 && spelled.length !== 9) {
+      continue;
+    }
+    const name = spelled.toLowerCase();
     const value = (raw[i + 1] ?? '').trim();
     if (name === 'authorization') {
       const space = value.indexOf(' ');
@@ -65,7 +70,8 @@ interface Client {
   readonly active: boolean;
   readonly expiresAt: number;
   readonly expiration: string | undefined;
-  readonly auth: { readonly clientName: string; readonly keyId: string; readonly scopes: readonly string[] };
+  /** `req.auth`, made once per key. */
+  readonly auth: NonNullable<Request['auth']>;
   used: number;
   lastUsedAt: number;
 }
@@ -81,7 +87,12 @@ function minimalAuth(): (req: Request, res: Response, next: NextFunction) => voi
       const client = { name: `client-${n}`, id: digest.slice(0, 16), active: true, expiresAt, expiration };
       return [
         digest,
-        { ...client, auth: { clientName: client.name, keyId: client.id, scopes: [] }, used: 0, lastUsedAt: 0 },
+        {
+          ...client,
+          auth: { clientName: client.name, keyId: client.id, scopes: [], limit: 1e9, expiresAt, quota: undefined },
+          used: 0,
+          lastUsedAt: 0,
+        },
       ];
     }),
   );
@@ -104,7 +115,7 @@ function minimalAuth(): (req: Request, res: Response, next: NextFunction) => voi
       if (client.expiration !== undefined) {
         res.setHeader('X-Sheetgate-Key-Expiration', client.expiration);
       }
-      req.auth = { ...client.auth, limit: 1_000_000_000, expiresAt: client.expiresAt };
+      req.auth = client.auth;
       client.used += 1;
       client.lastUsedAt = now;
       next();

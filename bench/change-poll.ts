@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { makeCredentials } from '../emulator/credentials';
 import { startEmulator } from '../emulator/server';
-import { CAN_PIN, pinSelf, startProcess } from './processes';
+import { CAN_PIN, pinSelf, rotatingKeys, startProcess } from './processes';
 import type { Proc } from './processes';
 
 const ROWS = Number(process.env['CHANGE_POLL_ROWS'] ?? 100_000);
@@ -28,20 +28,12 @@ interface Round {
 }
 
 async function round(server: Proc, keys: readonly string[]): Promise<Round> {
-  let i = 0;
   const cpuBefore = server.cpuMs();
   const result = await autocannon({
     url: `http://127.0.0.1:${server.port}/api/hello`,
     connections: 50,
     duration: SECONDS,
-    requests: [
-      {
-        setupRequest: (req) => ({
-          ...req,
-          headers: { ...req.headers, authorization: `Bearer ${keys[i++ % keys.length] ?? ''}` },
-        }),
-      },
-    ],
+    requests: rotatingKeys(keys),
   });
   if (result.non2xx + result.errors > 0) {
     throw new Error(`${result.non2xx + result.errors} requests were not 2xx`);

@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import type autocannon from 'autocannon';
 
 export interface Proc {
   readonly child: ChildProcess;
@@ -93,4 +94,29 @@ export async function untilReady(server: Proc): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`the server on port ${server.port} was not ready within 60 s`);
+}
+
+/** autocannon's `requests` for a load that sends `keys` in turn, one per request, as `Authorization: Bearer`. */
+export function rotatingKeys(keys: readonly string[]): autocannon.Request[] {
+  let i = 0;
+  return [
+    {
+      setupRequest: (req) => ({
+        ...req,
+        headers: { ...req.headers, authorization: `Bearer ${keys[i++ % keys.length] ?? ''}` },
+      }),
+    },
+  ];
+}
+
+/** The environment of `src/server.ts` on the emulator's sheet `sheetId`, production settings, no usage flush. */
+export function serviceEnv(credentialsPath: string, sheetId: string, rootUrl: string): Record<string, string> {
+  return {
+    GOOGLE_CREDENTIALS_PATH: credentialsPath,
+    GOOGLE_SHEET_ID: sheetId,
+    GOOGLE_SHEETS_ROOT_URL: rootUrl,
+    LOG_LEVEL: 'info',
+    NODE_ENV: 'production',
+    USAGE_FLUSH_INTERVAL: '3600',
+  };
 }

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { startEmulator } from '../emulator/server';
 import { makeCredentials } from '../emulator/credentials';
-import { CAN_PIN, pinSelf, startProcess, untilReady } from './processes';
+import { CAN_PIN, pinSelf, rotatingKeys, serviceEnv, startProcess, untilReady } from './processes';
 import type { Proc } from './processes';
 
 const SECONDS = Number(process.env['PROFILE_SECONDS'] ?? 4);
@@ -85,19 +85,11 @@ function packageOf(name: string): string {
 }
 
 async function load(server: Proc, keys: readonly string[]): Promise<number> {
-  let i = 0;
   const result = await autocannon({
     url: `http://127.0.0.1:${server.port}/api/hello`,
     connections: 50,
     duration: SECONDS,
-    requests: [
-      {
-        setupRequest: (req) => ({
-          ...req,
-          headers: { ...req.headers, authorization: `Bearer ${keys[i++ % keys.length] ?? ''}` },
-        }),
-      },
-    ],
+    requests: rotatingKeys(keys),
   });
   if (result.non2xx + result.errors > 0) {
     throw new Error(`${result.non2xx} non-2xx, ${result.errors} errors`);
@@ -117,14 +109,7 @@ async function main(): Promise<void> {
   });
   const keysFile = join(dir, 'keys.json');
   writeFileSync(keysFile, JSON.stringify(keys));
-  const gateEnv = {
-    GOOGLE_CREDENTIALS_PATH: credentialsPath,
-    GOOGLE_SHEET_ID: id,
-    GOOGLE_SHEETS_ROOT_URL: emulator.url,
-    LOG_LEVEL: 'info',
-    NODE_ENV: 'production',
-    USAGE_FLUSH_INTERVAL: '3600',
-  };
+  const gateEnv = serviceEnv(credentialsPath, id, emulator.url);
   const servers: { name: string; dir: string; script: string; env: Record<string, string> }[] = [
     VS_STEADY
       ? {

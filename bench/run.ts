@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { startEmulator } from '../emulator/server';
 import { makeCredentials } from '../emulator/credentials';
-import { CAN_PIN, pinSelf, startProcess, untilReady } from './processes';
+import { CAN_PIN, pinSelf, serviceEnv, startProcess, untilReady } from './processes';
 import type { Proc } from './processes';
 
 const RELOAD_MODE = process.env['BENCH_MODE'] === 'reload';
@@ -167,14 +167,7 @@ async function main(): Promise<void> {
   const one = keys(1);
   const many = keys(ROTATING_KEYS);
   const big = keys(BIG_KEYS);
-  const sheetEnv = (id: string): Record<string, string> => ({
-    GOOGLE_CREDENTIALS_PATH: credentialsPath,
-    GOOGLE_SHEET_ID: id,
-    GOOGLE_SHEETS_ROOT_URL: emulator.url,
-    LOG_LEVEL: 'info',
-    NODE_ENV: 'production',
-    USAGE_FLUSH_INTERVAL: '3600',
-  });
+  const sheetEnv = (id: string): Record<string, string> => serviceEnv(credentialsPath, id, emulator.url);
   if (RELOAD_MODE) {
     try {
       await reloadRuns(sheetEnv(emulator.createSpreadsheet({ tabs: { API_Keys: sheet(big, EXPIRES_AT) } })), big);

@@ -87,14 +87,14 @@ const helloHandler: RequestHandler = function hello(req, res) {
 /**
  * Builds the Express app; never listens (tests use supertest on it). Public: /health, /ready, /auth/status and
  * `publicRoutes`. Everything else passes the sheetgate middleware first, so an unknown path without a key is 401,
- * not 404 (DESIGN §3).
+ * not 404.
  */
 export function createApp(deps: AppDeps): Express {
   const { gate, logger } = deps;
   const app = express();
   app.disable('x-powered-by');
   // sheetgate's own answers (status, identity, verify, problems) are small and never fetched conditionally; an ETag
-  // is a hash of every body for nothing. Proxied responses keep the upstream's own ETag (issue 8).
+  // is a hash of every body for nothing. Proxied responses keep the upstream's own ETag.
   app.set('etag', false);
   if (deps.trustProxy !== undefined) {
     app.set('trust proxy', deps.trustProxy);

@@ -147,7 +147,7 @@ export class LatencyHistogram extends Histogram<'status_class'> {
 }
 
 /**
- * Prometheus collectors for sheetgate (issue 7). Labels are outcome codes, Sheets method names and client names
+ * Prometheus collectors for sheetgate. Labels are outcome codes, Sheets method names and client names
  * (capped by `maxClientLabels`) — never a key, a key preview or a key id. Snapshot age and key count are computed at
  * scrape time.
  * @throws Error when `maxClientLabels` is not a non-negative integer.
@@ -176,12 +176,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   }
 
   // Hot-path counts are plain numbers, folded into prom-client at scrape time (`collect`): `inc()` on a labelled child
-  // hashes its label set on every call, and these run on every request (issue 8).
+  // hashes its label set on every call, and these run on every request.
   const decisionCounts = new Map<string, number>(AUTH_ERROR_CODES.map((outcome) => [outcome, 0]));
   let acceptedSinceScrape = 0;
   new Counter({
     name: 'sheetgate_auth_decisions_total',
-    help: 'Auth decisions by outcome: ok or the DESIGN §3 error code.',
+    help: 'Auth decisions by outcome: ok or the problem code of the refusal.',
     labelNames: ['outcome'] as const,
     registers,
     collect() {

@@ -100,7 +100,7 @@ export interface KeyTally {
   readonly expiringSoon: number;
 }
 
-/** Immutable result of one load. Swapped whole, never mutated (STYLE.md). */
+/** Immutable result of one load. Swapped whole, never mutated. */
 export interface Snapshot {
   /** Usable keys by `hash`. Refused rows (invalid, duplicate) are absent. */
   readonly byHash: KeyTable;

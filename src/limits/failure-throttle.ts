@@ -3,7 +3,7 @@ import { RateLimiterMemory } from 'rate-limiter-flexible';
 const WINDOW_SEC = 60;
 
 /**
- * Slows key guessing (issue 8, `AUTH_FAILURE_LIMIT`): after `limit` refused attempts from one client address within a
+ * Slows key guessing (`AUTH_FAILURE_LIMIT`): after `limit` refused attempts from one client address within a
  * minute, every request from that address is refused with 429 until the minute is over. Valid clients on other
  * addresses are untouched. Per instance, in memory: a guesser spread over N instances gets N × limit.
  * Needs `TRUST_PROXY` behind a proxy, or every client shares the proxy's address.

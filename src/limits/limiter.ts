@@ -7,7 +7,7 @@ export interface LimitDecision {
   readonly resetMs: number;
 }
 
-/** Per-key rate limiter port (DESIGN §4). Keyed by key id, never by the raw key. */
+/** Per-key rate limiter port. Keyed by key id, never by the raw key. */
 export interface Limiter {
   /** Charges one request to `keyId` whose budget is `limit` requests per 60 s. */
   consume(keyId: string, limit: number): Promise<LimitDecision>;

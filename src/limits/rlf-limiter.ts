@@ -99,7 +99,7 @@ export function createRlfLimiter(options: RlfLimiterOptions = {}): RlfLimiter {
       return consumeIn(pairFor(limit), keyId).then(
         (res): LimitDecision => ({ allowed: true, limit, remaining: res.remainingPoints, resetMs: res.msBeforeNext }),
         (err: unknown): LimitDecision => {
-          // rlf rejects with a RateLimiterRes (not an Error) when the budget is spent (STYLE.md trap).
+          // rlf rejects with a RateLimiterRes (not an Error) when the budget is spent.
           if (err instanceof RateLimiterRes) {
             return { allowed: false, limit, remaining: 0, resetMs: err.msBeforeNext };
           }

@@ -1,7 +1,7 @@
 /** `unavailable`: Redis did not answer (down, timeout, refused). `not_leader`: this instance lost the leader lease. */
 export type RedisErrorCode = 'unavailable' | 'not_leader';
 
-/** A failed Redis step (STYLE.md: infrastructure failures are typed errors with `code`, `cause` and `retryable`). */
+/** A failed Redis step: infrastructure failures are typed errors with `code`, `cause` and `retryable`. */
 export class RedisError extends Error {
   override readonly name = 'RedisError';
   readonly retryable = true;

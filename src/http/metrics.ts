@@ -1,10 +1,10 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { AUTH_ERROR_CODES, sendProblem } from '../auth/errors';
+import { AUTH_ERROR_CODES } from '../auth/errors';
 import type { AuthDecision, AuthMode } from '../auth/middleware';
 import type { SheetsCall } from '../keys/sheet-source';
 import type { Snapshot } from '../keys/types';
+import { LatencyHistogram } from './latency-histogram';
 
 export interface MetricsOptions {
   /**
@@ -52,100 +52,6 @@ const OTHER_CLIENT = '_other';
 const NO_CLIENT = '_address';
 /** `res.locals` key of the request timer's start time. */
 const STARTED_AT = 'sheetgateStartedAt';
-const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-const LATENCY_HELP = 'Time to answer a request (auth, and the upstream in proxy mode), by status class.';
-const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
-/** In a status class's cells: the count of each bucket, then of values above the last bound, the sum, the count. */
-const SUM_CELL = LATENCY_BUCKETS.length + 1;
-const COUNT_CELL = SUM_CELL + 1;
-
-/** One series of the exposition, as prom-client's registry reads it (`getForPromString`). */
-interface SeriesValue {
-  readonly labels: Readonly<Record<string, string | number>>;
-  readonly sharedLabels: Readonly<Record<string, string>>;
-  readonly value: number;
-  readonly metricName: string;
-  /** prom-client's buckets carry one (none here: exemplars are off). */
-  readonly exemplar?: null;
-}
-
-/**
- * The request-latency histogram, counted per request in a few typed-array cells and turned into prom-client's series
- * only when scraped. prom-client's own `observe` builds a label object and a label hash and looks the series up on
- * every call; this runs on every request. The exposition is prom-client's histogram's, series for series: cumulative
- * `_bucket`s with `le`, `+Inf`, `_sum`, `_count`, for each status class seen.
- */
-export class LatencyHistogram extends Histogram<'status_class'> {
-  private cells: Float64Array[] | undefined;
-  /** Status classes in the order first seen, which is the order prom-client gives its series. */
-  private order: number[] = [];
-
-  constructor(registers: Registry[]) {
-    super({
-      name: 'sheetgate_http_request_duration_seconds',
-      help: LATENCY_HELP,
-      labelNames: ['status_class'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    this.reset();
-  }
-
-  /** Counts one answer with `statusCode` that took `seconds`. */
-  record(statusCode: number, seconds: number): void {
-    const n = Math.floor(statusCode / 100) - 1;
-    const cells = this.cells?.[n];
-    if (cells === undefined) {
-      return;
-    }
-    cells[COUNT_CELL] = (cells[COUNT_CELL] ?? 0) + 1;
-    if (cells[COUNT_CELL] === 1) {
-      this.order.push(n);
-    }
-    let bucket = 0;
-    while (bucket < LATENCY_BUCKETS.length && seconds > (LATENCY_BUCKETS[bucket] ?? Infinity)) {
-      bucket += 1;
-    }
-    cells[bucket] = (cells[bucket] ?? 0) + 1;
-    cells[SUM_CELL] = (cells[SUM_CELL] ?? 0) + seconds;
-  }
-
-  /** What prom-client's registry calls to write the exposition (and `get()` to build its JSON). */
-  getForPromString(): Promise<{
-    name: string;
-    help: string;
-    type: 'histogram';
-    values: SeriesValue[];
-    aggregator: 'sum';
-  }> {
-    const name = 'sheetgate_http_request_duration_seconds';
-    const values: SeriesValue[] = [];
-    for (const n of this.order) {
-      const cells = this.cells?.[n];
-      const sharedLabels = { status_class: STATUS_CLASSES[n] ?? '' };
-      let below = 0;
-      const buckets = LATENCY_BUCKETS.map((le, b): SeriesValue => {
-        below += cells?.[b] ?? 0;
-        return { labels: { le }, sharedLabels, value: below, metricName: `${name}_bucket`, exemplar: null };
-      });
-      const count = cells?.[COUNT_CELL] ?? 0;
-      values.push(
-        ...buckets,
-        { labels: { le: '+Inf' }, sharedLabels, value: count, metricName: `${name}_bucket`, exemplar: null },
-        { labels: {}, sharedLabels, value: cells?.[SUM_CELL] ?? 0, metricName: `${name}_sum` },
-        { labels: {}, sharedLabels, value: count, metricName: `${name}_count` },
-      );
-    }
-    return Promise.resolve({ name, help: LATENCY_HELP, type: 'histogram', values, aggregator: 'sum' });
-  }
-
-  override reset(): void {
-    // prom-client's constructor calls no reset; this one starts the cells, and zeroes them when the registry resets.
-    this.cells = STATUS_CLASSES.map(() => new Float64Array(COUNT_CELL + 1));
-    this.order = [];
-  }
-}
-
 /**
  * Prometheus collectors for sheetgate. Labels are outcome codes, Sheets method names and client names
  * (capped by `maxClientLabels`) — never a key, a key preview or a key id. Snapshot age and key count are computed at
@@ -380,66 +286,5 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     requestTimer,
     timeRequest,
-  };
-}
-
-export interface MetricsRoutesOptions {
-  /** `METRICS_TOKEN`: when set, `/metrics` requires `Authorization: Bearer <token>`. */
-  readonly token?: string | undefined;
-}
-
-const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
-
-/** The token of `Authorization: Bearer <token>` (scheme case-insensitive), or undefined. */
-function bearerToken(header: string | undefined): string | undefined {
-  const match = /^\s*bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  return match?.[1];
-}
-
-/**
- * `GET /metrics` in the Prometheus text format, as a route handler (`createApp({ publicPaths: { '/metrics': … } })`).
- * With a token, a scrape without it is 401 `missing_api_key` and a wrong one 401 `invalid_api_key`; the comparison is
- * constant-time (sha256 of both, then `timingSafeEqual`), so neither the token's content nor its length leaks through
- * timing.
- * @throws Error when `token` is the empty string.
- */
-export function metricsHandler(registry: Registry, options: MetricsRoutesOptions = {}): RequestHandler {
-  if (options.token === '') {
-    throw new Error('metrics: token must not be empty (leave it undefined for a public /metrics)');
-  }
-  const expected = options.token === undefined ? undefined : digest(options.token);
-  return async function sheetgateScrape(req: Request, res: Response): Promise<void> {
-    if (expected !== undefined) {
-      const presented = bearerToken(req.headers.authorization);
-      if (presented === undefined) {
-        sendProblem(res, 'missing_api_key', { detail: 'Send the metrics token as "Authorization: Bearer <token>".' });
-        return;
-      }
-      if (!timingSafeEqual(digest(presented), expected)) {
-        sendProblem(res, 'invalid_api_key', { detail: 'The metrics token is not valid.' });
-        return;
-      }
-    }
-    const body = await registry.metrics();
-    res.setHeader('Cache-Control', 'no-store');
-    res.type(registry.contentType).send(body);
-  };
-}
-
-/**
- * {@link metricsHandler} as a middleware that passes every other request on, for an app of one's own
- * (`app.use(metricsRoutes(registry))`). A plain middleware, not an Express `Router`: it sits before auth, so every
- * request walks past it, and a nested router's dispatch (closures, `req` properties set and restored) is work for
- * nothing on each of them.
- * @throws Error when `token` is the empty string.
- */
-export function metricsRoutes(registry: Registry, options: MetricsRoutesOptions = {}): RequestHandler {
-  const scrape = metricsHandler(registry, options);
-  return function sheetgateMetrics(req: Request, res: Response, next: NextFunction): unknown {
-    if (req.path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
-      next();
-      return undefined;
-    }
-    return scrape(req, res, next);
   };
 }

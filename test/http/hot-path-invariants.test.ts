@@ -6,7 +6,8 @@
 import express from 'express';
 import request from 'supertest';
 import { createApp } from '../../src/app';
-import { createMetrics, metricsRoutes } from '../../src/http/metrics';
+import { createMetrics } from '../../src/http/metrics';
+import { metricsRoutes } from '../../src/http/metrics-route';
 import { sheetgate } from '../../src/sheetgate';
 import { captureLogger } from '../helpers/log-capture';
 import { FixedSource, HEADER } from '../helpers/fixed-source';

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { createApp } from '../../src/app';
-import { createMetrics, metricsRoutes } from '../../src/http/metrics';
+import { createMetrics } from '../../src/http/metrics';
+import { metricsRoutes } from '../../src/http/metrics-route';
 import type { Metrics } from '../../src/http/metrics';
 import { hashKey, keyIdOf } from '../../src/keys/key-id';
 import { sheetgate } from '../../src/sheetgate';

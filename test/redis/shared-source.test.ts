@@ -6,7 +6,8 @@
 import { describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { createApp } from '../../src/app';
-import { createMetrics, metricsRoutes } from '../../src/http/metrics';
+import { createMetrics } from '../../src/http/metrics';
+import { metricsRoutes } from '../../src/http/metrics-route';
 import { formatKeyHash, hashKey } from '../../src/keys/key-id';
 import { readWholeTable, streamRows } from '../../src/keys/load-snapshot';
 import type { SheetSource, TableSink } from '../../src/keys/sheet-source';

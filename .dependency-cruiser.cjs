@@ -5,7 +5,7 @@
  * middleware, the ports and adapters (limits/, usage/, redis/), the key registry (keys/), and the modules every layer
  * may use (log, slicing, mask-url). scripts/ and bench/ (tooling) never import test/.
  */
-const PURE_CORE = '^src/(keys/(row|row-key|snapshot|dates)|auth/(credentials|verify)|usage/counter)[.]ts$';
+const PURE_CORE = '^src/(keys/(row|row-key|snapshot|dates|date-cell)|auth/(credentials|verify)|usage/counter)[.]ts$';
 /** Modules that wire adapters together: only server.ts (and the CLI, for itself) may import them. */
 const COMPOSITION = '^src/(server|redis-cluster|change-detection)[.]ts$|^src/cli/';
 /** The library entry and the app: what the composition builds on, and nothing below it imports. */

@@ -8,6 +8,7 @@ const PURE_CORE = [
   'src/keys/row-key.ts',
   'src/keys/snapshot.ts',
   'src/keys/dates.ts',
+  'src/keys/date-cell.ts',
   'src/auth/credentials.ts',
   'src/auth/verify.ts',
   'src/usage/counter.ts',

@@ -1,4 +1,5 @@
-import { formatInZone, parseDateCell } from '../keys/dates';
+import { parseDateCell } from '../keys/date-cell';
+import { formatInZone } from '../keys/dates';
 import { UsageError } from './context';
 import { isDuration, parseDuration } from './duration';
 

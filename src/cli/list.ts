@@ -1,6 +1,7 @@
 import { buildSnapshot } from '../keys/snapshot';
 import type { Column } from '../keys/header';
-import { formatInZone, parseDateCell } from '../keys/dates';
+import { parseDateCell } from '../keys/date-cell';
+import { formatInZone } from '../keys/dates';
 import { formatQuota, quotaWindow } from '../keys/quota';
 import type { KeyRecord } from '../keys/types';
 import { COMMON_OPTIONS, parseCommandArgs } from './args';

@@ -3,7 +3,7 @@
  * Refusal reasons quote the offending cell but never the key.
  */
 import { parseAddressList } from './address-list';
-import { parseDateCell } from './dates';
+import { parseDateCell } from './date-cell';
 import type { HeaderMap } from './header';
 import { hashKey, keyIdOf, maskHash, maskKey } from './key-id';
 import { parseQuota, readQuotaPeriod } from './quota';

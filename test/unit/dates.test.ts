@@ -1,11 +1,5 @@
-import {
-  epochToSerial,
-  formatInZone,
-  isValidTimeZone,
-  parseDateCell,
-  serialToEpoch,
-  wallToEpoch,
-} from '../../src/keys/dates';
+import { epochToSerial, formatInZone, isValidTimeZone, serialToEpoch, wallToEpoch } from '../../src/keys/dates';
+import { parseDateCell } from '../../src/keys/date-cell';
 
 const DAY_MS = 86_400_000;
 /** The serial of a wall-clock time, by plain UTC arithmetic (an oracle independent of the zone code). */

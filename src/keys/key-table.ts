@@ -8,7 +8,9 @@
  * for (a request with that key, an iteration) and kept for the snapshot's life, so the hot path pays it once per key
  * per refresh.
  *
- * Lookup: open addressing on the first 32 bits of the sha256 (uniform by construction), then all 256 bits compared.
+ * Lookup: a key whose record was made is found by its hash in one `Map` lookup, as a `Map` of records would find it;
+ * any other, by open addressing on the first 32 bits of the sha256 (uniform by construction), then all 256 bits
+ * compared.
  */
 import { Buffer } from 'node:buffer';
 import { keyIdOf } from './key-id';
@@ -229,8 +231,11 @@ export class KeyTableBuilder {
 
 /** A finished table: read-only, answers like a `ReadonlyMap` in row order. */
 class FlatKeyTable implements KeyTable {
-  /** Records made so far, by index. */
-  private readonly made = new Map<number, KeyRecord>();
+  /**
+   * Records made so far (never a dropped one), by their lower-case hex hash: a request with a key already asked for
+   * finds it here without decoding its hash into the columns.
+   */
+  private readonly made = new Map<string, KeyRecord>();
 
   constructor(
     private readonly c: Columns,
@@ -242,6 +247,10 @@ class FlatKeyTable implements KeyTable {
   }
 
   get(hash: string): KeyRecord | undefined {
+    const made = this.made.get(hash);
+    if (made !== undefined) {
+      return made;
+    }
     const index = this.indexOf(hash);
     return index === -1 ? undefined : this.record(index);
   }
@@ -311,13 +320,12 @@ class FlatKeyTable implements KeyTable {
   }
 
   private record(index: number): KeyRecord {
-    const made = this.made.get(index);
-    return made ?? this.make(index);
+    const hash = this.c.hashes.toString('hex', index * HASH_WORDS * 4, (index + 1) * HASH_WORDS * 4);
+    return this.made.get(hash) ?? this.make(index, hash);
   }
 
-  private make(index: number): KeyRecord {
-    const { hashes, numbers, rows, flags } = this.c;
-    const hash = hashes.toString('hex', index * HASH_WORDS * 4, (index + 1) * HASH_WORDS * 4);
+  private make(index: number, hash: string): KeyRecord {
+    const { numbers, rows, flags } = this.c;
     const n = index * NUMBERS;
     const scopes = this.textAt(index * TEXTS + 2);
     const allowedIps = this.textAt(index * TEXTS + ALLOWED_IPS);
@@ -340,7 +348,7 @@ class FlatKeyTable implements KeyTable {
       quotaUsed: numbers[n + 5] ?? 0,
       quotaPeriod: this.textAt(index * TEXTS + QUOTA_PERIOD),
     });
-    this.made.set(index, record);
+    this.made.set(hash, record);
     return record;
   }
 

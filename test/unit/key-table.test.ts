@@ -155,6 +155,30 @@ describe('KeyTable (flat storage of the snapshot keys)', () => {
     expect(first?.scopes).toEqual(['read', 'write']);
   });
 
+  it('finds the same record however it was first made (lookup, iteration, upper-case hex), and a dropped key never', () => {
+    const hashes = Array.from({ length: 50 }, (_, n) => hashKey(`sk-${n}`));
+    const builder = new KeyTableBuilder(4);
+    hashes.forEach((h, n) => builder.add(record(h, { row: n + 2 })));
+    builder.drop(7);
+    const table = builder.finish();
+    const dropped = hashes[7] ?? '';
+    expect(table.get(dropped)).toBeUndefined();
+    const byLookup = hashes.slice(0, 25).map((h) => table.get(h));
+    const byIteration = [...table.values()];
+    expect(byIteration.map((r) => r.row)).toEqual(hashes.map((_, n) => n + 2).filter((row) => row !== 9));
+    hashes.forEach((h, n) => {
+      const found = table.get(h);
+      expect(found === undefined ? undefined : found.row).toBe(n === 7 ? undefined : n + 2);
+      expect(table.get(h.toUpperCase())).toBe(found);
+      expect(found).toBe(byIteration.find((r) => r.hash === h));
+      if (n < 25) {
+        expect(found).toBe(byLookup[n]);
+      }
+    });
+    expect(table.get(dropped)).toBeUndefined();
+    expect(table.has(dropped)).toBe(false);
+  });
+
   it('grows its text storage for long names', () => {
     const builder = new KeyTableBuilder(2);
     const long = '€😀\ud800'.repeat(2_000);

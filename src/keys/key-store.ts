@@ -123,7 +123,10 @@ export class KeyStore {
         this.options.source,
         { defaultRateLimit: this.options.defaultRateLimit },
         () => this.now(),
-        expected === undefined ? {} : { expectedKeys: expected },
+        {
+          ...(expected === undefined ? {} : { expectedKeys: expected }),
+          ...(this.current === undefined ? {} : { previous: this.current }),
+        },
       );
       const headerProblem = snapshot.problems.find((p) => p.row === 1);
       if (headerProblem !== undefined) {

@@ -8,9 +8,8 @@
  * for (a request with that key, an iteration) and kept for the snapshot's life, so the hot path pays it once per key
  * per refresh.
  *
- * Lookup: a key whose record was made is found by its hash in one `Map` lookup, as a `Map` of records would find it;
- * any other, by open addressing on the first 32 bits of the sha256 (uniform by construction), then all 256 bits
- * compared.
+ * Lookup: by open addressing on the first 32 bits of the sha256 (uniform by construction), then all 256 bits compared;
+ * a record already made is then one array load away.
  */
 import { Buffer } from 'node:buffer';
 import { keyIdOf } from './key-id';
@@ -117,6 +116,13 @@ export class KeyTableBuilder {
   private count = 0;
   private dropped = 0;
   private finished = false;
+  /** The table entries were copied from, and for each copy its index there and here. */
+  private source: FlatKeyTable | undefined;
+  private readonly copiedFrom: number[] = [];
+  private readonly copiedTo: number[] = [];
+  /** Text of copied keys not written yet: `pendingText` bytes from `pendingFrom` in the source's text. */
+  private pendingFrom = 0;
+  private pendingText = 0;
 
   constructor(expected = 1024) {
     this.capacity = Math.max(1, expected);
@@ -180,6 +186,78 @@ export class KeyTableBuilder {
   }
 
   /**
+   * Adds key `index` of a finished table as it is there (its row, numbers and text) and returns its index here; -1,
+   * adding nothing, when its hash is already in this table. Once both tables are finished, a record the other one made
+   * for it is this one's too. Every copy of one build comes from the same table.
+   * @throws RangeError once finished, for a table not made by a builder, another table than earlier copies' or an index
+   *   it does not hold
+   */
+  copy(from: KeyTable, index: number): number {
+    if (this.finished) {
+      throw new RangeError('key table: already finished');
+    }
+    if (!(from instanceof FlatKeyTable) || (this.source !== undefined && this.source !== from)) {
+      throw new RangeError('key table: copies come from one finished table');
+    }
+    if (!Number.isInteger(index) || index < 0 || index >= from.count) {
+      throw new RangeError(`key table: no key ${index} to copy`);
+    }
+    this.source = from;
+    const src = from.c;
+    const base = index * HASH_WORDS;
+    for (let w = 0; w < HASH_WORDS; w++) {
+      scratchWords[w] = src.words[base + w] ?? 0;
+    }
+    if (find(this.c) !== -1) {
+      return -1;
+    }
+    const at = this.count;
+    if (at === this.capacity) {
+      this.grow();
+    }
+    const { words, numbers, rows, flags, textEnds } = this.c;
+    words.set(scratchWords, at * HASH_WORDS);
+    place(this.c, at);
+    for (let n = 0; n < NUMBERS; n++) {
+      numbers[at * NUMBERS + n] = src.numbers[index * NUMBERS + n] ?? NaN;
+    }
+    rows[at] = src.rows[index] ?? 0;
+    flags[at] = (src.flags[index] ?? 0) & ~DROPPED;
+    const first = index * TEXTS;
+    const start = first === 0 ? 0 : (src.textEnds[first - 1] ?? 0);
+    const end = src.textEnds[first + TEXTS - 1] ?? 0;
+    const to = this.textUsed + this.pendingText;
+    for (let t = 0; t < TEXTS; t++) {
+      textEnds[at * TEXTS + t] = to + (src.textEnds[first + t] ?? 0) - start;
+    }
+    // Keys copied one after the other are usually neighbours there too: their text is copied in one piece.
+    if (this.pendingText > 0 && start !== this.pendingFrom + this.pendingText) {
+      this.flushText();
+    }
+    if (this.pendingText === 0) {
+      this.pendingFrom = start;
+    }
+    this.pendingText += end - start;
+    this.copiedFrom.push(index);
+    this.copiedTo.push(at);
+    this.count += 1;
+    return at;
+  }
+
+  /** Copies the text of the keys copied and not written yet. */
+  private flushText(): void {
+    const source = this.source;
+    if (this.pendingText === 0 || source === undefined) {
+      return;
+    }
+    const bytes = this.pendingText;
+    this.pendingText = 0;
+    this.roomForText(bytes);
+    source.text.copy(this.text, this.textUsed, this.pendingFrom, this.pendingFrom + bytes);
+    this.textUsed += bytes;
+  }
+
+  /**
    * Leaves the record at `index` out of the finished table (a duplicate key).
    * @throws RangeError once finished: the table shares these columns and must not change
    */
@@ -197,8 +275,13 @@ export class KeyTableBuilder {
 
   /** The table of every record added and not dropped; the builder is done. */
   finish(): KeyTable {
+    this.flushText();
     this.finished = true;
-    return new FlatKeyTable(this.c, this.text, this.count, this.count - this.dropped);
+    const table = new FlatKeyTable(this.c, this.text, this.count, this.count - this.dropped);
+    if (this.source !== undefined) {
+      table.adopt(this.source, this.copiedFrom, this.copiedTo);
+    }
+    return table;
   }
 
   /** Twice the room: columns copied, slots rebuilt. */
@@ -218,39 +301,68 @@ export class KeyTableBuilder {
   }
 
   private addText(at: number, value: string): void {
-    const room = this.textUsed + value.length * 2;
+    this.flushText();
+    this.roomForText(value.length * 2);
+    this.textUsed += this.text.write(value, this.textUsed, 'utf16le');
+    this.c.textEnds[at] = this.textUsed;
+  }
+
+  private roomForText(bytes: number): void {
+    const room = this.textUsed + bytes;
     if (room > this.text.length) {
       const grown = Buffer.alloc(Math.max(room, this.text.length * 2));
       this.text.copy(grown, 0, 0, this.textUsed);
       this.text = grown;
     }
-    this.textUsed += this.text.write(value, this.textUsed, 'utf16le');
-    this.c.textEnds[at] = this.textUsed;
   }
+}
+
+/**
+ * The lower-case hex hash of key `index` of a table a builder made, dropped or not.
+ * @throws RangeError for another table or an index it does not hold
+ */
+export function tableHash(table: KeyTable, index: number): string {
+  if (!(table instanceof FlatKeyTable) || !Number.isInteger(index) || index < 0 || index >= table.count) {
+    throw new RangeError(`key table: no key ${index}`);
+  }
+  return table.hashAt(index);
 }
 
 /** A finished table: read-only, answers like a `ReadonlyMap` in row order. */
 class FlatKeyTable implements KeyTable {
-  /**
-   * Records made so far (never a dropped one), by their lower-case hex hash: a request with a key already asked for
-   * finds it here without decoding its hash into the columns.
-   */
-  private readonly made = new Map<string, KeyRecord>();
+  /** Records made so far (never a dropped one), by index. */
+  private readonly madeAt: (KeyRecord | undefined)[];
 
+  /** Read by the builder of a next table that copies keys from this one. */
   constructor(
-    private readonly c: Columns,
-    private readonly text: Buffer,
-    private readonly count: number,
+    readonly c: Columns,
+    readonly text: Buffer,
+    readonly count: number,
     readonly size: number,
   ) {
+    this.madeAt = new Array<KeyRecord | undefined>(count);
     Object.freeze(this);
   }
 
-  get(hash: string): KeyRecord | undefined {
-    const made = this.made.get(hash);
-    if (made !== undefined) {
-      return made;
+  /**
+   * Takes the records `source` made for the keys copied from it (`from[i]` there is `to[i]` here): the same row read
+   * the same way is the same record, so what was derived from it (a request's answer, say) stays valid.
+   */
+  adopt(source: FlatKeyTable, from: readonly number[], to: readonly number[]): void {
+    for (let i = 0; i < from.length; i++) {
+      const record = source.madeAt[from[i] ?? -1];
+      const at = to[i] ?? -1;
+      if (record !== undefined && ((this.c.flags[at] ?? DROPPED) & DROPPED) === 0) {
+        this.madeAt[at] = record;
+      }
     }
+  }
+
+  hashAt(index: number): string {
+    return this.c.hashes.toString('hex', index * HASH_WORDS * 4, (index + 1) * HASH_WORDS * 4);
+  }
+
+  get(hash: string): KeyRecord | undefined {
     const index = this.indexOf(hash);
     return index === -1 ? undefined : this.record(index);
   }
@@ -320,8 +432,7 @@ class FlatKeyTable implements KeyTable {
   }
 
   private record(index: number): KeyRecord {
-    const hash = this.c.hashes.toString('hex', index * HASH_WORDS * 4, (index + 1) * HASH_WORDS * 4);
-    return this.made.get(hash) ?? this.make(index, hash);
+    return this.madeAt[index] ?? this.make(index, this.hashAt(index));
   }
 
   private make(index: number, hash: string): KeyRecord {
@@ -348,7 +459,7 @@ class FlatKeyTable implements KeyTable {
       quotaUsed: numbers[n + 5] ?? 0,
       quotaPeriod: this.textAt(index * TEXTS + QUOTA_PERIOD),
     });
-    this.made.set(hash, record);
+    this.madeAt[index] = record;
     return record;
   }
 

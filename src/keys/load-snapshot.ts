@@ -19,6 +19,12 @@ export interface LoadOptions {
   readonly expectedKeys?: number;
   /** How the search for keys quoted in refusals, run once every row is in, gives the event loop its turns. */
   readonly slicing?: SliceOptions;
+  /**
+   * The snapshot the result replaces. A source that streams its rows as text (a `values.get` body, the table a Redis
+   * leader shares) then costs a parse only for the rows whose text changed since that snapshot was read; the others
+   * are copied from it, their records included.
+   */
+  readonly previous?: Snapshot;
 }
 
 /**
@@ -40,18 +46,20 @@ export async function loadSnapshot(
     start: (zone, at) => {
       timeZone = zone;
       readAt = at;
-      builder = new SnapshotBuilder(zone, ctx, options.expectedKeys);
+      builder = new SnapshotBuilder(zone, ctx, options.expectedKeys, options.previous);
     },
     push: (rows: readonly CellValue[][]) => {
-      if (builder === undefined) {
-        throw new Error('streamTable pushed rows before the time zone');
-      }
+      const into = started(builder);
       for (const row of rows) {
-        builder.add(row);
+        into.add(row);
       }
     },
+    pushTexts: (rows: readonly string[]) => {
+      started(builder).addTexts(rows);
+    },
     restart: () => {
-      builder = timeZone === undefined ? undefined : new SnapshotBuilder(timeZone, ctx, options.expectedKeys);
+      builder =
+        timeZone === undefined ? undefined : new SnapshotBuilder(timeZone, ctx, options.expectedKeys, options.previous);
     },
   };
   await source.streamTable(sink);
@@ -59,6 +67,13 @@ export async function loadSnapshot(
     throw new Error('streamTable gave no time zone');
   }
   return runInSlices(builder.finishSteps(readAt ?? now()), options.slicing);
+}
+
+function started(builder: SnapshotBuilder | undefined): SnapshotBuilder {
+  if (builder === undefined) {
+    throw new Error('streamTable pushed rows before the time zone');
+  }
+  return builder;
 }
 
 /**

@@ -9,8 +9,10 @@ import { isValidTimeZone } from './dates';
 import { mapHeader } from './header';
 import type { HeaderMap } from './header';
 import { hashKey, keyIdOf } from './key-id';
-import { KeyTableBuilder, emptyKeyTable } from './key-table';
+import { KeyTableBuilder, emptyKeyTable, tableHash } from './key-table';
 import { parseRow, plainKeyLength } from './row';
+import { RememberedRows, ownCopy, recall, remember } from './row-memory';
+import type { RowMemory } from './row-memory';
 import type { CellValue, KeyTable, ParseContext, RowProblem, SheetTable, Snapshot } from './types';
 
 /**
@@ -81,15 +83,26 @@ export class SnapshotBuilder {
   private readonly keyLengths = new Set<number>();
   /** A `key_hash`-only row's key may have any length: every stretch of a quote is then searched. */
   private anyKeyLength = false;
+  /** The header row's text, when the rows came as texts. */
+  private headerText: string | undefined;
+  /** The previous build's memory, once the header row showed that its rows mean the same here. */
+  private reusable: RowMemory | undefined;
+  /** This build's memory of its rows, for the next build (src/keys/row-memory.ts). */
+  private readonly remembered: RememberedRows;
 
-  /** `expectedKeys` only sizes the first allocation. */
+  /**
+   * `expectedKeys` only sizes the first allocation. `previous`: the snapshot this build replaces; rows given as texts
+   * that are the same as when it was built are taken from it rather than parsed again.
+   */
   constructor(
     private readonly timeZone: string,
     ctx: { readonly defaultRateLimit: number },
     expectedKeys?: number,
+    private readonly previous?: Snapshot,
   ) {
     this.parseContext = { timeZone, defaultRateLimit: ctx.defaultRateLimit };
     this.byHash = new KeyTableBuilder(expectedKeys);
+    this.remembered = new RememberedRows(expectedKeys);
     if (!isValidTimeZone(timeZone)) {
       this.fatal = `spreadsheet time zone ${JSON.stringify(timeZone)} is unknown (expected an IANA zone)`;
     }
@@ -97,6 +110,48 @@ export class SnapshotBuilder {
 
   /** The next row of the tab; the first one added is the header row. */
   add(cells: readonly CellValue[]): void {
+    this.addCells(cells, undefined);
+  }
+
+  /**
+   * The next rows of the tab, each as its JSON text (`["sk-…","Acme",…]`), as {@link add} takes them parsed. A row
+   * whose text is the one the previous snapshot read on the same row is not parsed again: its key is copied over
+   * whole. The rest are parsed together, in one `JSON.parse`.
+   * @throws SyntaxError when a text that has to be parsed is not a JSON array
+   */
+  addTexts(texts: readonly string[]): void {
+    let from = 0;
+    const first = texts[0];
+    if (this.header === undefined && this.fatal === undefined && first !== undefined) {
+      this.headerText = first;
+      this.addCells(JSON.parse(first) as CellValue[], undefined);
+      this.reusable = this.memoryFor(first);
+      from = 1;
+    }
+    const memory = this.reusable;
+    const reuse: number[] = [];
+    const changed: string[] = [];
+    for (let i = from, d = this.row - 2; i < texts.length; i++, d++) {
+      const text = texts[i] ?? '';
+      const index = memory === undefined ? -1 : memory.rows.indexIf(d, text);
+      reuse.push(index);
+      if (index === -1) {
+        changed.push(text);
+      }
+    }
+    const parsed = changed.length === 0 ? [] : (JSON.parse(`[${changed.join(',')}]`) as CellValue[][]);
+    for (let i = from, next = 0; i < texts.length; i++) {
+      const text = texts[i] ?? '';
+      const index = reuse[i - from] ?? -1;
+      if (index !== -1 && memory !== undefined && this.copyRow(memory, index)) {
+        continue;
+      }
+      const cells = index === -1 ? parsed[next++] : (JSON.parse(text) as CellValue[]);
+      this.addCells(cells ?? [], text);
+    }
+  }
+
+  private addCells(cells: readonly CellValue[], text: string | undefined): void {
     const row = this.row++;
     if (this.fatal !== undefined) {
       return;
@@ -109,7 +164,48 @@ export class SnapshotBuilder {
       this.header = header.columns;
       return;
     }
-    this.addRow(cells, row, this.header);
+    this.addRow(cells, row, this.header, text);
+  }
+
+  /** The previous snapshot's memory, when its rows were read under this header row, zone and default limit. */
+  private memoryFor(header: string): RowMemory | undefined {
+    const memory = recall(this.previous);
+    const same =
+      memory !== undefined &&
+      this.fatal === undefined &&
+      memory.header === header &&
+      memory.timeZone === this.timeZone &&
+      memory.defaultRateLimit === this.parseContext.defaultRateLimit;
+    return same ? memory : undefined;
+  }
+
+  /**
+   * The next row is the one the previous build read on the same row, as key `index` of its table: copied over, unless
+   * its key is already in this build (a duplicate, which the parse then reports as such). False when not copied.
+   */
+  private copyRow(memory: RowMemory, index: number): boolean {
+    const row = this.row;
+    if (this.refusedAt.size > 0 && this.refusedAt.has(tableHash(memory.table, index))) {
+      return false;
+    }
+    const copied = this.byHash.copy(memory.table, index);
+    if (copied === -1) {
+      return false;
+    }
+    this.row += 1;
+    const d = row - 2;
+    const length = memory.rows.keyLength(d);
+    this.noteKeyLength(length === 0 ? undefined : length);
+    this.remembered.set(d, memory.rows.text(d) ?? '', copied, length);
+    return true;
+  }
+
+  private noteKeyLength(length: number | undefined): void {
+    if (length === undefined) {
+      this.anyKeyLength = true;
+    } else {
+      this.keyLengths.add(length);
+    }
   }
 
   /** The snapshot, stamped `loadedAt`. */
@@ -175,10 +271,21 @@ export class SnapshotBuilder {
         yield quotedProblem.length;
       }
     }
-    return freeze(byHash.finish(), all, this.timeZone, loadedAt);
+    const snapshot = freeze(byHash.finish(), all, this.timeZone, loadedAt);
+    if (this.headerText !== undefined) {
+      remember(snapshot, {
+        header: this.headerText,
+        timeZone: this.timeZone,
+        defaultRateLimit: this.parseContext.defaultRateLimit,
+        table: snapshot.byHash,
+        rows: this.remembered,
+      });
+    }
+    return snapshot;
   }
 
-  private addRow(cells: readonly CellValue[], row: number, header: HeaderMap): void {
+  /** `text`: the row's JSON text, remembered for the next build when the row becomes a key. */
+  private addRow(cells: readonly CellValue[], row: number, header: HeaderMap, text: string | undefined): void {
     const result = parseRow(cells, header, row, this.parseContext);
     if (result.kind === 'blank') {
       return;
@@ -201,11 +308,7 @@ export class SnapshotBuilder {
       return;
     }
     const keyLength = plainKeyLength(cells, header);
-    if (keyLength === undefined) {
-      this.anyKeyLength = true;
-    } else {
-      this.keyLengths.add(keyLength);
-    }
+    this.noteKeyLength(keyLength);
     const at = this.byHash.indexOf(hash);
     const first = at === -1 ? this.refusedAt.get(hash) : this.byHash.rowAt(at);
     if (first !== undefined) {
@@ -216,7 +319,10 @@ export class SnapshotBuilder {
         seen.push(row);
       }
     } else if (result.kind === 'key') {
-      this.byHash.add(result.record);
+      const index = this.byHash.add(result.record);
+      if (text !== undefined) {
+        this.remembered.set(row - 2, ownCopy(text), index, keyLength ?? 0);
+      }
     } else {
       this.refusedAt.set(hash, row);
     }

@@ -12,6 +12,12 @@ import type { CellValue } from './types';
 export interface RowSink {
   /** The next rows of the body, in order. */
   push(rows: CellValue[][]): void;
+  /**
+   * When present, the rows of a value range are handed over unparsed instead, each as its own JSON text (`[cell, …]`,
+   * brackets included, a complete JSON array whose separators the scan has checked): a sink that kept the previous
+   * read's rows parses only those whose text changed. A body of another shape still comes through `push`.
+   */
+  pushTexts?(rows: string[]): void;
   /** Forget every row pushed so far: the body turned out to be of another shape, and all of it comes again. */
   restart(): void;
 }
@@ -64,6 +70,18 @@ export class ValueRangeScanner {
   /** Where the rows not parsed yet begin (after the last parsed row), and the end of the last complete row. */
   private parsedTo = -1;
   private lastRowEnd = -1;
+  /** For a sink of row texts: where each row not handed over yet starts and ends (its closing bracket). */
+  private readonly rowStarts: number[] = [];
+  private readonly rowEnds: number[] = [];
+  /**
+   * Separators of the arrays of containers (a batch's `valueRanges` is level 0, `values` level 1): commas met straight
+   * in the array since its last container, and containers met so far. JSON wants exactly one comma between two, none
+   * before the first or after the last; the rows are parsed apart from one another, so the scan checks what lies
+   * between them.
+   */
+  private readonly commas: [number, number] = [0, 0];
+  private readonly containers: [number, number] = [0, 0];
+  private readonly texts: boolean;
 
   /** `batch`: the sink of a `values.batchGet` body; without it, the body is one value range, its rows go to `sink`. */
   constructor(
@@ -74,6 +92,7 @@ export class ValueRangeScanner {
     this.rangeDepth = batch === undefined ? 1 : 3;
     this.valuesDepth = this.rangeDepth + 1;
     this.rowDepth = this.rangeDepth + 2;
+    this.texts = batch === undefined && sink.pushTexts !== undefined;
   }
 
   push(piece: string): void {
@@ -153,7 +172,9 @@ export class ValueRangeScanner {
         this.openArray(i, this.open.push(c));
       } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) {
         this.close(i, c);
-      } else if (this.isArrayOfContainers(depth) && c !== COMMA && !WHITESPACE.has(c)) {
+      } else if (this.isArrayOfContainers(depth) && c === COMMA) {
+        this.commas[depth === this.valuesDepth ? 1 : 0]++;
+      } else if (this.isArrayOfContainers(depth) && !WHITESPACE.has(c)) {
         this.otherShape = true; // a number or literal straight in `values` or `valueRanges`
       }
       i++;
@@ -186,8 +207,30 @@ export class ValueRangeScanner {
     }
   }
 
+  /**
+   * A container opens straight in `values` (level 1) or `valueRanges` (level 0): after one comma, or after none when
+   * it is the first.
+   */
+  private separated(level: 0 | 1): void {
+    if (this.commas[level] !== (this.containers[level] === 0 ? 0 : 1)) {
+      this.otherShape = true; // a missing or doubled comma, or one before the first
+    }
+    this.commas[level] = 0;
+    this.containers[level]++;
+  }
+
+  /** `values` (level 1) or `valueRanges` (level 0) closes: no comma after its last container. */
+  private endContainers(level: 0 | 1): void {
+    if (this.commas[level] !== 0) {
+      this.otherShape = true;
+    }
+    this.commas[level] = 0;
+    this.containers[level] = 0;
+  }
+
   private openObject(i: number, depth: number): void {
     if (this.batch !== undefined && depth === this.rangeDepth && this.open[1] === OPEN_ARRAY) {
+      this.separated(0);
       this.rangeStart = i;
       this.head = undefined;
       this.valuesEnd = -1;
@@ -207,7 +250,12 @@ export class ValueRangeScanner {
       this.head = this.textFrom(this.rangeStart, i);
       this.parsedTo = i + 1;
       this.dropBefore(i + 1);
-    } else if (depth !== this.rowDepth || this.valuesEnd !== -1) {
+    } else if (depth === this.rowDepth && this.valuesEnd === -1) {
+      this.separated(1);
+      if (this.texts) {
+        this.rowStarts.push(i);
+      }
+    } else {
       this.otherShape = true; // a second array in an envelope, an array in a cell, or a top-level array
     }
   }
@@ -220,11 +268,18 @@ export class ValueRangeScanner {
     const depth = this.open.length;
     if (depth === this.valuesDepth) {
       this.lastRowEnd = i;
+      if (this.texts) {
+        this.rowEnds.push(i);
+      }
     } else if (depth === this.rangeDepth && c === CLOSE_ARRAY) {
+      if (this.head !== undefined && this.valuesEnd === -1) {
+        this.endContainers(1);
+      }
       this.valuesEnd = i;
     } else if (this.batch !== undefined && depth === 2 && c === CLOSE_OBJECT) {
       this.endRange(i);
     } else if (this.batch !== undefined && depth === 1 && c === CLOSE_ARRAY) {
+      this.endContainers(0);
       this.batchEnd = i;
     }
   }
@@ -253,14 +308,33 @@ export class ValueRangeScanner {
     this.dropBefore(i + 1);
   }
 
-  /** Parses the complete rows not parsed yet: from `parsedTo` (a comma and blanks, then a row) to `lastRowEnd`. */
+  /**
+   * Hands over the complete rows not handed over yet: from `parsedTo` (a comma and blanks, then a row) to `lastRowEnd`,
+   * parsed, or as the text of each row to a sink of row texts.
+   */
   private parseRows(): void {
     if (this.lastRowEnd >= this.parsedTo) {
-      const text = this.textFrom(this.parsedTo, this.lastRowEnd + 1);
-      this.sink.push(JSON.parse(`[${text.slice(text.indexOf('['))}]`) as CellValue[][]);
+      if (this.texts) {
+        this.sink.pushTexts?.(this.rowTexts());
+      } else {
+        const text = this.textFrom(this.parsedTo, this.lastRowEnd + 1);
+        this.sink.push(JSON.parse(`[${text.slice(text.indexOf('['))}]`) as CellValue[][]);
+      }
       this.parsedTo = this.lastRowEnd + 1;
       this.dropBefore(this.parsedTo);
     }
+  }
+
+  /** The text of each complete row not handed over yet; a row still open stays for the next time. */
+  private rowTexts(): string[] {
+    const { rowStarts, rowEnds } = this;
+    const texts = new Array<string>(rowEnds.length);
+    for (let r = 0; r < rowEnds.length; r++) {
+      texts[r] = this.textFrom(rowStarts[r] ?? 0, (rowEnds[r] ?? 0) + 1);
+    }
+    rowStarts.splice(0, rowEnds.length);
+    rowEnds.length = 0;
+    return texts;
   }
 
   private dropBefore(offset: number): void {

@@ -27,7 +27,8 @@ import type { CellValue, SheetTable, Snapshot } from '../../src/keys/types';
 import { sheetgate } from '../../src/sheetgate';
 import { makeCredentials } from '../../emulator/credentials';
 import { captureLogger } from '../helpers/log-capture';
-import { cell, chunked, rows, stream, stringify } from '../helpers/json-body';
+import { chunked, rows, stream, stringify } from '../helpers/json-body';
+import { table } from '../helpers/sheet-tables';
 import type { Layout } from '../helpers/json-body';
 
 const NOW = Date.UTC(2026, 0, 1);
@@ -121,41 +122,6 @@ describe('readValueRange: a values.get body streamed and parsed in slices', () =
     expect(turns).toBe(Math.ceil(text.length / 16_384));
   });
 });
-
-/** Tables with duplicates, refusals, blanks and hashed rows: what the chunked build must reproduce exactly. */
-const table = fc
-  .tuple(
-    fc.shuffledSubarray(['api_key', 'key_hash', 'client_name', 'is_active', 'rate_limit', 'expires_at', 'notes'], {
-      minLength: 4,
-    }),
-    fc.array(fc.tuple(fc.integer({ min: 0, max: 10 }), fc.array(cell, { maxLength: 7 })), { maxLength: 60 }),
-  )
-  .map(([header, specs]) => {
-    // Keys 9 and 10 are short: a refusal quoting one (alone or among other text) must not show it.
-    const keys = [
-      ...Array.from({ length: 9 }, (_, i) => `sk-convergence-${i}-00000000-0000-4000-8000-000000000000`),
-      'k9',
-      'key-10',
-    ];
-    const rowsOut = specs.map(([k, noise]) =>
-      header.map((h, i): CellValue => {
-        const key = keys[k] ?? '';
-        switch (h) {
-          case 'api_key':
-            return k % 3 === 0 ? '' : key;
-          case 'key_hash':
-            return k % 3 === 0 ? `sha256:${hashKey(key)}` : '';
-          case 'client_name':
-            return k === 8 ? '' : `client ${k}`;
-          case 'is_active':
-            return k !== 7 ? true : (['maybe', keys[9], `<${keys[10] ?? ''}>`, 'k9x'][noise.length % 4] ?? '');
-          default:
-            return noise[i] ?? '';
-        }
-      }),
-    );
-    return { timeZone: 'Europe/Paris', rows: [header, ...rowsOut] };
-  });
 
 const TARGET = { spreadsheetId: 'big-sheet', sheetName: 'API_Keys', clientEmail: 'test@example.iam' };
 

@@ -164,6 +164,25 @@ describe('sheet adapter + key store against the emulator (real googleapis client
     await request(app).get('/api/hello').set('X-API-Key', k).expect(200);
   });
 
+  it('parses again only the rows whose text changed: the others keep their record across a refresh', async () => {
+    const [a, b] = [key(), key()];
+    usedKeys.push(a, b);
+    const id = seed([
+      [a, 'Alpha', '', '', true, ''],
+      [b, 'Beta', '', '', true, ''],
+    ]);
+    const { gate } = await gateFor(id);
+    const before = gate.store?.snapshot();
+    const [alpha, beta] = [before?.byHash.get(hashKey(a)), before?.byHash.get(hashKey(b))];
+    emulator.setValues(id, 'API_Keys', [HEADER, [a, 'Alpha', '', '', true, ''], [b, 'Beta', '', '', false, '']]);
+    await gate.store?.refresh();
+    const after = gate.store?.snapshot();
+    expect(after).not.toBe(before);
+    expect(after?.byHash.get(hashKey(a))).toBe(alpha);
+    expect(beta?.active).toBe(true);
+    expect(after?.byHash.get(hashKey(b))?.active).toBe(false);
+  });
+
   it('applies a revocation and a new key within the cache duration', async () => {
     const [old, fresh] = [key(), key()];
     usedKeys.push(old, fresh);

@@ -5,10 +5,11 @@
  * sheet; `buildSnapshot` runs it over a table in memory in one go.
  */
 import { runToEnd } from '../slicing';
+import { maskQuotedKeys } from './quote-search';
 import { isValidTimeZone } from './dates';
 import { mapHeader } from './header';
 import type { HeaderMap } from './header';
-import { hashKey, keyIdOf } from './key-id';
+import { keyIdOf } from './key-id';
 import { KeyTableBuilder, emptyKeyTable, tableHash } from './key-table';
 import { parseRow, plainKeyLength } from './row';
 import { RememberedRows, ownCopy, recall, remember } from './row-memory';
@@ -31,25 +32,6 @@ export function buildSnapshot(table: SheetTable, ctx: { readonly defaultRateLimi
   }
   return builder.finish(now);
 }
-
-/**
- * sha256 computed by the quoted-key search between two yields of {@link SnapshotBuilder.finishSteps}: about half a
- * millisecond of work, so a slice stays close to its budget even when every row of the sheet is refused.
- */
-const HASHES_PER_STEP = 1000;
-
-/**
- * Distinct quoted texts whose search result is remembered during one build. A column pasted one to the side repeats
- * the same few values on every row; the bound keeps a sheet of all-different values from growing a second table.
- */
-const REMEMBERED_TEXTS = 10_000;
-
-/**
- * sha256 one build may spend searching quotes (about half a second of CPU, in slices). A sheet with `key_hash`-only rows (whose
- * keys may be of any length) and many refused rows would otherwise cost up to 300 sha256 per refused row on every
- * refresh; past the budget, a quote that was not searched is not shown at all.
- */
-const SEARCH_BUDGET = 1_000_000;
 
 /** Refusals frozen between two yields of {@link SnapshotBuilder.finishSteps}. */
 const FREEZES_PER_STEP = 2000;
@@ -226,40 +208,8 @@ export class SnapshotBuilder {
     }
     const { byHash, problems, refusedAt, repeated, quotedProblem, quoteStart } = this;
     const isKey = (hash: string): boolean => byHash.indexOf(hash) !== -1 || refusedAt.has(hash);
-    const remembered = new Map<string, boolean>();
     const lengths = this.anyKeyLength ? undefined : [...this.keyLengths];
-    let hashes = 0;
-    let spent = 0;
-    for (let q = 0; q < quotedProblem.length; q++) {
-      const index = quotedProblem[q] ?? -1;
-      const problem = problems[index];
-      if (problem === undefined) {
-        continue;
-      }
-      const start = quoteStart[q] ?? problem.reason.length;
-      const text = JSON.parse(problem.reason.slice(start)) as string;
-      let found = remembered.get(text);
-      if (found === undefined) {
-        const cost = searchCost(text.length, lengths);
-        if (spent + cost > SEARCH_BUDGET) {
-          problems[index] = { ...problem, reason: `${problem.reason.slice(0, start)}a value not shown` };
-          continue;
-        }
-        found = holdsKey(text, isKey, lengths);
-        hashes += cost;
-        spent += cost;
-        if (remembered.size < REMEMBERED_TEXTS) {
-          remembered.set(text, found);
-        }
-      }
-      if (found) {
-        problems[index] = { ...problem, reason: `${problem.reason.slice(0, start)}a key of this sheet` };
-      }
-      if (hashes >= HASHES_PER_STEP) {
-        hashes = 0;
-        yield q + 1;
-      }
-    }
+    yield* maskQuotedKeys(problems, quotedProblem, quoteStart, isKey, lengths);
     for (const hash of repeated.keys()) {
       byHash.drop(byHash.indexOf(hash));
     }
@@ -327,37 +277,6 @@ export class SnapshotBuilder {
       this.refusedAt.set(hash, row);
     }
   }
-}
-
-/**
- * Whether some stretch of `text` (a short cell a refusal quotes; at most 24 characters, so ≤ 300 stretches) is a key
- * of the sheet: any non-empty string can be a key, so a short one pasted into another cell, alone or among other
- * characters, is only recognisable by its hash. Only stretches of the `lengths` given are tried (undefined: all).
- */
-function holdsKey(text: string, isKey: (hash: string) => boolean, lengths: readonly number[] | undefined): boolean {
-  for (let length = 1; length <= text.length; length++) {
-    if (lengths !== undefined && !lengths.includes(length)) {
-      continue;
-    }
-    for (let start = 0; start + length <= text.length; start++) {
-      if (isKey(hashKey(text.slice(start, start + length)))) {
-        return true;
-      }
-    }
-  }
-  return false;
-}
-
-/** sha256 that {@link holdsKey} computes for a text this long: one per stretch of each searched length. */
-function searchCost(textLength: number, lengths: readonly number[] | undefined): number {
-  if (lengths === undefined) {
-    return (textLength * (textLength + 1)) / 2;
-  }
-  let cost = 0;
-  for (const length of lengths) {
-    cost += Math.max(0, textLength - length + 1);
-  }
-  return cost;
 }
 
 /** `problems` (in row order) plus one "duplicate key" problem per repeated row, merged into the row's own problem. */

@@ -5,6 +5,7 @@ import { hashKey, maskKey } from '../keys/key-id';
 import type { Quota } from '../keys/quota';
 import type { KeyRecord, Snapshot } from '../keys/types';
 import type { FailureThrottle } from '../limits/failure-throttle';
+import { consumed } from '../limits/limiter';
 import type { LimitDecision, Limiter } from '../limits/limiter';
 import type { QuotaCounter } from '../limits/quota-counter';
 import type { Logger } from '../log';
@@ -232,15 +233,20 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
     if (key.quota !== undefined && quotas !== undefined) {
       return limitAndQuota(req, res, next, key, answer, key.quota, snapshot.timeZone);
     }
-    // The limiter's promise is the only one on the accepted path: its failure, and anything thrown while admitting,
-    // goes to Express's error handlers here, so nothing is returned for the router to chain a handler of its own to.
-    limiter.consume(key.keyId, key.rateLimit).then((decision) => {
-      try {
-        admit(req, res, next, key, answer, decision, at);
-      } catch (err: unknown) {
-        next(err);
-      }
-    }, next);
+    // The limiter's own promise reaction admits the request: its failure, and anything thrown while admitting, goes
+    // to Express's error handlers here, so nothing is returned for the router to chain a handler of its own to.
+    limiter.consume(
+      key.keyId,
+      key.rateLimit,
+      (decision) => {
+        try {
+          admit(req, res, next, key, answer, decision, at);
+        } catch (err: unknown) {
+          next(err);
+        }
+      },
+      next,
+    );
     return undefined;
   };
 
@@ -255,7 +261,7 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
     quota: Quota,
     zone: string,
   ): Promise<void> => {
-    const decision = await limiter.consume(key.keyId, key.rateLimit);
+    const decision = await consumed(limiter, key.keyId, key.rateLimit);
     const at = now();
     if (!decision.allowed || quotas === undefined) {
       admit(req, res, next, key, answer, decision, at);

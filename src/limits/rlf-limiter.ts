@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Logger } from '../log';
-import type { LimitDecision, Limiter } from './limiter';
+import type { Limiter } from './limiter';
 
 const WINDOW_SEC = 60;
 
@@ -94,16 +94,20 @@ export function createRlfLimiter(options: RlfLimiterOptions = {}): RlfLimiter {
   }
 
   return {
-    consume(keyId: string, limit: number): Promise<LimitDecision> {
-      // One promise chain per call, no async wrappers: this runs on every accepted request.
-      return consumeIn(pairFor(limit), keyId).then(
-        (res): LimitDecision => ({ allowed: true, limit, remaining: res.remainingPoints, resetMs: res.msBeforeNext }),
-        (err: unknown): LimitDecision => {
+    consume(keyId, limit, decided, failed): void {
+      // The caller's callbacks run in the reaction to rlf's own promise: no promise of ours in between, on every
+      // accepted request.
+      consumeIn(pairFor(limit), keyId).then(
+        (res) => {
+          decided({ allowed: true, limit, remaining: res.remainingPoints, resetMs: res.msBeforeNext });
+        },
+        (err: unknown) => {
           // rlf rejects with a RateLimiterRes (not an Error) when the budget is spent.
           if (err instanceof RateLimiterRes) {
-            return { allowed: false, limit, remaining: 0, resetMs: err.msBeforeNext };
+            decided({ allowed: false, limit, remaining: 0, resetMs: err.msBeforeNext });
+          } else {
+            failed(err);
           }
-          throw err;
         },
       );
     },

@@ -137,6 +137,32 @@ describe('request metrics through createApp’s hooks', () => {
     expect(text).toContain('sheetgate_http_request_duration_seconds_count{status_class="4xx"} 2\n');
     await gate.close();
   });
+
+  it('counts each response in the metrics that timed it, without a finish listener of its own', async () => {
+    const timed = createMetrics({ defaultMetrics: false });
+    const other = createMetrics({ defaultMetrics: false });
+    const gate = sheetgate({ source: new FixedSource([HEADER, [KEY, 'Acme', '', '', true, '']]), logger });
+    await gate.ready();
+    const listeners: number[] = [];
+    const probe = express.Router().get('/api/probe', (_req, res) => {
+      listeners.push(res.listenerCount('finish'));
+      res.end();
+    });
+    const key = `Bearer ${KEY}`;
+    const untimed = createApp({ gate, logger, protectedRoutes: [probe] });
+    await request(untimed).get('/api/probe').set('Authorization', key).expect(200);
+    const app = createApp({ gate, logger, onRequest: timed.timeRequest, protectedRoutes: [probe] });
+    await request(app).get('/api/probe').set('Authorization', key).expect(200);
+    await request(app).get('/api/hello').set('Authorization', key).expect(200);
+    const count = async (metrics: typeof timed): Promise<string> => {
+      const text = await metrics.registry.metrics();
+      return /sheetgate_http_request_duration_seconds_count\{status_class="2xx"\} (\d+)/.exec(text)?.[1] ?? '0';
+    };
+    expect(await count(timed)).toBe('2');
+    expect(await count(other)).toBe('0');
+    expect(listeners[1]).toBe(listeners[0]);
+    await gate.close();
+  });
 });
 
 describe('LatencyHistogram', () => {

@@ -130,6 +130,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     cacheDurationSec: config.cacheDurationSec,
     authFailureLimit: config.authFailureLimit,
     onDecision: metrics.onDecision,
+    countAccepted: metrics.countAccepted,
     onSnapshot: metrics.onSnapshot,
     ...(keySource === undefined ? {} : { source: keySource }),
     ...(flusher === undefined ? {} : { usage: flusher }),

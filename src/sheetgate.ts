@@ -7,7 +7,7 @@ import type { KeyStoreStatus } from './keys/key-store';
 import { GoogleSheet, readServiceAccount } from './keys/sheet-source';
 import { tableSource } from './keys/load-snapshot';
 import type { ServiceAccount, SheetSource, SheetsCall, TableReader } from './keys/sheet-source';
-import type { Snapshot } from './keys/types';
+import type { KeyRecord, Snapshot } from './keys/types';
 import { FailureThrottle } from './limits/failure-throttle';
 import type { Limiter } from './limits/limiter';
 import { MemoryQuotaCounter } from './limits/quota-counter';
@@ -54,6 +54,8 @@ export interface SheetgateOptions {
   readonly logger?: Logger;
   readonly usage?: UsageRecorder;
   readonly onDecision?: (decision: AuthDecision) => void;
+  /** Per-key counting of accepted requests, called instead of `onDecision` for them (see `AuthMiddlewareOptions`). */
+  readonly countAccepted?: (key: KeyRecord) => () => void;
   readonly onSheetsCall?: (call: SheetsCall) => void;
   readonly onSnapshot?: (snapshot: Snapshot) => void;
   /** Refused attempts per client address per minute before that address gets 429s (`AUTH_FAILURE_LIMIT`). Off by default. */
@@ -133,6 +135,7 @@ export function sheetgate(options: SheetgateOptions): Sheetgate {
     logger,
     ...(options.usage === undefined ? {} : { usage: options.usage }),
     ...(options.onDecision === undefined ? {} : { onDecision: options.onDecision }),
+    ...(options.countAccepted === undefined ? {} : { countAccepted: options.countAccepted }),
     ...(options.authFailureLimit ? { failures: new FailureThrottle(options.authFailureLimit) } : {}),
     ...(options.now === undefined ? {} : { now: options.now }),
   });

@@ -14,7 +14,8 @@ import { credentialHeaders, parseCredentials } from './credentials';
 import { sendProblem } from './errors';
 import type { AuthErrorCode, ProblemExtras } from './errors';
 import { quotaGate } from './quota-gate';
-import { hasScope, verify } from './verify';
+import { hasScope, keyRefusal } from './verify';
+import type { KeyRefusal } from './verify';
 
 /** What a route sees about an authenticated caller: `req.auth`. */
 export interface AuthContext {
@@ -67,6 +68,12 @@ export interface AuthMiddlewareOptions {
   readonly logger: Logger;
   readonly usage?: UsageRecorder;
   readonly onDecision?: (decision: AuthDecision) => void;
+  /**
+   * Per-key counting of accepted requests (metrics): called once per key and snapshot, when the key is first
+   * presented; the function it returns is called for each accepted request of that key instead of `onDecision`, so
+   * a per-key count is reached without a lookup per request. Refusals still go to `onDecision`.
+   */
+  readonly countAccepted?: (key: KeyRecord) => () => void;
   /** Per-address throttle of refused attempts (`AUTH_FAILURE_LIMIT`); off when undefined. */
   readonly failures?: FailureThrottle;
   /** Clock for expiry; defaults to `Date.now`. */
@@ -77,11 +84,12 @@ export interface AuthMiddlewareOptions {
 const UNAVAILABLE_RETRY_SEC = 5;
 
 /**
- * What every accepted request of one key answers with, computed once per key record (records are immutable and
- * replaced whole by each refresh) rather than on every request: `req.auth`, the header-safe client name,
- * the fixed RateLimit-* values, the expiry header, the address check and the metrics decision.
+ * What every accepted request of one key answers with, computed once per key and snapshot (records are immutable and
+ * replaced whole by each refresh) rather than on every request: the record itself, `req.auth`, the header-safe client
+ * name, the fixed RateLimit-* values, the expiry header, the address check and the metrics decision or count.
  */
 interface KeyAnswer {
+  readonly key: KeyRecord;
   readonly auth: AuthContext;
   readonly clientHeader: string;
   readonly limitHeader: string;
@@ -91,10 +99,13 @@ interface KeyAnswer {
   /** The key's `allowed_ips`, its ranges parsed once here; undefined when any address may use it. */
   readonly allowedFrom: AddressMatcher | undefined;
   readonly accepted: AuthDecision;
+  /** From `countAccepted`; undefined when accepted requests go to `onDecision`. */
+  readonly counted: (() => void) | undefined;
 }
 
-function keyAnswer(key: KeyRecord): KeyAnswer {
+function keyAnswer(key: KeyRecord, countAccepted: ((key: KeyRecord) => () => void) | undefined): KeyAnswer {
   return {
+    key,
     auth: Object.freeze({
       clientName: key.clientName,
       keyId: key.keyId,
@@ -109,6 +120,7 @@ function keyAnswer(key: KeyRecord): KeyAnswer {
     expirationHeader: key.expiresAt === undefined ? undefined : new Date(key.expiresAt).toISOString(),
     allowedFrom: key.allowedIps.length === 0 ? undefined : addressMatcher(key.allowedIps),
     accepted: Object.freeze({ outcome: 'ok', key }),
+    counted: countAccepted?.(key),
   };
 }
 
@@ -125,18 +137,29 @@ function setLimitHeaders(res: Response, answer: KeyAnswer, d: LimitDecision): vo
  * Refusals are problem+json with a stable `code`. No Sheets call happens here, ever.
  */
 export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
-  const { mode, keys, limiter, logger, usage, onDecision, failures } = options;
+  const { mode, keys, limiter, logger, usage, onDecision, countAccepted, failures } = options;
   const now = options.now ?? Date.now;
   const quotas = options.quotas === undefined ? undefined : quotaGate(options.quotas);
   // winston builds and pipes an entry before filtering by level: decide once, not per request (LOG_LEVEL is fixed).
   const debug = logger.isDebugEnabled();
-  // Weak: a record of a replaced snapshot is dropped with it.
-  const answers = new WeakMap<KeyRecord, KeyAnswer>();
-  const answerFor = (key: KeyRecord): KeyAnswer => {
-    let answer = answers.get(key);
+  // The answers of the keys presented, by hash, for one snapshot: a key presented before is found, record and answer,
+  // in one lookup. A new snapshot starts an empty map, and the old one goes with the old snapshot's records.
+  let answered: Snapshot | undefined;
+  let answers = new Map<string, KeyAnswer>();
+  /** The answer of the key with this hash in `snapshot`; undefined when there is no such key. */
+  const answerFor = (snapshot: Snapshot, hash: string): KeyAnswer | undefined => {
+    if (snapshot !== answered) {
+      answered = snapshot;
+      answers = new Map();
+    }
+    let answer = answers.get(hash);
     if (answer === undefined) {
-      answer = keyAnswer(key);
-      answers.set(key, answer);
+      const key = snapshot.byHash.get(hash);
+      if (key === undefined) {
+        return undefined;
+      }
+      answer = keyAnswer(key, countAccepted);
+      answers.set(key.hash, answer);
     }
     return answer;
   };
@@ -149,6 +172,13 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
   const refuseKey = async (req: Request, res: Response, code: AuthErrorCode, key?: KeyRecord): Promise<void> => {
     await failures?.fail(req.ip ?? 'unknown');
     refuse(res, code, key);
+  };
+
+  const refusePresented = (req: Request, res: Response, code: KeyRefusal, presented: string): Promise<void> => {
+    if (debug) {
+      logger.debug('auth refused', { code, keyPreview: maskKey(presented) });
+    }
+    return refuseKey(req, res, code);
   };
 
   const refuseLimit = (res: Response, code: 'rate_limited' | 'quota_exceeded', key: KeyRecord, waitMs: number) => {
@@ -189,7 +219,11 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
     }
     req.auth = answer.auth;
     usage?.record(key, at);
-    onDecision?.(answer.accepted);
+    if (answer.counted === undefined) {
+      onDecision?.(answer.accepted);
+    } else {
+      answer.counted();
+    }
     if (debug) {
       logger.debug('auth ok', { client: key.clientName, keyId: key.keyId, keyPreview: key.preview });
     }
@@ -211,15 +245,16 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
       return Promise.resolve();
     }
     const at = now();
-    const verdict = verify(snapshot, hashKey(credentials.key), at);
-    if (!verdict.ok) {
-      if (debug) {
-        logger.debug('auth refused', { code: verdict.code, keyPreview: maskKey(credentials.key) });
-      }
-      return refuseKey(req, res, verdict.code);
+    // By sha256 of the presented key, so timing depends on the hash, never on how much of the key matched.
+    const answer = answerFor(snapshot, hashKey(credentials.key));
+    if (answer === undefined) {
+      return refusePresented(req, res, 'invalid_api_key', credentials.key);
     }
-    const { key } = verdict;
-    const answer = answerFor(key);
+    const refusal = keyRefusal(answer.key, at);
+    if (refusal !== undefined) {
+      return refusePresented(req, res, refusal, credentials.key);
+    }
+    const { key } = answer;
     // Before the limiter: a key used from elsewhere spends none of its owner's limit. `req.ip` follows TRUST_PROXY.
     if (answer.allowedFrom !== undefined) {
       const address = req.ip;

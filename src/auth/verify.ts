@@ -1,33 +1,22 @@
-import type { KeyRecord, Snapshot } from '../keys/types';
+import type { KeyRecord } from '../keys/types';
 import type { AuthErrorCode } from './errors';
 
-/** Refusals `verify` can give; the others (missing, malformed, scope, limit, unavailable) are decided elsewhere. */
+/** Refusals of the presented key itself (unknown, inactive, expired); the others (missing, malformed, scope, limit, unavailable) are decided elsewhere. */
 export type KeyRefusal = Extract<AuthErrorCode, 'invalid_api_key' | 'key_inactive' | 'key_expired'>;
 
-export type Verdict =
-  { readonly ok: true; readonly key: KeyRecord } | { readonly ok: false; readonly code: KeyRefusal };
-
-const INVALID: Verdict = { ok: false, code: 'invalid_api_key' };
-const INACTIVE: Verdict = { ok: false, code: 'key_inactive' };
-const EXPIRED: Verdict = { ok: false, code: 'key_expired' };
-
 /**
- * Decides whether the key with this hash may call now. Pure and synchronous: a Map lookup and two checks.
- * Expiry is checked against `now` on every call, not at load time.
- * Lookup is by sha256 of the presented key, so timing depends on the hash, never on how much of the key matched.
+ * Why a key found in the snapshot may not call now (inactive, or expired at `now`); undefined when it may. Pure and
+ * synchronous; expiry is checked against `now` on every call, not at load time. The caller finds the record by the
+ * sha256 of the presented key, so the lookup's timing depends on the hash, never on how much of the key matched.
  */
-export function verify(snapshot: Snapshot, hash: string, now: number): Verdict {
-  const key = snapshot.byHash.get(hash);
-  if (key === undefined) {
-    return INVALID;
-  }
+export function keyRefusal(key: KeyRecord, now: number): Exclude<KeyRefusal, 'invalid_api_key'> | undefined {
   if (!key.active) {
-    return INACTIVE;
+    return 'key_inactive';
   }
   if (key.expiresAt !== undefined && now >= key.expiresAt) {
-    return EXPIRED;
+    return 'key_expired';
   }
-  return { ok: true, key };
+  return undefined;
 }
 
 /** Scopes with this prefix are sheetgate's own (e.g. `sheetgate:admin`): never implied, granted only when listed. */

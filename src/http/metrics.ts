@@ -5,7 +5,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { AUTH_ERROR_CODES } from '../auth/errors';
 import type { AuthDecision, AuthMode } from '../auth/middleware';
 import type { SheetsCall } from '../keys/sheet-source';
-import type { Snapshot } from '../keys/types';
+import type { KeyRecord, Snapshot } from '../keys/types';
 import { LatencyHistogram } from './latency-histogram';
 
 export interface MetricsOptions {
@@ -29,6 +29,11 @@ export interface Metrics {
   readonly registry: Registry;
   /** For `sheetgate({ onDecision })`. */
   readonly onDecision: (decision: AuthDecision) => void;
+  /**
+   * For `sheetgate({ countAccepted })`, beside `onDecision`: counts a key's accepted requests in its client's cell,
+   * found on the key's first accepted request and kept, instead of looked up by client name on every one.
+   */
+  readonly countAccepted: (key: KeyRecord) => () => void;
   /** For `sheetgate({ onSheetsCall })`. */
   readonly onSheetsCall: (call: SheetsCall) => void;
   /** For `sheetgate({ onSnapshot })`. */
@@ -53,6 +58,11 @@ export interface Metrics {
 }
 
 const OTHER_CLIENT = '_other';
+/** Accepted requests of one client label since the last scrape. */
+interface ClientCell {
+  readonly label: string;
+  n: number;
+}
 /** `client` of a rate-limit rejection that has no key: the per-address throttle of failed attempts. */
 const NO_CLIENT = '_address';
 
@@ -139,9 +149,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
   });
   /** Accepted requests since the last scrape, one cell per client label (names over the cap share `_other`'s)... */
-  const labelCells = new Map<string, { readonly label: string; n: number }>();
+  const labelCells = new Map<string, ClientCell>();
   /** ...reached from the client name in one lookup. */
-  const cellOf = new Map<string, { readonly label: string; n: number }>();
+  const cellOf = new Map<string, ClientCell>();
   new Counter({
     name: 'sheetgate_client_requests_total',
     help: 'Accepted requests by client name (capped; see maxClientLabels).',
@@ -257,7 +267,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     return OTHER_CLIENT;
   };
 
-  const cellFor = (name: string): { readonly label: string; n: number } => {
+  const cellFor = (name: string): ClientCell => {
     const label = clientLabel(name);
     let cell = labelCells.get(label);
     if (cell === undefined) {
@@ -294,6 +304,16 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       if (decision.outcome === 'rate_limited') {
         rejected.inc({ client: decision.key === undefined ? NO_CLIENT : clientLabel(decision.key.clientName) });
       }
+    },
+    countAccepted: (key) => {
+      const name = key.clientName;
+      let cell: ClientCell | undefined;
+      return () => {
+        acceptedSinceScrape += 1;
+        // Found on the first accepted request, as onDecision would find it then: a key refused so far takes no label.
+        cell ??= cellOf.get(name) ?? cellFor(name);
+        cell.n += 1;
+      };
     },
     onSheetsCall: (call) => {
       sheetsCalls.inc({ method: call.method, outcome: call.outcome });

@@ -14,6 +14,7 @@ import { FixedSource, HEADER } from '../helpers/fixed-source';
 
 const KEY = 'sk-convergence-88888888-8888-4888-8888-888888888888';
 const OTHER = 'sk-convergence-99999999-9999-4999-8999-999999999999';
+const INACTIVE = 'sk-convergence-66666666-6666-4666-8666-666666666666';
 
 describe('per-key answers computed once per snapshot', () => {
   const { logger } = captureLogger();
@@ -62,12 +63,16 @@ describe('per-key answers computed once per snapshot', () => {
 describe('metrics counted as plain numbers, folded in at scrape time', () => {
   const { logger } = captureLogger();
 
-  it('counts exactly across scrapes: nothing lost, nothing counted twice', async () => {
+  it.each([
+    ['onDecision alone', false],
+    ['onDecision and countAccepted', true],
+  ])('counts exactly across scrapes, through %s: nothing lost, nothing counted twice', async (_wiring, perKey) => {
     const metrics = createMetrics({ defaultMetrics: false });
     const gate = sheetgate({
       source: new FixedSource([HEADER, [KEY, 'Acme', '', '', true, ''], [OTHER, 'Beta', '', '', true, '']]),
       logger,
       onDecision: metrics.onDecision,
+      ...(perKey ? { countAccepted: metrics.countAccepted } : {}),
     });
     await gate.ready();
     const app = createApp({ gate, logger, publicRoutes: [metrics.requestTimer, metricsRoutes(metrics.registry)] });
@@ -91,6 +96,33 @@ describe('metrics counted as plain numbers, folded in at scrape time', () => {
     // The request timer saw the 5 accepted requests and the 6 scrapes before this one (all 2xx), and the 401.
     expect(await value('sheetgate_http_request_duration_seconds_count{status_class="2xx"}')).toBe(5 + 6);
     expect(await value('sheetgate_http_request_duration_seconds_count{status_class="4xx"}')).toBe(1);
+    await gate.close();
+  });
+
+  it('gives client labels in the order of first accepted requests through countAccepted, as through onDecision', async () => {
+    const metrics = createMetrics({ defaultMetrics: false, maxClientLabels: 1 });
+    const gate = sheetgate({
+      source: new FixedSource([
+        HEADER,
+        [INACTIVE, 'Zed', '', '', false, ''],
+        [KEY, 'Acme', '', '', true, ''],
+        [OTHER, 'Beta', '', '', true, ''],
+      ]),
+      logger,
+      onDecision: metrics.onDecision,
+      countAccepted: metrics.countAccepted,
+    });
+    await gate.ready();
+    const app = createApp({ gate, logger });
+    await request(app).get('/api/hello').set('Authorization', `Bearer ${INACTIVE}`).expect(401);
+    await request(app).get('/api/hello').set('Authorization', `Bearer ${KEY}`).expect(200);
+    await request(app).get('/api/hello').set('Authorization', `Bearer ${OTHER}`).expect(200);
+    await request(app).get('/api/hello').set('Authorization', `Bearer ${KEY}`).expect(200);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('sheetgate_client_requests_total{client="Acme"} 2\n');
+    expect(text).toContain('sheetgate_client_requests_total{client="_other"} 1\n');
+    expect(text).not.toContain('client="Zed"');
+    expect(text).toContain('sheetgate_auth_decisions_total{outcome="key_inactive"} 1\n');
     await gate.close();
   });
 });

@@ -17,7 +17,6 @@ import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { startEmulator } from '../emulator/server';
 import { createRlfLimiter } from '../src/limits/rlf-limiter';
-import { consumed } from '../src/limits/limiter';
 import type { Limiter } from '../src/limits/limiter';
 import { makeCredentials } from '../emulator/credentials';
 import { startProcess } from './processes';
@@ -88,17 +87,17 @@ const median = (xs: readonly number[]): number => {
 async function limiterCost(name: string, limiter: Limiter): Promise<string> {
   const keys = Array.from({ length: KEYS }, (_, n) => `bench${n}`);
   for (let n = 0; n < 1000; n++) {
-    await consumed(limiter, keys[n % KEYS] ?? '', 1_000_000_000); // warm-up
+    await limiter.consume(keys[n % KEYS] ?? '', 1_000_000_000); // warm-up
   }
   let started = performance.now();
   for (let n = 0; n < LIMITER_OPS; n++) {
-    await consumed(limiter, keys[n % KEYS] ?? '', 1_000_000_000);
+    await limiter.consume(keys[n % KEYS] ?? '', 1_000_000_000);
   }
   const serialUs = ((performance.now() - started) * 1000) / LIMITER_OPS;
   started = performance.now();
   for (let n = 0; n < LIMITER_OPS; n += CONNECTIONS) {
     await Promise.all(
-      Array.from({ length: CONNECTIONS }, (_, j) => consumed(limiter, keys[(n + j) % KEYS] ?? '', 1_000_000_000)),
+      Array.from({ length: CONNECTIONS }, (_, j) => limiter.consume(keys[(n + j) % KEYS] ?? '', 1_000_000_000)),
     );
   }
   const opsPerSec = LIMITER_OPS / ((performance.now() - started) / 1000);

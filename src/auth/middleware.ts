@@ -5,7 +5,6 @@ import { hashKey, maskKey } from '../keys/key-id';
 import type { Quota } from '../keys/quota';
 import type { KeyRecord, Snapshot } from '../keys/types';
 import type { FailureThrottle } from '../limits/failure-throttle';
-import { consumed } from '../limits/limiter';
 import type { LimitDecision, Limiter } from '../limits/limiter';
 import type { QuotaCounter } from '../limits/quota-counter';
 import type { Logger } from '../log';
@@ -143,13 +142,16 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
   // winston builds and pipes an entry before filtering by level: decide once, not per request (LOG_LEVEL is fixed).
   const debug = logger.isDebugEnabled();
   // The answers of the keys presented, by hash, for one snapshot: a key presented before is found, record and answer,
-  // in one lookup. A new snapshot starts an empty map, and the old one goes with the old snapshot's records.
+  // in one lookup. A new snapshot starts a new map; an answer of the one before whose record the new snapshot kept
+  // (a row that did not change) moves over, and the rest go with the old snapshot's records.
   let answered: Snapshot | undefined;
   let answers = new Map<string, KeyAnswer>();
+  let earlier = new Map<string, KeyAnswer>();
   /** The answer of the key with this hash in `snapshot`; undefined when there is no such key. */
   const answerFor = (snapshot: Snapshot, hash: string): KeyAnswer | undefined => {
     if (snapshot !== answered) {
       answered = snapshot;
+      earlier = answers;
       answers = new Map();
     }
     let answer = answers.get(hash);
@@ -158,7 +160,8 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
       if (key === undefined) {
         return undefined;
       }
-      answer = keyAnswer(key, countAccepted);
+      const kept = earlier.get(key.hash);
+      answer = kept !== undefined && kept.key === key ? kept : keyAnswer(key, countAccepted);
       answers.set(key.hash, answer);
     }
     return answer;
@@ -268,20 +271,21 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
     if (key.quota !== undefined && quotas !== undefined) {
       return limitAndQuota(req, res, next, key, answer, key.quota, snapshot.timeZone);
     }
-    // The limiter's own promise reaction admits the request: its failure, and anything thrown while admitting, goes
-    // to Express's error handlers here, so nothing is returned for the router to chain a handler of its own to.
-    limiter.consume(
-      key.keyId,
-      key.rateLimit,
-      (decision) => {
-        try {
-          admit(req, res, next, key, answer, decision, at);
-        } catch (err: unknown) {
-          next(err);
-        }
-      },
-      next,
-    );
+    // The limiter's own promise reaction admits the request (through `consumeInto` when the limiter has it): its
+    // failure, and anything thrown while admitting, goes to Express's error handlers here, so nothing is returned for
+    // the router to chain a handler of its own to.
+    const decided = (decision: LimitDecision): void => {
+      try {
+        admit(req, res, next, key, answer, decision, at);
+      } catch (err: unknown) {
+        next(err);
+      }
+    };
+    if (limiter.consumeInto === undefined) {
+      limiter.consume(key.keyId, key.rateLimit).then(decided, next);
+    } else {
+      limiter.consumeInto(key.keyId, key.rateLimit, decided, next);
+    }
     return undefined;
   };
 
@@ -296,7 +300,7 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
     quota: Quota,
     zone: string,
   ): Promise<void> => {
-    const decision = await consumed(limiter, key.keyId, key.rateLimit);
+    const decision = await limiter.consume(key.keyId, key.rateLimit);
     const at = now();
     if (!decision.allowed || quotas === undefined) {
       admit(req, res, next, key, answer, decision, at);

@@ -9,14 +9,15 @@ export interface LimitDecision {
 
 /** Per-key rate limiter port. Keyed by key id, never by the raw key. */
 export interface Limiter {
+  /** Charges one request to `keyId` whose budget is `limit` requests per 60 s. */
+  consume(keyId: string, limit: number): Promise<LimitDecision>;
   /**
-   * Charges one request to `keyId` whose budget is `limit` requests per 60 s, then calls `decided` with the decision
-   * (allowed or not), or `failed` with the reason there is none (e.g. the store is unreachable): exactly one of them,
-   * once, now or later. Callbacks, not a promise: the auth middleware admits the request in the limiter's own promise
-   * reaction rather than in one more chained to it, on every accepted request. A promise-based limiter adapts as
-   * `consume(id, limit, decided, failed) { charge(id, limit).then(decided, failed); }`.
+   * The same charge, answered through callbacks: `decided` with the decision (allowed or not), or `failed` with the
+   * reason there is none (e.g. the store is unreachable) — exactly one of them, once, now or later. Optional: when a
+   * limiter has it, the auth middleware admits an accepted request in the limiter's own promise reaction instead of
+   * in one more chained to `consume`'s promise.
    */
-  consume(
+  consumeInto?(
     keyId: string,
     limit: number,
     decided: (decision: LimitDecision) => void,
@@ -24,11 +25,4 @@ export interface Limiter {
   ): void;
   /** Releases connections/timers. */
   close(): Promise<void>;
-}
-
-/** {@link Limiter.consume} as a promise, for callers that await the decision (off the accepted path's hot part). */
-export function consumed(limiter: Limiter, keyId: string, limit: number): Promise<LimitDecision> {
-  return new Promise((resolve, reject) => {
-    limiter.consume(keyId, limit, resolve, reject);
-  });
 }

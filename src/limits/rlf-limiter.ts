@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Logger } from '../log';
-import type { Limiter } from './limiter';
+import type { LimitDecision, Limiter } from './limiter';
 
 const WINDOW_SEC = 60;
 
@@ -93,24 +93,35 @@ export function createRlfLimiter(options: RlfLimiterOptions = {}): RlfLimiter {
     }
   }
 
+  function consumeInto(
+    keyId: string,
+    limit: number,
+    decided: (decision: LimitDecision) => void,
+    failed: (err: unknown) => void,
+  ): void {
+    // The caller's callbacks run in the reaction to rlf's own promise: no promise of ours in between, on every
+    // accepted request.
+    consumeIn(pairFor(limit), keyId).then(
+      (res) => {
+        decided({ allowed: true, limit, remaining: res.remainingPoints, resetMs: res.msBeforeNext });
+      },
+      (err: unknown) => {
+        // rlf rejects with a RateLimiterRes (not an Error) when the budget is spent.
+        if (err instanceof RateLimiterRes) {
+          decided({ allowed: false, limit, remaining: 0, resetMs: err.msBeforeNext });
+        } else {
+          failed(err);
+        }
+      },
+    );
+  }
+
   return {
-    consume(keyId, limit, decided, failed): void {
-      // The caller's callbacks run in the reaction to rlf's own promise: no promise of ours in between, on every
-      // accepted request.
-      consumeIn(pairFor(limit), keyId).then(
-        (res) => {
-          decided({ allowed: true, limit, remaining: res.remainingPoints, resetMs: res.msBeforeNext });
-        },
-        (err: unknown) => {
-          // rlf rejects with a RateLimiterRes (not an Error) when the budget is spent.
-          if (err instanceof RateLimiterRes) {
-            decided({ allowed: false, limit, remaining: 0, resetMs: err.msBeforeNext });
-          } else {
-            failed(err);
-          }
-        },
-      );
-    },
+    consume: (keyId, limit) =>
+      new Promise((resolve, reject) => {
+        consumeInto(keyId, limit, resolve, reject);
+      }),
+    consumeInto,
     insurance: () => insured,
     async close(): Promise<void> {
       byLimit.clear();

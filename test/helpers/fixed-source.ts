@@ -1,4 +1,5 @@
 import { streamRows } from '../../src/keys/load-snapshot';
+import { streamValueRange } from '../../src/keys/snapshot-json';
 import type { SheetSource, TableSink } from '../../src/keys/sheet-source';
 import { SheetsError } from '../../src/keys/sheets-error';
 import type { CellValue } from '../../src/keys/types';
@@ -7,7 +8,9 @@ export const HEADER = ['api_key', 'client_name', 'created_at', 'expires_at', 'is
 
 /**
  * A {@link SheetSource} over an in-memory table: a fake of our own port for HTTP tests (integration tests use the
- * emulator and the real googleapis client). `rows` and `failWith` can be changed between refreshes.
+ * emulator and the real googleapis client). `rows` and `failWith` can be changed between refreshes. `as: 'body'`
+ * streams the rows as Google's adapter does, a `values.get` body read as it comes (row texts, so a refresh reuses
+ * the rows that did not change); `'rows'` pushes them parsed.
  */
 export class FixedSource implements SheetSource {
   readonly target = { spreadsheetId: 'fixture-sheet', sheetName: 'API_Keys', clientEmail: 'test@example.iam' };
@@ -17,6 +20,7 @@ export class FixedSource implements SheetSource {
   constructor(
     public rows: CellValue[][],
     public timeZone = 'Etc/UTC',
+    private readonly as: 'rows' | 'body' = 'rows',
   ) {}
 
   async streamTable(sink: TableSink): Promise<void> {
@@ -24,7 +28,12 @@ export class FixedSource implements SheetSource {
     if (this.failWith !== undefined) {
       throw this.failWith;
     }
-    await streamRows({ timeZone: this.timeZone, rows: this.rows }, sink);
+    if (this.as === 'rows') {
+      await streamRows({ timeZone: this.timeZone, rows: this.rows }, sink);
+      return;
+    }
+    sink.start(this.timeZone);
+    await streamValueRange([JSON.stringify({ values: this.rows })], sink, { otherShapes: 'refuse' });
   }
 }
 

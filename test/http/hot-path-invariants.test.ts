@@ -41,21 +41,53 @@ describe('per-key answers computed once per snapshot', () => {
     await gate.close();
   });
 
-  it('answers with the new name, limit and headers after a refresh changes the row', async () => {
-    const source = new FixedSource([HEADER, [KEY, 'Acme', '', '', true, 5]]);
+  it.each(['rows', 'body'] as const)(
+    'answers with the new name, limit and headers after a refresh changes the row (source streaming %s)',
+    async (as) => {
+      const source = new FixedSource([HEADER, [KEY, 'Acme', '', '', true, 5]], 'Etc/UTC', as);
+      const gate = sheetgate({ source, logger });
+      await gate.ready();
+      const app = createApp({ gate, logger });
+      const before = await request(app).get('/api/hello').set('Authorization', `Bearer ${KEY}`).expect(200);
+      expect(before.headers['x-client-name']).toBe('Acme');
+      expect(before.headers['ratelimit-limit']).toBe('5');
+      source.rows = [HEADER, [KEY, 'Acme Renamed', '', '', true, 7]];
+      await gate.store?.refresh();
+      const after = await request(app).get('/api/hello').set('Authorization', `Bearer ${KEY}`).expect(200);
+      expect(after.body).toEqual({ message: 'hello, Acme Renamed' });
+      expect(after.headers['x-client-name']).toBe('Acme Renamed');
+      expect(after.headers['ratelimit-limit']).toBe('7');
+      expect(after.headers['ratelimit-policy']).toBe('7;w=60');
+      await gate.close();
+    },
+  );
+
+  it('keeps the answer of a key whose row a refresh did not change, and remakes the one whose row changed', async () => {
+    const source = new FixedSource(
+      [HEADER, [KEY, 'Acme', '', '', true, 5], [OTHER, 'Other', '', '', true, 5]],
+      'Etc/UTC',
+      'body',
+    );
     const gate = sheetgate({ source, logger });
     await gate.ready();
-    const app = createApp({ gate, logger });
-    const before = await request(app).get('/api/hello').set('Authorization', `Bearer ${KEY}`).expect(200);
-    expect(before.headers['x-client-name']).toBe('Acme');
-    expect(before.headers['ratelimit-limit']).toBe('5');
-    source.rows = [HEADER, [KEY, 'Acme Renamed', '', '', true, 7]];
+    const seen: unknown[] = [];
+    const capture = express.Router().get('/api/capture', (req, res) => {
+      seen.push(req.auth);
+      res.json({});
+    });
+    const app = createApp({ gate, logger, protectedRoutes: [capture] });
+    const ask = async (key: string): Promise<void> => {
+      await request(app).get('/api/capture').set('Authorization', `Bearer ${key}`).expect(200);
+    };
+    await ask(KEY);
+    await ask(OTHER);
+    source.rows = [HEADER, [KEY, 'Acme', '', '', true, 5], [OTHER, 'Other', '', '', true, 6]];
     await gate.store?.refresh();
-    const after = await request(app).get('/api/hello').set('Authorization', `Bearer ${KEY}`).expect(200);
-    expect(after.body).toEqual({ message: 'hello, Acme Renamed' });
-    expect(after.headers['x-client-name']).toBe('Acme Renamed');
-    expect(after.headers['ratelimit-limit']).toBe('7');
-    expect(after.headers['ratelimit-policy']).toBe('7;w=60');
+    await ask(KEY);
+    await ask(OTHER);
+    expect(seen[2]).toBe(seen[0]); // the same frozen req.auth: its answer was kept
+    expect(seen[3]).not.toBe(seen[1]);
+    expect(seen[3]).toMatchObject({ clientName: 'Other', limit: 6 });
     await gate.close();
   });
 });

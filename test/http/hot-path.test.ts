@@ -13,6 +13,7 @@ import { LatencyHistogram } from '../../src/http/latency-histogram';
 import { createMetrics } from '../../src/http/metrics';
 import { metricsHandler } from '../../src/http/metrics-route';
 import { pathLookup } from '../../src/http/path-routes';
+import type { Limiter } from '../../src/limits/limiter';
 import { sheetgate } from '../../src/sheetgate';
 import { captureLogger } from '../helpers/log-capture';
 import { FixedSource, HEADER } from '../helpers/fixed-source';
@@ -111,6 +112,32 @@ describe('the app’s front layer and own routes', () => {
     const app = createApp({ gate, logger });
     const res = await request(app).get('/api/hello').set('Authorization', `Bearer ${KEY}`).expect(500);
     expect(res.body).toMatchObject({ code: 'internal_error' });
+    await gate.close();
+  });
+});
+
+describe('a limiter with only the promise form of the port', () => {
+  const { logger } = captureLogger();
+  const promiseOnly = (allowed: boolean, fail = false): Limiter => ({
+    consume: (_keyId, limit) =>
+      fail
+        ? Promise.reject(new Error('limiter store down'))
+        : Promise.resolve({ allowed, limit, remaining: allowed ? limit - 1 : 0, resetMs: 30_000 }),
+    close: () => Promise.resolve(),
+  });
+
+  it.each([
+    ['admits a request it allows', promiseOnly(true), 200, '4'],
+    ['refuses one it does not with 429', promiseOnly(false), 429, '0'],
+    ['sends its failure to the error handler (500)', promiseOnly(true, true), 500, undefined],
+  ])('%s', async (_name, limiter, status, remaining) => {
+    const gate = sheetgate({ source: new FixedSource([HEADER, [KEY, 'Acme', '', '', true, 5]]), logger, limiter });
+    await gate.ready();
+    const res = await request(createApp({ gate, logger }))
+      .get('/api/hello')
+      .set('Authorization', `Bearer ${KEY}`)
+      .expect(status);
+    expect(res.headers['ratelimit-remaining']).toBe(remaining);
     await gate.close();
   });
 });

@@ -48,6 +48,11 @@ export interface SnapshotProvider {
 /** Counts accepted requests per key (usage write-back). */
 export interface UsageRecorder {
   record(key: KeyRecord, at: number): void;
+  /**
+   * `record` for one key, as a function the middleware keeps with the key's answer: called for each accepted request of
+   * that key instead of `record`, so that a recorder that can need not look the key up per request.
+   */
+  recorderFor?(key: KeyRecord): (at: number) => void;
   /** A request of `key` was refused for its day/month quota (not usage; the flush looks at the key's row). */
   quotaRefused?(key: KeyRecord): void;
 }
@@ -100,9 +105,15 @@ interface KeyAnswer {
   readonly accepted: AuthDecision;
   /** From `countAccepted`; undefined when accepted requests go to `onDecision`. */
   readonly counted: (() => void) | undefined;
+  /** From the usage recorder's `recorderFor`; undefined when the middleware records through `record`. */
+  readonly recordUse: ((at: number) => void) | undefined;
 }
 
-function keyAnswer(key: KeyRecord, countAccepted: ((key: KeyRecord) => () => void) | undefined): KeyAnswer {
+function keyAnswer(
+  key: KeyRecord,
+  countAccepted: ((key: KeyRecord) => () => void) | undefined,
+  usage: UsageRecorder | undefined,
+): KeyAnswer {
   return {
     key,
     auth: Object.freeze({
@@ -120,6 +131,7 @@ function keyAnswer(key: KeyRecord, countAccepted: ((key: KeyRecord) => () => voi
     allowedFrom: key.allowedIps.length === 0 ? undefined : addressMatcher(key.allowedIps),
     accepted: Object.freeze({ outcome: 'ok', key }),
     counted: countAccepted?.(key),
+    recordUse: usage?.recorderFor?.(key),
   };
 }
 
@@ -161,7 +173,7 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
         return undefined;
       }
       const kept = earlier.get(key.hash);
-      answer = kept !== undefined && kept.key === key ? kept : keyAnswer(key, countAccepted);
+      answer = kept !== undefined && kept.key === key ? kept : keyAnswer(key, countAccepted, usage);
       answers.set(key.hash, answer);
     }
     return answer;
@@ -221,7 +233,11 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
       res.setHeader('X-Sheetgate-Key-Expiration', answer.expirationHeader);
     }
     req.auth = answer.auth;
-    usage?.record(key, at);
+    if (answer.recordUse === undefined) {
+      usage?.record(key, at);
+    } else {
+      answer.recordUse(at);
+    }
     if (answer.counted === undefined) {
       onDecision?.(answer.accepted);
     } else {

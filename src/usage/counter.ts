@@ -71,6 +71,8 @@ export class UsageCounter {
   // accepted request). A map handed out by `take()` is never touched again; `restore()` and `peek()` copy.
   private deltas = new Map<string, Tally>();
   private requests = 0;
+  /** Counts the maps `take()` handed over: an entry held from an earlier map must not be counted into any more. */
+  private generation = 0;
 
   /** Counts one accepted request for `key` at `at` (epoch ms). O(1), no allocation beyond the first use of a key. */
   record(key: CountedKey, at: number): void {
@@ -86,11 +88,34 @@ export class UsageCounter {
     this.requests += 1;
   }
 
+  /**
+   * What `record(key, at)` does, as a function for that one key: it keeps the key's entry between calls and counts into
+   * it directly while the counter holds it (until the next `take()`), where `record` looks the key up every time.
+   */
+  recorderFor(key: CountedKey): (at: number) => void {
+    let entry: Tally | undefined;
+    let generation = -1;
+    return (at) => {
+      if (entry === undefined || generation !== this.generation) {
+        this.record(key, at);
+        entry = this.deltas.get(key.hash);
+        generation = this.generation;
+        return;
+      }
+      entry.count += 1;
+      if (at > entry.lastUsedAt) {
+        entry.lastUsedAt = at;
+      }
+      this.requests += 1;
+    };
+  }
+
   /** Drains everything counted so far into a batch; the counter starts empty. */
   take(): UsageBatch {
     const batch = this.deltas;
     this.deltas = new Map();
     this.requests = 0;
+    this.generation += 1;
     return batch;
   }
 

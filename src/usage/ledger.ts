@@ -28,6 +28,8 @@ export interface Unwritten {
 export interface UsageLedger {
   /** Counts one accepted request (the auth middleware's `UsageRecorder`). */
   record(key: CountedKey, at: number): void;
+  /** `record` for one key, as a function that need not look the key up on every call. */
+  recorderFor(key: CountedKey): (at: number) => void;
   /** Requests counted in this process and not yet where the writer takes them (`/auth/status`, metrics). */
   pending(): PendingUsage;
   /** Starts the ledger's own background work, if any. */

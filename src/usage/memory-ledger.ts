@@ -20,6 +20,10 @@ export class MemoryLedger implements UsageLedger {
     this.counter.record(key, at);
   }
 
+  recorderFor(key: CountedKey): (at: number) => void {
+    return this.counter.recorderFor(key);
+  }
+
   pending(): PendingUsage {
     return this.counter.pending();
   }

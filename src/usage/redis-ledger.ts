@@ -100,6 +100,10 @@ export class RedisUsageLedger implements UsageLedger {
     this.pusher.counter.record(key, at);
   }
 
+  recorderFor(key: CountedKey): (at: number) => void {
+    return this.pusher.counter.recorderFor(key);
+  }
+
   /** Requests counted here and not yet in Redis. */
   pending(): PendingUsage {
     return this.pusher.pending();

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
 import { batchTotals, mergeBatches, UsageCounter } from '../../src/usage/counter';
 import type { KeyUsage, UsageBatch } from '../../src/usage/counter';
 
@@ -94,6 +95,62 @@ describe('UsageCounter', () => {
     counter.record(alpha, T0 + 9);
     expect(counts(seen)).toEqual({ [alpha.keyId]: [2, 5] });
     expect(counts(counter.take())).toEqual({ [alpha.keyId]: [3, 9] });
+  });
+});
+
+describe('UsageCounter.recorderFor', () => {
+  type Step = { kind: 'use'; key: 0 | 1; via: 'recorder' | 'record'; at: number } | { kind: 'take'; restore: boolean };
+  const step: fc.Arbitrary<Step> = fc.oneof(
+    {
+      weight: 6,
+      arbitrary: fc.record({
+        kind: fc.constant('use' as const),
+        key: fc.constantFrom(0 as const, 1 as const),
+        via: fc.constantFrom('recorder' as const, 'record' as const),
+        at: fc.integer({ min: 0, max: 1000 }),
+      }),
+    },
+    fc.record({ kind: fc.constant('take' as const), restore: fc.boolean() }),
+  );
+
+  it('counts what record counts, through takes and restores: nothing lost, nothing counted into a taken batch', () => {
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 60 }), (steps) => {
+        const counter = new UsageCounter();
+        const reference = new UsageCounter();
+        const keys = [alpha, beta];
+        const recorders = keys.map((key) => counter.recorderFor(key));
+        const taken: UsageBatch[] = [];
+        const taken2: UsageBatch[] = [];
+        for (const s of steps) {
+          if (s.kind === 'use') {
+            const key = keys[s.key] ?? alpha;
+            if (s.via === 'recorder') {
+              recorders[s.key]?.(T0 + s.at);
+            } else {
+              counter.record(key, T0 + s.at);
+            }
+            reference.record(key, T0 + s.at);
+          } else {
+            const batch = counter.take();
+            const batch2 = reference.take();
+            if (s.restore) {
+              counter.restore(batch);
+              reference.restore(batch2);
+            } else {
+              taken.push(batch);
+              taken2.push(batch2);
+            }
+          }
+        }
+        expect(counts(mergeBatches(...taken, counter.peek()))).toEqual(
+          counts(mergeBatches(...taken2, reference.peek())),
+        );
+        expect(taken.map(counts)).toEqual(taken2.map(counts));
+        expect(counter.pending()).toEqual(reference.pending());
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 

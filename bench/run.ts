@@ -8,7 +8,9 @@
  * what DESIGN obliges every accepted response to carry, hand-written, served the same way). On a machine
  * with 2+ cores and taskset, the servers share CPU 1 and the load generator has CPU 0 (BENCH_PIN=0 turns this off).
  * The rotating keys (and the floor's) expire in 2099, so their answers carry X-Sheetgate-Key-Expiration; the one key
- * does not expire. Ratios to the hand-written floor are per round, like the others.
+ * does not expire. Ratios to the hand-written floor are per round, like the others; the BENCH_BIG_KEYS case is
+ * compared with the hand-written floor serving as many keys, and the last line says what going from BENCH_KEYS to
+ * BENCH_BIG_KEYS keys costs each of them.
  *
  * BENCH_MODE=reload measures the refresh's cost instead: two sheetgate processes on the same BENCH_BIG_KEYS-row sheet,
  * one reloading it every 4 s (API_KEY_CACHE_DURATION=5), one never during the run, in alternating rounds of
@@ -198,6 +200,17 @@ async function main(): Promise<void> {
     LIFE_MS,
     SERVER_CPU,
   );
+  const bigKeysFile = join(dir, 'floor-big-keys.json');
+  writeFileSync(bigKeysFile, JSON.stringify(big));
+  const floorBig =
+    BIG_KEYS > 0
+      ? await startProcess(
+          'bench/floor-server.ts',
+          { FLOOR: 'auth', FLOOR_KEYS_FILE: bigKeysFile, FLOOR_EXPIRES_AT: `${EXPIRES_AT}T00:00:00Z` },
+          LIFE_MS,
+          SERVER_CPU,
+        )
+      : undefined;
   const gate = await startProcess('src/server.ts', sheetEnv(smallId), LIFE_MS, SERVER_CPU);
   const bigGate =
     BIG_KEYS > 0
@@ -214,15 +227,28 @@ async function main(): Promise<void> {
   if (PIN) {
     pinSelf(0);
   }
-  const cases: { name: string; server: Proc; keys: readonly string[] }[] = [
+  const floorName = `floor: hand-written auth, ${ROTATING_KEYS} keys`;
+  const floorBigName = `floor: hand-written auth, ${BIG_KEYS} keys`;
+  /** `floor`: the floor case its "vs floor" ratios are taken against (the one with as many keys); the first by default. */
+  const cases: { name: string; server: Proc; keys: readonly string[]; floor?: string }[] = [
     { name: 'bare express 5 (no auth)', server: bare, keys: [] },
     { name: 'bare express 5, ETag off', server: bareNoEtag, keys: [] },
     { name: "bare express 5, ETag off, sheetgate's http server", server: bareAlike, keys: [] },
     { name: "floor: the contract's headers only", server: floorHeaders, keys: [] },
-    { name: `floor: hand-written auth, ${ROTATING_KEYS} keys`, server: floorAuth, keys: many },
+    { name: floorName, server: floorAuth, keys: many },
+    ...(floorBig === undefined ? [] : [{ name: floorBigName, server: floorBig, keys: big }]),
     { name: 'sheetgate, 1 key', server: gate, keys: one },
     { name: `sheetgate, ${ROTATING_KEYS} keys rotating`, server: gate, keys: many },
-    ...(bigGate === undefined ? [] : [{ name: `sheetgate, ${BIG_KEYS} keys rotating`, server: bigGate, keys: big }]),
+    ...(bigGate === undefined
+      ? []
+      : [
+          {
+            name: `sheetgate, ${BIG_KEYS} keys rotating (vs the ${BIG_KEYS}-key floor)`,
+            server: bigGate,
+            keys: big,
+            floor: floorBigName,
+          },
+        ]),
   ];
   const runs = new Map<string, Row[]>(cases.map((c) => [c.name, []]));
   try {
@@ -242,6 +268,7 @@ async function main(): Promise<void> {
       bareAlike,
       floorHeaders,
       floorAuth,
+      ...(floorBig === undefined ? [] : [floorBig]),
       gate,
       ...(bigGate === undefined ? [] : [bigGate]),
     ];
@@ -251,7 +278,7 @@ async function main(): Promise<void> {
 
   const baseRuns = runs.get(cases[0]?.name ?? '') ?? [];
   const alikeRuns = runs.get(cases[2]?.name ?? '') ?? [];
-  const floorRuns = runs.get(cases[4]?.name ?? '') ?? [];
+  const floorRuns = (c: { floor?: string }): readonly Row[] => runs.get(c.floor ?? floorName) ?? [];
   /** Median over rounds of the case's req/s divided by the baseline's in the same round. */
   const ratio = (rs: readonly Row[], base: readonly Row[], of: (r: Row) => number): number =>
     median(rs.map((r, i) => of(r) / of(base[i] ?? r)));
@@ -270,15 +297,25 @@ async function main(): Promise<void> {
       Math.round(median(rs.map((r) => r.rps))),
       ratio(rs, baseRuns, (r) => r.rps).toFixed(2),
       ratio(rs, alikeRuns, (r) => r.rps).toFixed(2),
-      ratio(rs, floorRuns, (r) => r.rps).toFixed(2),
+      ratio(rs, floorRuns(c), (r) => r.rps).toFixed(2),
       Math.round(median(rs.map((r) => r.cpuUs))),
       // Inverted so that, like the req/s ratios, 1.00 is "as cheap as the floor" and lower is dearer.
-      (1 / ratio(rs, floorRuns, (r) => r.cpuUs)).toFixed(2),
+      (1 / ratio(rs, floorRuns(c), (r) => r.cpuUs)).toFixed(2),
       median(rs.map((r) => r.p50)),
       median(rs.map((r) => r.p99)),
       rs.reduce((n, r) => n + r.non2xx, 0),
     ];
     console.log(`| ${cells.join(' | ')} |`);
+  }
+  const [small, large] = [cases[cases.length - 2], cases[cases.length - 1]];
+  if (bigGate !== undefined && small !== undefined && large !== undefined) {
+    const of = (name: string): readonly Row[] => runs.get(name) ?? [];
+    const scale = (a: string, b: string, pick: (r: Row) => number): string => ratio(of(a), of(b), pick).toFixed(2);
+    console.log(
+      `\n${BIG_KEYS} keys ÷ ${ROTATING_KEYS} keys, per round: sheetgate req/s ${scale(large.name, small.name, (r) => r.rps)}, ` +
+        `CPU/req ${scale(large.name, small.name, (r) => r.cpuUs)}; the hand-written floor req/s ` +
+        `${scale(floorBigName, floorName, (r) => r.rps)}, CPU/req ${scale(floorBigName, floorName, (r) => r.cpuUs)}`,
+    );
   }
 }
 

@@ -1,5 +1,3 @@
-import { subscribe } from 'node:diagnostics_channel';
-import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { AUTH_ERROR_CODES } from '../auth/errors';
@@ -50,10 +48,7 @@ export interface Metrics {
   readonly changeDetectionMode: (source: () => 'drive' | 'off') => void;
   /** Times every request it sees and passes it on: mount it before the routes to time (first of `publicRoutes`). */
   readonly requestTimer: RequestHandler;
-  /**
-   * The same timer as a hook, for `createApp({ onRequest })`: times the request until Node's http (or https) server has
-   * finished its response.
-   */
+  /** The same timer as a hook, for `createApp({ onRequest })`: times the request until its response is finished. */
   readonly timeRequest: (req: Request, res: Response) => void;
 }
 
@@ -65,41 +60,8 @@ interface ClientCell {
 }
 /** `client` of a rate-limit rejection that has no key: the per-address throttle of failed attempts. */
 const NO_CLIENT = '_address';
-
-/** On a response being timed: when its request started (`performance.now()`)... */
-const STARTED_AT = Symbol('sheetgate request start');
-/** ...and the histogram it is counted in when it finishes. */
-const TIMED_IN = Symbol('sheetgate latency histogram');
-
-interface TimedResponse extends ServerResponse {
-  [STARTED_AT]?: number;
-  [TIMED_IN]?: LatencyHistogram;
-}
-
-/**
- * Counts a timed response in its histogram when Node has finished it: the `http.server.response.finish` channel,
- * which Node's http server publishes from its own `finish` listener while the channel has subscribers. One listener
- * of Node's per response instead of two, which would make Node turn the response's listener into an array and emit
- * through a copy of it. Responses no timer marked (another server in the process, or no metrics) pass through.
- */
-function observeFinished(message: unknown): void {
-  const res = (message as { readonly response: TimedResponse }).response;
-  const latency = res[TIMED_IN];
-  const start = res[STARTED_AT];
-  if (latency !== undefined && start !== undefined) {
-    latency.record(res.statusCode, (performance.now() - start) / 1000);
-  }
-}
-
-let observing = false;
-
-/** Subscribes {@link observeFinished} once per process, when the first request timer is made. */
-function observeResponses(): void {
-  if (!observing) {
-    observing = true;
-    subscribe('http.server.response.finish', observeFinished);
-  }
-}
+/** `res.locals` key of the request timer's start time. */
+const STARTED_AT = 'sheetgateStartedAt';
 /**
  * Prometheus collectors for sheetgate. Labels are outcome codes, Sheets method names and client names
  * (capped by `maxClientLabels`) — never a key, a key preview or a key id. Snapshot age and key count are computed at
@@ -277,12 +239,17 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     cellOf.set(name, cell);
     return cell;
   };
-  observeResponses();
-  // Two fields on the response, no listener: the response is counted by the last metrics that timed it.
+  // One listener function for every response, not a closure (and a `once` wrapper) per request; the start time rides
+  // on `res.locals`, Express's per-request store.
+  const observeLatency = function sheetgateObserveLatency(this: Response): void {
+    const start: unknown = this.locals[STARTED_AT];
+    if (typeof start === 'number') {
+      latency.record(this.statusCode, (performance.now() - start) / 1000);
+    }
+  };
   const timeRequest = (_req: Request, res: Response): void => {
-    const timed = res as TimedResponse;
-    timed[STARTED_AT] = performance.now();
-    timed[TIMED_IN] = latency;
+    res.locals[STARTED_AT] = performance.now();
+    res.on('finish', observeLatency);
   };
   const requestTimer = function sheetgateRequestTimer(req: Request, res: Response, next: NextFunction): void {
     timeRequest(req, res);

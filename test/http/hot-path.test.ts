@@ -165,14 +165,12 @@ describe('request metrics through createApp’s hooks', () => {
     await gate.close();
   });
 
-  it('counts each response in the metrics that timed it, without a finish listener of its own', async () => {
+  it('counts each response in the metrics that timed it, and no other', async () => {
     const timed = createMetrics({ defaultMetrics: false });
     const other = createMetrics({ defaultMetrics: false });
     const gate = sheetgate({ source: new FixedSource([HEADER, [KEY, 'Acme', '', '', true, '']]), logger });
     await gate.ready();
-    const listeners: number[] = [];
     const probe = express.Router().get('/api/probe', (_req, res) => {
-      listeners.push(res.listenerCount('finish'));
       res.end();
     });
     const key = `Bearer ${KEY}`;
@@ -187,7 +185,6 @@ describe('request metrics through createApp’s hooks', () => {
     };
     expect(await count(timed)).toBe('2');
     expect(await count(other)).toBe('0');
-    expect(listeners[1]).toBe(listeners[0]);
     await gate.close();
   });
 });

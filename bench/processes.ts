@@ -34,7 +34,7 @@ export function pinSelf(cpu: number): void {
 const SERVER_NODE_FLAGS = (process.env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
 
 /**
- * Starts `node [BENCH_NODE_FLAGS] --import tsx <script>` on 127.0.0.1 with PORT=0 and resolves with the port it prints
+ * Starts `node [BENCH_NODE_FLAGS] --import tsx <script>` (a `.js` script without tsx) on 127.0.0.1 with PORT=0 and resolves with the port it prints
  * (`listening on port N`); on `cpu` when given (taskset), with `nodeFlags` after BENCH_NODE_FLAGS. Killed after
  * `maxLifeMs` whatever happens, so a benchmark never leaves a server behind.
  */
@@ -45,7 +45,8 @@ export function startProcess(
   cpu?: number,
   nodeFlags: readonly string[] = [],
 ): Promise<Proc> {
-  const node = [process.execPath, ...SERVER_NODE_FLAGS, ...nodeFlags, '--import', 'tsx', script];
+  const loader = script.endsWith('.js') ? [] : ['--import', 'tsx'];
+  const node = [process.execPath, ...SERVER_NODE_FLAGS, ...nodeFlags, ...loader, script];
   const [command = '', ...args] = cpu === undefined ? node : ['taskset', '-c', String(cpu), ...node];
   const child = spawn(command, args, {
     env: { ...process.env, PORT: '0', ...env },
@@ -119,4 +120,27 @@ export function serviceEnv(credentialsPath: string, sheetId: string, rootUrl: st
     NODE_ENV: 'production',
     USAGE_FLUSH_INTERVAL: '3600',
   };
+}
+
+/**
+ * The script of a server as benchmarks run it: the compiled build (`dist/…js`, as `npm start` and the Docker image run
+ * sheetgate), unless BENCH_SOURCE=tsx asks for the TypeScript source through tsx. tsx compiles with esbuild's
+ * `keepNames`, which wraps every named function made at run time in a `__name()` call: a closure made per request
+ * costs ~1 µs there and nothing in the build.
+ */
+export function serverScript(source: string): string {
+  return process.env['BENCH_SOURCE'] === 'tsx' ? source : `dist/${source.replace(/\.ts$/, '.js')}`;
+}
+
+/** Builds `dist/` (`npm run build`) unless the servers run from source. @throws Error when the build fails */
+export function buildServers(): void {
+  if (process.env['BENCH_SOURCE'] === 'tsx') {
+    return;
+  }
+  const built = spawnSync('npm', ['run', 'build'], { stdio: 'inherit' });
+  if (built.status !== 0) {
+    throw new Error(
+      'npm run build failed: the benchmark runs the compiled servers (BENCH_SOURCE=tsx runs the sources)',
+    );
+  }
 }

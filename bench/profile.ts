@@ -5,7 +5,8 @@
  * rounds of PROFILE_SECONDS (defaults 4 × 4 s) over PROFILE_KEYS rotating keys (default 10,000). Only the samples taken
  * during the load rounds count. Printed: each server's self time per request by package (express, router, helmet,
  * prom-client, rate-limiter-flexible, sheetgate's own src/, node internals, GC, native), then the functions whose self
- * time per request differs most between the two. PROFILE_SERVER=src/server.ts|bench/floor-server.ts… picks the
+ * time per request differs most between the two. Servers run from the compiled build, as `npm run bench` runs them
+ * (BENCH_SOURCE=tsx: from source). PROFILE_SERVER=src/server.ts|bench/floor-server.ts… picks the
  * sheetgate side (default src/server.ts); the profiles stay in PROFILE_DIR (default a temporary directory).
  * PROFILE_VS=steady compares two sheetgate processes instead: one that never reloads during the run
  * (API_KEY_CACHE_DURATION=3600) on the left, one that reloads every 4 s (API_KEY_CACHE_DURATION=5) on the right, so the
@@ -18,7 +19,16 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { startEmulator } from '../emulator/server';
 import { makeCredentials } from '../emulator/credentials';
-import { CAN_PIN, pinSelf, rotatingKeys, serviceEnv, startProcess, untilReady } from './processes';
+import {
+  buildServers,
+  CAN_PIN,
+  pinSelf,
+  rotatingKeys,
+  serverScript,
+  serviceEnv,
+  startProcess,
+  untilReady,
+} from './processes';
 import type { Proc } from './processes';
 
 const SECONDS = Number(process.env['PROFILE_SECONDS'] ?? 4);
@@ -98,6 +108,7 @@ async function load(server: Proc, keys: readonly string[]): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  buildServers();
   const dir = process.env['PROFILE_DIR'] ?? mkdtempSync(join(tmpdir(), 'sheetgate-profile-'));
   const { path: credentialsPath, credentials } = makeCredentials(dir);
   const emulator = await startEmulator();
@@ -132,7 +143,9 @@ async function main(): Promise<void> {
   try {
     for (const s of servers) {
       const flags = ['--cpu-prof', `--cpu-prof-dir=${s.dir}`];
-      procs.push(await startProcess(s.script, { ...s.env, FLOOR_KEYS_FILE: keysFile }, 10 * 60_000, CPU, flags));
+      procs.push(
+        await startProcess(serverScript(s.script), { ...s.env, FLOOR_KEYS_FILE: keysFile }, 10 * 60_000, CPU, flags),
+      );
     }
     // The floor has no /ready: its keys are in when it listens.
     await Promise.all((VS_STEADY ? procs : procs.slice(1)).map(untilReady));

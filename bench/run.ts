@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: sheetgate's protected route vs the same route on bare Express 5, in one run, on 127.0.0.1.
- * Every server is a real listening process; autocannon drives them from this process, 50 connections, for a bounded
+ * Every server is a real listening process, run from the compiled build as production runs it (`npm run build` is
+ * done first; BENCH_SOURCE=tsx runs the TypeScript sources through tsx instead); autocannon drives them from this process, 50 connections, for a bounded
  * time each (BENCH_SECONDS, default 3; BENCH_ROUNDS alternating rounds, default 7; BENCH_KEYS rotating keys, default
  * 10,000; BENCH_BIG_KEYS, default 100,000, a case with that many keys in the sheet, 0 to leave it out). Prints req/s,
  * p50, p99 and ratios to bare Express with its defaults and to bare Express *alike*: ETag off and served through
@@ -24,7 +25,7 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { startEmulator } from '../emulator/server';
 import { makeCredentials } from '../emulator/credentials';
-import { CAN_PIN, pinSelf, serviceEnv, startProcess, untilReady } from './processes';
+import { CAN_PIN, buildServers, pinSelf, serverScript, serviceEnv, startProcess, untilReady } from './processes';
 import type { Proc } from './processes';
 
 const RELOAD_MODE = process.env['BENCH_MODE'] === 'reload';
@@ -93,8 +94,18 @@ async function load(name: string, server: Proc, keyList: readonly string[]): Pro
  */
 async function reloadRuns(env: Record<string, string>, keyList: readonly string[]): Promise<void> {
   const LIFE_MS = 30 * 60_000;
-  const steady = await startProcess('src/server.ts', { ...env, API_KEY_CACHE_DURATION: '3600' }, LIFE_MS, SERVER_CPU);
-  const reloading = await startProcess('src/server.ts', { ...env, API_KEY_CACHE_DURATION: '5' }, LIFE_MS, SERVER_CPU);
+  const steady = await startProcess(
+    serverScript('src/server.ts'),
+    { ...env, API_KEY_CACHE_DURATION: '3600' },
+    LIFE_MS,
+    SERVER_CPU,
+  );
+  const reloading = await startProcess(
+    serverScript('src/server.ts'),
+    { ...env, API_KEY_CACHE_DURATION: '5' },
+    LIFE_MS,
+    SERVER_CPU,
+  );
   const cases = [
     { name: `sheetgate, ${keyList.length} keys, never reloading`, server: steady },
     { name: `sheetgate, ${keyList.length} keys, reloading every 4 s`, server: reloading },
@@ -156,6 +167,7 @@ async function reloadRuns(env: Record<string, string>, keyList: readonly string[
 }
 
 async function main(): Promise<void> {
+  buildServers();
   const dir = mkdtempSync(join(tmpdir(), 'sheetgate-bench-'));
   const { path: credentialsPath, credentials } = makeCredentials(dir);
   const emulator = await startEmulator();
@@ -183,19 +195,24 @@ async function main(): Promise<void> {
   });
 
   const LIFE_MS = 30 * 60_000;
-  const bare = await startProcess('bench/bare-server.ts', {}, LIFE_MS, SERVER_CPU);
-  const bareNoEtag = await startProcess('bench/bare-server.ts', { ETAG: 'off' }, LIFE_MS, SERVER_CPU);
+  const bare = await startProcess(serverScript('bench/bare-server.ts'), {}, LIFE_MS, SERVER_CPU);
+  const bareNoEtag = await startProcess(serverScript('bench/bare-server.ts'), { ETAG: 'off' }, LIFE_MS, SERVER_CPU);
   const bareAlike = await startProcess(
-    'bench/bare-server.ts',
+    serverScript('bench/bare-server.ts'),
     { ETAG: 'off', HTTP_SERVER: 'sheetgate' },
     LIFE_MS,
     SERVER_CPU,
   );
   const keysFile = join(dir, 'floor-keys.json');
   writeFileSync(keysFile, JSON.stringify(many));
-  const floorHeaders = await startProcess('bench/floor-server.ts', { FLOOR: 'headers' }, LIFE_MS, SERVER_CPU);
+  const floorHeaders = await startProcess(
+    serverScript('bench/floor-server.ts'),
+    { FLOOR: 'headers' },
+    LIFE_MS,
+    SERVER_CPU,
+  );
   const floorAuth = await startProcess(
-    'bench/floor-server.ts',
+    serverScript('bench/floor-server.ts'),
     { FLOOR: 'auth', FLOOR_KEYS_FILE: keysFile, FLOOR_EXPIRES_AT: `${EXPIRES_AT}T00:00:00Z` },
     LIFE_MS,
     SERVER_CPU,
@@ -205,17 +222,17 @@ async function main(): Promise<void> {
   const floorBig =
     BIG_KEYS > 0
       ? await startProcess(
-          'bench/floor-server.ts',
+          serverScript('bench/floor-server.ts'),
           { FLOOR: 'auth', FLOOR_KEYS_FILE: bigKeysFile, FLOOR_EXPIRES_AT: `${EXPIRES_AT}T00:00:00Z` },
           LIFE_MS,
           SERVER_CPU,
         )
       : undefined;
-  const gate = await startProcess('src/server.ts', sheetEnv(smallId), LIFE_MS, SERVER_CPU);
+  const gate = await startProcess(serverScript('src/server.ts'), sheetEnv(smallId), LIFE_MS, SERVER_CPU);
   const bigGate =
     BIG_KEYS > 0
       ? await startProcess(
-          'src/server.ts',
+          serverScript('src/server.ts'),
           sheetEnv(emulator.createSpreadsheet({ tabs: { API_Keys: sheet(big, EXPIRES_AT) } })),
           LIFE_MS,
           SERVER_CPU,

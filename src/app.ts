@@ -107,10 +107,18 @@ export function createApp(deps: AppDeps): Express {
   ]);
   const { onRequest } = deps;
   const publicRoutes = deps.publicRoutes ?? [];
+  // sheetgate's own protected routes.
+  const ownRoutes: PathRoute[] = [
+    { path: '/auth/whoami', method: 'GET', handler: whoamiHandler },
+    { path: '/auth/verify', method: 'ALL', handler: verifyHandler },
+    ...((deps.demoApi ?? true) ? [{ path: '/api/hello', method: 'GET' as const, handler: helloHandler }] : []),
+  ];
   // One router layer for what every request needs before its route: the security headers, the request hook, the
-  // public routes, and auth — unless extra public middleware must run between the public routes and auth. Each layer
-  // Express walks costs every request a path match and a dispatch.
+  // public routes, auth, and sheetgate's own protected routes once auth passes the request on — unless extra public
+  // middleware must run between the public routes and auth. Each layer Express walks costs every request a path match
+  // and a dispatch.
   const authAfter = publicRoutes.length === 0;
+  const ownLookup = pathLookup(ownRoutes);
   app.use(function sheetgateFront(req: Request, res: Response, next: NextFunction): unknown {
     for (const [name, value] of SECURITY_HEADERS) {
       res.setHeader(name, value);
@@ -121,7 +129,18 @@ export function createApp(deps: AppDeps): Express {
       return route(req, res, next);
     }
     if (authAfter) {
-      return gate(req, res, next);
+      return gate(req, res, (err?: unknown) => {
+        const own = err === undefined ? ownLookup(req) : undefined;
+        if (own === undefined) {
+          next(err);
+          return;
+        }
+        // As Express does for a route's handler: a promise it returns that rejects goes to the error handlers.
+        const done: unknown = own(req, res, next);
+        if (done instanceof Promise) {
+          done.catch(next);
+        }
+      });
     }
     next();
     return undefined;
@@ -131,15 +150,8 @@ export function createApp(deps: AppDeps): Express {
       app.use(route);
     }
     app.use(gate);
+    app.use(pathRoutes(ownRoutes));
   }
-  // sheetgate's own protected routes, in one layer.
-  app.use(
-    pathRoutes([
-      { path: '/auth/whoami', method: 'GET', handler: whoamiHandler },
-      { path: '/auth/verify', method: 'ALL', handler: verifyHandler },
-      ...((deps.demoApi ?? true) ? [{ path: '/api/hello', method: 'GET' as const, handler: helloHandler }] : []),
-    ]),
-  );
   for (const router of deps.protectedRoutes ?? []) {
     app.use(router);
   }

@@ -123,21 +123,36 @@ export class KeyTableBuilder {
   /** Text of copied keys not written yet: `pendingText` bytes from `pendingFrom` in the source's text. */
   private pendingFrom = 0;
   private pendingText = 0;
+  /**
+   * While every key so far is the same-numbered key of one finished table that has no dropped keys (the refresh of a
+   * sheet whose rows did not change), that table: nothing is allocated or copied, and `finish` gives back the table
+   * itself when the build ends with all of its keys. Any other step first makes this build's own columns (`own`).
+   */
+  private sharing: FlatKeyTable | undefined;
+  private owned = false;
 
   constructor(expected = 1024) {
     this.capacity = Math.max(1, expected);
-    this.c = columns(this.capacity);
-    this.text = Buffer.alloc(this.capacity * 64);
+    // Empty until `own()`: a build that shares a finished table never allocates its columns.
+    this.c = columns(1);
+    this.text = Buffer.alloc(0);
   }
 
   /** Index of the record added with this hash (dropped or not), or -1. */
   indexOf(hash: string): number {
-    return readHash(hash) ? find(this.c) : -1;
+    if (!readHash(hash)) {
+      return -1;
+    }
+    if (this.sharing !== undefined) {
+      const index = find(this.sharing.c);
+      return index < this.count ? index : -1;
+    }
+    return find(this.c);
   }
 
   /** Sheet row of the record at `index`. */
   rowAt(index: number): number {
-    return this.c.rows[index] ?? 0;
+    return (this.sharing?.c ?? this.c).rows[index] ?? 0;
   }
 
   /**
@@ -151,6 +166,7 @@ export class KeyTableBuilder {
     if (this.finished) {
       throw new RangeError('key table: already finished');
     }
+    this.own();
     if (!readHash(record.hash) || find(this.c) !== -1) {
       throw new RangeError(`key table: hash of row ${record.row} is malformed or already present`);
     }
@@ -203,6 +219,14 @@ export class KeyTableBuilder {
       throw new RangeError(`key table: no key ${index} to copy`);
     }
     this.source = from;
+    // Its keys are unique (none dropped), so the next one cannot repeat one before it.
+    const shares = this.count === 0 ? from.size === from.count : this.sharing === from;
+    if (!this.owned && index === this.count && shares) {
+      this.sharing = from;
+      this.count += 1;
+      return index;
+    }
+    this.own();
     const src = from.c;
     const base = index * HASH_WORDS;
     for (let w = 0; w < HASH_WORDS; w++) {
@@ -265,6 +289,7 @@ export class KeyTableBuilder {
     if (this.finished) {
       throw new RangeError('key table: already finished');
     }
+    this.own();
     const { flags } = this.c;
     const f = flags[index];
     if (f !== undefined && (f & DROPPED) === 0 && index < this.count) {
@@ -275,6 +300,11 @@ export class KeyTableBuilder {
 
   /** The table of every record added and not dropped; the builder is done. */
   finish(): KeyTable {
+    if (this.sharing !== undefined && this.count === this.sharing.count) {
+      this.finished = true;
+      return this.sharing;
+    }
+    this.own();
     this.flushText();
     this.finished = true;
     const table = new FlatKeyTable(this.c, this.text, this.count, this.count - this.dropped);
@@ -282,6 +312,42 @@ export class KeyTableBuilder {
       table.adopt(this.source, this.copiedFrom, this.copiedTo);
     }
     return table;
+  }
+
+  /**
+   * Makes this build's own columns, once: with the keys it shares so far copied in, when it shares a table (their
+   * records are adopted at `finish` like any other copied key's).
+   */
+  private own(): void {
+    if (this.owned) {
+      return;
+    }
+    this.owned = true;
+    const shared = this.sharing;
+    this.sharing = undefined;
+    const n = this.count;
+    this.capacity = Math.max(this.capacity, n + 1);
+    const c = columns(this.capacity);
+    this.c = c;
+    this.text = Buffer.alloc(this.capacity * 64);
+    if (shared === undefined) {
+      return;
+    }
+    const src = shared.c;
+    c.words.set(src.words.subarray(0, n * HASH_WORDS));
+    c.numbers.set(src.numbers.subarray(0, n * NUMBERS));
+    c.rows.set(src.rows.subarray(0, n));
+    c.flags.set(src.flags.subarray(0, n));
+    c.textEnds.set(src.textEnds.subarray(0, n * TEXTS));
+    const bytes = n === 0 ? 0 : (src.textEnds[n * TEXTS - 1] ?? 0);
+    this.roomForText(bytes);
+    shared.text.copy(this.text, 0, 0, bytes);
+    this.textUsed = bytes;
+    for (let index = 0; index < n; index++) {
+      place(c, index);
+      this.copiedFrom.push(index);
+      this.copiedTo.push(index);
+    }
   }
 
   /** Twice the room: columns copied, slots rebuilt. */

@@ -143,6 +143,34 @@ describe('a sheet read again', () => {
     });
   });
 
+  it('shares the key table itself when no row changed, and builds its own when one did, even the last', async () => {
+    const t = { timeZone: 'Europe/Paris', rows: [header, ...rows] };
+    const first = await read(t, undefined);
+    const same = await read(t, first);
+    expect(same).not.toBe(first);
+    expect(same.byHash).toBe(first.byHash);
+    const changedTable = { ...t, rows: [header, ...rows.slice(0, -1), ['sk-convergence-last', 'Last', true]] };
+    const droppedTable = { ...t, rows: [header, ...rows.slice(0, -1)] };
+    const lastChanged = await read(changedTable, first);
+    const lastDropped = await read(droppedTable, first);
+    for (const [next, table] of [
+      [lastChanged, changedTable],
+      [lastDropped, droppedTable],
+    ] as const) {
+      expect(next.byHash).not.toBe(first.byHash);
+      expect(plain(next)).toEqual(plain(buildSnapshot(table, { defaultRateLimit: 60 }, NOW)));
+    }
+    expect(lastDropped.byHash.size).toBe(rows.length - 1);
+    expect(record(lastDropped, keys[5] ?? '')).toBeUndefined();
+    expect(lastChanged.byHash.get(hashKey('sk-convergence-last'))?.clientName).toBe('Last');
+    // A table that dropped a duplicate is not shared: the next build must drop it again itself.
+    const duplicated = { ...t, rows: [header, ...rows, [keys[0] ?? '', 'again', true]] };
+    const withDuplicate = await read(duplicated, undefined);
+    const again = await read(duplicated, withDuplicate);
+    expect(again.byHash).not.toBe(withDuplicate.byHash);
+    expect(plain(again)).toEqual(plain(withDuplicate));
+  });
+
   it('reads every row again after a row moved, a header, zone or default limit changed', async () => {
     const t = { timeZone: 'Europe/Paris', rows: [header, ...rows] };
     const first = await read(t, undefined);

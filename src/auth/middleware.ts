@@ -153,17 +153,17 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
   const quotas = options.quotas === undefined ? undefined : quotaGate(options.quotas);
   // winston builds and pipes an entry before filtering by level: decide once, not per request (LOG_LEVEL is fixed).
   const debug = logger.isDebugEnabled();
-  // The answers of the keys presented, by hash, for one snapshot: a key presented before is found, record and answer,
-  // in one lookup. A new snapshot starts a new map; an answer of the one before whose record the new snapshot kept
-  // (a row that did not change) moves over, and the rest go with the old snapshot's records.
-  let answered: Snapshot | undefined;
+  // The answers of the keys presented, by hash: a key presented before is found, record and answer, in one lookup.
+  // The map holds for one key table: a refresh that shares the previous table (no row changed) keeps it, any other
+  // starts a new one. Behind it, answers by record: a record the new table kept (its row did not change) keeps its
+  // answer, and the rest go with the old table's records.
+  let answeredTable: Snapshot['byHash'] | undefined;
   let answers = new Map<string, KeyAnswer>();
-  let earlier = new Map<string, KeyAnswer>();
+  const byRecord = new WeakMap<KeyRecord, KeyAnswer>();
   /** The answer of the key with this hash in `snapshot`; undefined when there is no such key. */
   const answerFor = (snapshot: Snapshot, hash: string): KeyAnswer | undefined => {
-    if (snapshot !== answered) {
-      answered = snapshot;
-      earlier = answers;
+    if (snapshot.byHash !== answeredTable) {
+      answeredTable = snapshot.byHash;
       answers = new Map();
     }
     let answer = answers.get(hash);
@@ -172,8 +172,11 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
       if (key === undefined) {
         return undefined;
       }
-      const kept = earlier.get(key.hash);
-      answer = kept !== undefined && kept.key === key ? kept : keyAnswer(key, countAccepted, usage);
+      answer = byRecord.get(key);
+      if (answer === undefined) {
+        answer = keyAnswer(key, countAccepted, usage);
+        byRecord.set(key, answer);
+      }
       answers.set(key.hash, answer);
     }
     return answer;

@@ -126,9 +126,19 @@ async function streamBody(body: JsonBody, scanner: ValueRangeScanner, options: V
    */
   const chunks: (Uint8Array | string)[] = [];
   const keep = options.otherShapes !== 'refuse';
-  const feed = async (text: string): Promise<void> => {
-    for (let at = 0; at < text.length; at += PIECE) {
-      scanner.push(text.length <= PIECE ? text : text.slice(at, at + PIECE));
+  // Decoded text is handed to the scanner in pieces of about PIECE characters, however small the chunks the body
+  // arrives in: the scanner joins each piece to its window of text, and many small reads would copy the window over
+  // and over.
+  let gathered = '';
+  const feed = async (text: string, last: boolean): Promise<void> => {
+    gathered += text;
+    if (gathered.length < PIECE && !last) {
+      return;
+    }
+    const whole = gathered;
+    gathered = '';
+    for (let at = 0; at < whole.length; at += PIECE) {
+      scanner.push(whole.length <= PIECE ? whole : whole.slice(at, at + PIECE));
       if (budget.spent()) {
         await budget.pause();
       }
@@ -138,9 +148,9 @@ async function streamBody(body: JsonBody, scanner: ValueRangeScanner, options: V
     if (keep) {
       chunks.push(chunk);
     }
-    await feed(typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
+    await feed(typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }), false);
   }
-  await feed(decoder.decode());
+  await feed(decoder.decode(), true);
   scanner.finish(() => {
     if (!keep) {
       throw new SyntaxError('the body is not of the expected shape, and other shapes are refused');

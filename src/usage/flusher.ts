@@ -72,6 +72,11 @@ export class UsageFlusher {
     this.ledger.record(key, at);
   }
 
+  /** `record` for one key, without a lookup per call (the middleware keeps it with the key's answer). */
+  recorderFor(key: CountedKey): (at: number) => void {
+    return this.ledger.recorderFor(key);
+  }
+
   /**
    * A request of `key` was refused for quota: the next flush reads the sheet even if nothing else was used, so that
    * an admin's reset of `quota_used` reaches a key that can make no request until then. With the Redis ledger only

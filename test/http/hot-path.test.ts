@@ -116,6 +116,40 @@ describe('the app’s front layer and own routes', () => {
   });
 });
 
+describe('usage counted through the recorder a key keeps', () => {
+  const { logger } = captureLogger();
+
+  it.each([
+    ['with recorderFor: through it, made once per key', true, { record: 0, made: 1, recorded: 3 }],
+    ['without: through record, every time', false, { record: 3, made: 0, recorded: 0 }],
+  ])('%s', async (_name, withRecorder, expected) => {
+    const calls = { record: 0, made: 0, recorded: 0 };
+    const usage = {
+      record: () => {
+        calls.record += 1;
+      },
+      ...(withRecorder
+        ? {
+            recorderFor: () => {
+              calls.made += 1;
+              return () => {
+                calls.recorded += 1;
+              };
+            },
+          }
+        : {}),
+    };
+    const gate = sheetgate({ source: new FixedSource([HEADER, [KEY, 'Acme', '', '', true, '']]), logger, usage });
+    await gate.ready();
+    const app = createApp({ gate, logger });
+    for (let i = 0; i < 3; i++) {
+      await request(app).get('/api/hello').set('Authorization', `Bearer ${KEY}`).expect(200);
+    }
+    expect(calls).toEqual(expected);
+    await gate.close();
+  });
+});
+
 describe('a limiter with only the promise form of the port', () => {
   const { logger } = captureLogger();
   const promiseOnly = (allowed: boolean, fail = false): Limiter => ({

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { hashKey, keyIdOf } from '../../src/keys/key-id';
-import { KeyTableBuilder, emptyKeyTable } from '../../src/keys/key-table';
+import { KeyTableBuilder, emptyKeyTable } from '../../src/keys/key-table-builder';
 import { QUOTA_PERIODS } from '../../src/keys/quota';
 import type { KeyRecord } from '../../src/keys/types';
 

@@ -5,8 +5,8 @@
  * which survive; V8's scavenger copies each survivor twice before it settles, and those copies were the 15–30 ms
  * pauses that broke the ≤ 20 ms event-loop budget while a big sheet was being loaded (docs/performance.md). Flat arrays are
  * a handful of large objects the scavenger never copies. A key's {@link KeyRecord} is made the first time it is asked
- * for (a request with that key, an iteration) and kept for the snapshot's life, so the hot path pays it once per key
- * per refresh.
+ * for (a request with that key, an iteration) and kept for the table's life, and a refresh that keeps the key's row as
+ * it was keeps the record too (src/keys/key-table-builder.ts): the hot path pays it once per key and change.
  *
  * Lookup: by open addressing on the first 32 bits of the sha256 (uniform by construction), then all 256 bits compared;
  * a record already made is then one array load away.

@@ -10,6 +10,7 @@ import { auth as driveAuth, drive } from '@googleapis/drive';
 import type { drive_v3 } from '@googleapis/drive';
 import { sheets } from '@googleapis/sheets';
 import type { sheets_v4 } from '@googleapis/sheets';
+import { afterAll, afterEach, beforeAll } from '@jest/globals';
 import { JWT } from 'google-auth-library';
 import { startEmulator } from '../../emulator/server';
 import type { Emulator } from '../../emulator/server';
@@ -70,4 +71,43 @@ export async function trustedEmulator(options: { timeoutMs?: number } = {}): Pro
   const { credentials } = makeCredentials();
   emulator.trust(credentials);
   return { emulator, credentials, api: sheetsClient(emulator.url, credentials, options) };
+}
+
+/** What {@link emulatorSuite} gives a suite. */
+export interface EmulatorSuite {
+  /** The running emulator (from the suite's `beforeAll` on). */
+  readonly emulator: Emulator;
+  readonly credentials: ServiceAccount;
+  /** The credentials' file, for GOOGLE_CREDENTIALS_PATH. */
+  readonly path: string;
+}
+
+/**
+ * An emulator for the suite it is called in: started, trusting fresh credentials, before the suite's tests; its
+ * faults cleared and brought back up after each test; closed after them. Its hooks run before the suite's own.
+ */
+export function emulatorSuite(): EmulatorSuite {
+  const { credentials, path } = makeCredentials();
+  let running: Emulator | undefined;
+  beforeAll(async () => {
+    running = await startEmulator();
+    running.trust(credentials);
+  });
+  afterEach(async () => {
+    running?.clearFaults();
+    await running?.up();
+  });
+  afterAll(async () => {
+    await running?.close();
+  });
+  return {
+    credentials,
+    path,
+    get emulator(): Emulator {
+      if (running === undefined) {
+        throw new Error('emulatorSuite: the emulator starts in the suite’s beforeAll');
+      }
+      return running;
+    },
+  };
 }

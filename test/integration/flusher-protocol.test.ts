@@ -4,9 +4,7 @@
  * or an awaited flush result, never a clock.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { startEmulator } from '../../emulator/server';
-import type { Emulator } from '../../emulator/server';
+import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { hashKey, keyIdOf } from '../../src/keys/key-id';
 import { GoogleSheet } from '../../src/keys/sheet-source';
 import type { CellValue } from '../../src/keys/types';
@@ -16,10 +14,10 @@ import { UsageFlusher } from '../../src/usage/flusher';
 import type { UsageLedger } from '../../src/usage/ledger';
 import { MemoryLedger } from '../../src/usage/memory-ledger';
 import { RedisUsageLedger } from '../../src/usage/redis-ledger';
-import { makeCredentials } from '../../emulator/credentials';
 import { captureLogger } from '../helpers/log-capture';
 import { redisSuite } from '../redis/harness';
 import type { RedisSuite } from '../redis/harness';
+import { emulatorSuite } from '../helpers/emulator';
 
 const TAB = 'API_Keys';
 const HEADER = ['api_key', 'client_name', 'is_active', 'rate_limit', 'usage_count', 'last_used_at'];
@@ -47,23 +45,16 @@ const ledgers: [string, LedgerFactory][] = [
 describe.each(ledgers)('the usage flusher over the %s ledger', (_name, ledger) => {
   const redis = redisSuite('test/integration/flusher-protocol.test.ts');
   const ready = (): boolean => !ledger.needsRedis || redis.reachable;
-  let emulator: Emulator;
-  const { credentials } = makeCredentials();
+  const suite = emulatorSuite();
+  const { credentials } = suite;
   const flushers: UsageFlusher[] = [];
   const usedKeys: string[] = [];
 
-  beforeAll(async () => {
-    emulator = await startEmulator();
-    emulator.trust(credentials);
-  });
-
   afterEach(async () => {
-    emulator.clearFaults();
     await Promise.all(flushers.splice(0).map((f) => f.stop()));
   });
 
-  afterAll(async () => {
-    await emulator.close();
+  afterAll(() => {
     for (const key of usedKeys) {
       expect(capture.text()).not.toContain(key);
     }
@@ -73,7 +64,7 @@ describe.each(ledgers)('the usage flusher over the %s ledger', (_name, ledger) =
   async function setup(counts: readonly number[], timeoutMs?: number) {
     const keys = counts.map(() => `sk-protocol-${randomUUID()}`);
     usedKeys.push(...keys);
-    const id = emulator.createSpreadsheet({
+    const id = suite.emulator.createSpreadsheet({
       timeZone: 'UTC',
       tabs: { [TAB]: [HEADER, ...keys.map((k, i): CellValue[] => [k, `client ${i}`, true, '', counts[i] ?? 0])] },
     });
@@ -81,7 +72,7 @@ describe.each(ledgers)('the usage flusher over the %s ledger', (_name, ledger) =
       credentials,
       spreadsheetId: id,
       sheetName: TAB,
-      rootUrl: emulator.url,
+      rootUrl: suite.emulator.url,
       logger,
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
     });
@@ -95,8 +86,8 @@ describe.each(ledgers)('the usage flusher over the %s ledger', (_name, ledger) =
       }
     };
     const countOf = (index: number): CellValue | undefined =>
-      emulator.getValues(id, TAB).find((r) => r[0] === keys[index])?.[4];
-    emulator.resetStats();
+      suite.emulator.getValues(id, TAB).find((r) => r[0] === keys[index])?.[4];
+    suite.emulator.resetStats();
     return { flusher, hit, countOf };
   }
 
@@ -106,13 +97,13 @@ describe.each(ledgers)('the usage flusher over the %s ledger', (_name, ledger) =
     }
     const { flusher, hit, countOf } = await setup([10, 3]);
     expect(await flusher.flush()).toMatchObject({ outcome: 'idle' });
-    expect(emulator.stats).toMatchObject({ reads: 0, writes: 0 });
+    expect(suite.emulator.stats).toMatchObject({ reads: 0, writes: 0 });
 
     hit(0, 17);
     expect(await flusher.flush()).toMatchObject({ outcome: 'written', keys: 1, requests: 17 });
     expect(await flusher.flush()).toMatchObject({ outcome: 'idle' });
     expect([countOf(0), countOf(1)]).toEqual([27, 3]);
-    expect(emulator.stats.byMethod).toEqual({ 'values.get': 1, 'values.batchUpdate': 1 });
+    expect(suite.emulator.stats.byMethod).toEqual({ 'values.get': 1, 'values.batchUpdate': 1 });
   });
 
   it('keeps the deltas through a refused write and a failed read, then writes exact totals', async () => {
@@ -121,12 +112,12 @@ describe.each(ledgers)('the usage flusher over the %s ledger', (_name, ledger) =
     }
     const { flusher, hit, countOf } = await setup([50, 0]);
     hit(0, 6);
-    emulator.fault({ method: 'values.batchUpdate', status: 429 });
+    suite.emulator.fault({ method: 'values.batchUpdate', status: 429 });
     expect(await flusher.flush()).toMatchObject({ outcome: 'failed', requests: 6 });
     expect(flusher.status()).toMatchObject({ consecutiveFailures: 1, lastError: { code: 'quota' } });
 
     hit(1, 2);
-    emulator.fault({ method: 'values.get', status: 503 });
+    suite.emulator.fault({ method: 'values.get', status: 503 });
     expect(await flusher.flush()).toMatchObject({ outcome: 'failed', requests: 8 });
     expect(countOf(0)).toBe(50);
 
@@ -142,7 +133,7 @@ describe.each(ledgers)('the usage flusher over the %s ledger', (_name, ledger) =
       }
       const { flusher, hit, countOf } = await setup([100], 300);
       hit(0, 5);
-      emulator.fault({ method: 'values.batchUpdate', applyThenDelayMs: 2000 });
+      suite.emulator.fault({ method: 'values.batchUpdate', applyThenDelayMs: 2000 });
       expect(await flusher.flush()).toMatchObject({ outcome: 'in_doubt', requests: 5 });
       expect(countOf(0)).toBe(105);
       expect(flusher.status().inDoubtRequests).toBe(5);
@@ -160,7 +151,7 @@ describe.each(ledgers)('the usage flusher over the %s ledger', (_name, ledger) =
       }
       const { flusher, hit, countOf } = await setup([100], 300);
       hit(0, 5);
-      emulator.fault({ method: 'values.batchUpdate', latencyMs: 2000 });
+      suite.emulator.fault({ method: 'values.batchUpdate', latencyMs: 2000 });
       expect(await flusher.flush()).toMatchObject({ outcome: 'in_doubt', requests: 5 });
       expect(countOf(0)).toBe(100);
 
@@ -176,9 +167,9 @@ describe.each(ledgers)('the usage flusher over the %s ledger', (_name, ledger) =
       }
       const { flusher, hit, countOf } = await setup([0], 300);
       hit(0, 5);
-      emulator.fault({ method: 'values.batchUpdate', applyThenDelayMs: 2000 });
+      suite.emulator.fault({ method: 'values.batchUpdate', applyThenDelayMs: 2000 });
       expect(await flusher.flush()).toMatchObject({ outcome: 'in_doubt' });
-      emulator.fault({ method: 'values.get', status: 503 });
+      suite.emulator.fault({ method: 'values.get', status: 503 });
       hit(0, 1);
       expect(await flusher.flush()).toMatchObject({ outcome: 'failed' });
       expect(flusher.status().inDoubtRequests).toBe(5);

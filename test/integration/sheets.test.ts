@@ -8,34 +8,24 @@ import { loadSnapshot } from '../../src/keys/load-snapshot';
 import type { Snapshot } from '../../src/keys/types';
 import { sheetgate } from '../../src/sheetgate';
 import type { Sheetgate } from '../../src/sheetgate';
-import { startEmulator } from '../../emulator/server';
-import type { Emulator } from '../../emulator/server';
-import { makeCredentials } from '../../emulator/credentials';
 import { captureLogger } from '../helpers/log-capture';
 import { HEADER } from '../helpers/fixed-source';
+import { emulatorSuite } from '../helpers/emulator';
 
 const key = (): string => `sk-convergence-${randomUUID()}`;
 
 describe('sheet adapter + key store against the emulator (real googleapis client over HTTP)', () => {
-  let emulator: Emulator;
-  const { credentials, path: credentialsPath } = makeCredentials();
+  const suite = emulatorSuite();
+  const { credentials, path: credentialsPath } = suite;
   const { logger, capture } = captureLogger();
   const gates: Sheetgate[] = [];
   const usedKeys: string[] = [];
 
-  beforeAll(async () => {
-    emulator = await startEmulator();
-    emulator.trust(credentials);
-  });
-
   afterEach(async () => {
-    emulator.clearFaults();
-    await emulator.up();
     await Promise.all(gates.splice(0).map((g) => g.close()));
   });
 
-  afterAll(async () => {
-    await emulator.close();
+  afterAll(() => {
     const text = capture.text();
     for (const k of usedKeys) {
       expect(text).not.toContain(k);
@@ -43,12 +33,12 @@ describe('sheet adapter + key store against the emulator (real googleapis client
   });
 
   function seed(rows: (string | number | boolean)[][], timeZone = 'Europe/Paris'): string {
-    return emulator.createSpreadsheet({ timeZone, tabs: { API_Keys: [HEADER, ...rows] } });
+    return suite.emulator.createSpreadsheet({ timeZone, tabs: { API_Keys: [HEADER, ...rows] } });
   }
 
   /** The adapter itself, on this emulator's API_Keys tab of `spreadsheetId`. */
   function adapter(spreadsheetId: string): GoogleSheet {
-    return new GoogleSheet({ credentials, spreadsheetId, sheetName: 'API_Keys', rootUrl: emulator.url, logger });
+    return new GoogleSheet({ credentials, spreadsheetId, sheetName: 'API_Keys', rootUrl: suite.emulator.url, logger });
   }
 
   async function gateFor(spreadsheetId: string, cacheDurationSec = 300, sheetName?: string) {
@@ -56,7 +46,7 @@ describe('sheet adapter + key store against the emulator (real googleapis client
       sheet: {
         spreadsheetId,
         credentials: credentialsPath,
-        rootUrl: emulator.url,
+        rootUrl: suite.emulator.url,
         timeoutMs: 1000,
         ...(sheetName === undefined ? {} : { sheetName }),
       },
@@ -101,7 +91,10 @@ describe('sheet adapter + key store against the emulator (real googleapis client
     ['403 not shared', (id: string) => id, 'not_shared', /Share the sheet with .*@/],
     ['404 wrong id', () => 'no-such-spreadsheet', 'not_found', /GOOGLE_SHEET_ID/],
   ])('turns %s into a clear error in /auth/status and logs', async (_name, pick, code, message) => {
-    const id = emulator.createSpreadsheet({ tabs: { API_Keys: [HEADER] }, sharedWith: ['someone-else@example.com'] });
+    const id = suite.emulator.createSpreadsheet({
+      tabs: { API_Keys: [HEADER] },
+      sharedWith: ['someone-else@example.com'],
+    });
     const { app } = await gateFor(pick(id));
     const status = await request(app).get('/auth/status').expect(200);
     expect(status.body.lastError.code).toBe(code);
@@ -121,7 +114,7 @@ describe('sheet adapter + key store against the emulator (real googleapis client
     const k = key();
     usedKeys.push(k);
     const { app } = await gateFor(seed([[k, 'Acme', '', '', true, '']]));
-    emulator.resetStats();
+    suite.emulator.resetStats();
     const server = app.listen(0, '127.0.0.1');
     try {
       for (let batch = 0; batch < 10; batch++) {
@@ -132,8 +125,8 @@ describe('sheet adapter + key store against the emulator (real googleapis client
     } finally {
       server.close();
     }
-    expect(emulator.stats.reads).toBe(0);
-    expect(emulator.stats.writes).toBe(0);
+    expect(suite.emulator.stats.reads).toBe(0);
+    expect(suite.emulator.stats.writes).toBe(0);
   });
 
   it.each([
@@ -144,7 +137,7 @@ describe('sheet adapter + key store against the emulator (real googleapis client
     const k = key();
     usedKeys.push(k);
     const { gate, app } = await gateFor(seed([[k, 'Acme', '', '', true, '']]));
-    emulator.fault(fault);
+    suite.emulator.fault(fault);
     await gate.store?.refresh();
     await request(app).get('/api/hello').set('X-API-Key', k).expect(200);
     const status = await request(app).get('/auth/status').expect(200);
@@ -156,10 +149,10 @@ describe('sheet adapter + key store against the emulator (real googleapis client
     const k = key();
     usedKeys.push(k);
     const id = seed([[k, 'Acme', '', '', true, '']]);
-    await emulator.down();
+    await suite.emulator.down();
     const { gate, app } = await gateFor(id);
     await request(app).get('/api/hello').set('X-API-Key', k).expect(503);
-    await emulator.up();
+    await suite.emulator.up();
     await gate.store?.refresh();
     await request(app).get('/api/hello').set('X-API-Key', k).expect(200);
   });
@@ -174,7 +167,7 @@ describe('sheet adapter + key store against the emulator (real googleapis client
     const { gate } = await gateFor(id);
     const before = gate.store?.snapshot();
     const [alpha, beta] = [before?.byHash.get(hashKey(a)), before?.byHash.get(hashKey(b))];
-    emulator.setValues(id, 'API_Keys', [HEADER, [a, 'Alpha', '', '', true, ''], [b, 'Beta', '', '', false, '']]);
+    suite.emulator.setValues(id, 'API_Keys', [HEADER, [a, 'Alpha', '', '', true, ''], [b, 'Beta', '', '', false, '']]);
     await gate.store?.refresh();
     const after = gate.store?.snapshot();
     expect(after).not.toBe(before);
@@ -190,7 +183,11 @@ describe('sheet adapter + key store against the emulator (real googleapis client
     const { app } = await gateFor(id, 1);
     await request(app).get('/api/hello').set('X-API-Key', old).expect(200);
     await request(app).get('/api/hello').set('X-API-Key', fresh).expect(401);
-    emulator.setValues(id, 'API_Keys', [HEADER, [old, 'Old', '', '', false, ''], [fresh, 'Fresh', '', '', true, '']]);
+    suite.emulator.setValues(id, 'API_Keys', [
+      HEADER,
+      [old, 'Old', '', '', false, ''],
+      [fresh, 'Fresh', '', '', true, ''],
+    ]);
     await new Promise((r) => setTimeout(r, 1500));
     await request(app).get('/api/hello').set('X-API-Key', old).expect(401);
     await request(app).get('/api/hello').set('X-API-Key', fresh).expect(200);
@@ -199,11 +196,11 @@ describe('sheet adapter + key store against the emulator (real googleapis client
   it('uses the adapter directly: time zone and whole tab in two reads', async () => {
     const id = seed([['x', 'X', '', '', true, 3]], 'America/New_York');
     const sheet = adapter(id);
-    emulator.resetStats();
+    suite.emulator.resetStats();
     const table = await sheet.readTable();
     expect(table.timeZone).toBe('America/New_York');
     expect(table.rows[1]).toEqual(['x', 'X', '', '', true, 3]);
-    expect(emulator.stats.reads).toBe(2);
+    expect(suite.emulator.stats.reads).toBe(2);
   });
 
   it('streams the tab into the same snapshot the whole table gives, in two reads', async () => {
@@ -224,9 +221,9 @@ describe('sheet adapter + key store against the emulator (real googleapis client
     const ctx = { defaultRateLimit: 60 };
     const plain = (s: Snapshot): unknown => ({ ...s, byHash: [...s.byHash.entries()] });
 
-    emulator.resetStats();
+    suite.emulator.resetStats();
     const streamed = await loadSnapshot(sheet, ctx, () => 1_000);
-    expect(emulator.stats.reads).toBe(2);
+    expect(suite.emulator.stats.reads).toBe(2);
     const whole = buildSnapshot(await sheet.readTable(), ctx, 1_000);
     expect(plain(streamed)).toEqual(plain(whole));
     expect(streamed.byHash.size).toBeGreaterThan(2000);

@@ -3,17 +3,15 @@
  * to the emulator, an injected clock in a non-UTC sheet zone. No mocks.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { daySerial, dayInZone } from '../../src/keys/dates';
 import { hashKey, keyIdOf } from '../../src/keys/key-id';
 import { GoogleSheet } from '../../src/keys/sheet-source';
 import type { CellValue } from '../../src/keys/types';
 import { UsageFlusher } from '../../src/usage/flusher';
 import type { UsageFlusherOptions } from '../../src/usage/flusher';
-import { startEmulator } from '../../emulator/server';
-import type { Emulator } from '../../emulator/server';
-import { makeCredentials } from '../../emulator/credentials';
 import { captureLogger } from '../helpers/log-capture';
+import { emulatorSuite } from '../helpers/emulator';
 
 const TAB = 'API_Keys';
 const HISTORY = 'API_Usage';
@@ -35,24 +33,17 @@ interface TestKey {
 }
 
 describe('usage history tab written by the flush (emulator, real googleapis client)', () => {
-  let emulator: Emulator;
-  const { credentials } = makeCredentials();
+  const suite = emulatorSuite();
+  const { credentials } = suite;
   const { logger, capture } = captureLogger();
   const usedKeys: string[] = [];
   const flushers: UsageFlusher[] = [];
 
-  beforeAll(async () => {
-    emulator = await startEmulator();
-    emulator.trust(credentials);
-  });
-
   afterEach(async () => {
-    emulator.clearFaults();
     await Promise.all(flushers.splice(0).map((f) => f.stop()));
   });
 
-  afterAll(async () => {
-    await emulator.close();
+  afterAll(() => {
     const text = capture.text();
     for (const k of usedKeys) {
       expect(text).not.toContain(k);
@@ -75,7 +66,7 @@ describe('usage history tab written by the flush (emulator, real googleapis clie
     if (history !== undefined) {
       tabs[HISTORY] = history;
     }
-    return emulator.createSpreadsheet({ timeZone: ZONE, tabs });
+    return suite.emulator.createSpreadsheet({ timeZone: ZONE, tabs });
   }
 
   function flusherFor(
@@ -87,7 +78,7 @@ describe('usage history tab written by the flush (emulator, real googleapis clie
       credentials,
       spreadsheetId: id,
       sheetName: TAB,
-      rootUrl: emulator.url,
+      rootUrl: suite.emulator.url,
       logger,
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
     });
@@ -121,7 +112,7 @@ describe('usage history tab written by the flush (emulator, real googleapis clie
 
   /** The history's data rows, sorted by date then key id, as `[date serial, key id, client name, requests]`. */
   function historyRows(id: string): CellValue[][] {
-    return emulator
+    return suite.emulator
       .getValues(id, HISTORY)
       .slice(1)
       .filter((r) => r.length > 0)
@@ -129,7 +120,7 @@ describe('usage history tab written by the flush (emulator, real googleapis clie
   }
 
   function usageCount(id: string, key: TestKey): CellValue | undefined {
-    return emulator.getValues(id, TAB).find((r) => r[0] === key.key)?.[3];
+    return suite.emulator.getValues(id, TAB).find((r) => r[0] === key.key)?.[3];
   }
 
   it('keeps one row per key per day across two days of a non-UTC zone, dated by the flush, as date cells', async () => {
@@ -152,7 +143,7 @@ describe('usage history tab written by the flush (emulator, real googleapis clie
     const day1 = sortedKeys.map((k) => [DAY1, k.keyId, k.name, k === a ? 7 : 3]);
     expect(historyRows(id)).toEqual([...day1, [DAY2, a!.keyId, a!.name, 4]]);
     expect(usageCount(id, a!)).toBe(11);
-    const formatted = emulator.getValues(id, HISTORY, 'FORMATTED_VALUE').slice(1);
+    const formatted = suite.emulator.getValues(id, HISTORY, 'FORMATTED_VALUE').slice(1);
     expect(formatted.map((r) => r[0]).sort()).toEqual(['2026-03-10', '2026-03-10', '2026-03-11']);
   });
 
@@ -166,9 +157,9 @@ describe('usage history tab written by the flush (emulator, real googleapis clie
     use(flusher, c!, 2, DAY1_LATE);
     await flusher.flush();
 
-    emulator.sortRows(id, HISTORY, (x, y) => String(y[1]).localeCompare(String(x[1])));
-    const bRow = emulator.getValues(id, HISTORY).findIndex((r) => r[1] === b!.keyId) + 1;
-    emulator.deleteRow(id, HISTORY, bRow);
+    suite.emulator.sortRows(id, HISTORY, (x, y) => String(y[1]).localeCompare(String(x[1])));
+    const bRow = suite.emulator.getValues(id, HISTORY).findIndex((r) => r[1] === b!.keyId) + 1;
+    suite.emulator.deleteRow(id, HISTORY, bRow);
 
     use(flusher, a!, 1, DAY1_LATE);
     use(flusher, b!, 4, DAY1_LATE);
@@ -187,32 +178,32 @@ describe('usage history tab written by the flush (emulator, real googleapis clie
     const clock = { now: DAY1_LATE };
     const { flusher } = flusherFor(id, clock);
     use(flusher, a!, 5, DAY1_LATE);
-    emulator.resetStats();
+    suite.emulator.resetStats();
     expect((await flusher.flush()).outcome).toBe('written');
     expect(usageCount(id, a!)).toBe(5);
-    expect(emulator.stats.byMethod).toEqual({
+    expect(suite.emulator.stats.byMethod).toEqual({
       'spreadsheets.get': 1, // the grid sizes (no zone read came first in this test)
       'spreadsheets.batchUpdate': 1,
       'values.get': 1,
       'values.batchUpdate': 1,
     });
-    expect(emulator.getValues(id, HISTORY)).toEqual([HISTORY_HEADER, [DAY1, a!.keyId, 'Alpha', 5]]);
+    expect(suite.emulator.getValues(id, HISTORY)).toEqual([HISTORY_HEADER, [DAY1, a!.keyId, 'Alpha', 5]]);
 
     use(flusher, a!, 2, DAY1_LATE);
     expect((await flusher.flush()).outcome).toBe('written');
-    expect(emulator.getValues(id, HISTORY)).toEqual([HISTORY_HEADER, [DAY1, a!.keyId, 'Alpha', 7]]);
+    expect(suite.emulator.getValues(id, HISTORY)).toEqual([HISTORY_HEADER, [DAY1, a!.keyId, 'Alpha', 7]]);
     expect(usageCount(id, a!)).toBe(7);
   });
 
   it('a tab deleted while running is created again; the requests meanwhile reach it', async () => {
     const { a, id, flusher } = await alphaWithFive();
-    emulator.deleteTab(id, HISTORY);
+    suite.emulator.deleteTab(id, HISTORY);
     for (let i = 0; i < 3; i++) {
       use(flusher, a, 1, DAY1_LATE);
       await flusher.flush();
     }
     expect(usageCount(id, a)).toBe(8);
-    expect(emulator.getValues(id, HISTORY)).toEqual([HISTORY_HEADER, [DAY1, a.keyId, 'Alpha', 3]]);
+    expect(suite.emulator.getValues(id, HISTORY)).toEqual([HISTORY_HEADER, [DAY1, a.keyId, 'Alpha', 3]]);
   });
 
   it('rows deleted above the window (the window now starts below the grid): found again, totals exact', async () => {
@@ -223,7 +214,7 @@ describe('usage history tab written by the flush (emulator, real googleapis clie
     use(flusher, a, 5, DAY1_LATE);
     await flusher.flush(); // a's row appended at row 1,202: the window starts there
     for (let i = 0; i < 10; i++) {
-      emulator.deleteRow(id, HISTORY, 2);
+      suite.emulator.deleteRow(id, HISTORY, 2);
     }
     const outcomes: string[] = [];
     for (let i = 0; i < 3; i++) {
@@ -241,13 +232,13 @@ describe('usage history tab written by the flush (emulator, real googleapis clie
     const clock = { now: DAY1_LATE };
     const { flusher } = flusherFor(id, clock, { timeoutMs: 400 });
     use(flusher, a!, 5, DAY1_LATE);
-    emulator.fault({ method: 'values.append', status: 429 });
+    suite.emulator.fault({ method: 'values.append', status: 429 });
     expect((await flusher.flush()).outcome).toBe('written');
     expect(usageCount(id, a!)).toBe(5);
     expect(historyRows(id)).toEqual([]);
 
     use(flusher, b!, 2, DAY1_LATE);
-    emulator.fault({ method: 'values.append', applyThenDelayMs: 1500 });
+    suite.emulator.fault({ method: 'values.append', applyThenDelayMs: 1500 });
     expect((await flusher.flush()).outcome).toBe('written');
     const landed = [...historyRows(id)];
 
@@ -269,7 +260,7 @@ describe('usage history tab written by the flush (emulator, real googleapis clie
     const id = seed([a!], [HISTORY_HEADER]);
     const { flusher } = flusherFor(id, { now: DAY1_LATE });
     use(flusher, a!, 4, DAY1_LATE);
-    emulator.fault({ method: 'values.append', status: 403 });
+    suite.emulator.fault({ method: 'values.append', status: 403 });
     await flusher.stop();
     expect(usageCount(id, a!)).toBe(4);
     const line = capture.lines.find((l) => l.includes('usage history not written at shutdown'));
@@ -279,7 +270,7 @@ describe('usage history tab written by the flush (emulator, real googleapis clie
   it('a refused key-tab write keeps the history deltas once: not lost, not doubled', async () => {
     const { a, id, flusher } = await alphaWithFive();
     use(flusher, a, 2, DAY1_LATE);
-    emulator.fault({ method: 'values.batchUpdate', status: 429 });
+    suite.emulator.fault({ method: 'values.batchUpdate', status: 429 });
     expect((await flusher.flush()).outcome).toBe('failed');
     use(flusher, a, 1, DAY1_LATE);
     expect((await flusher.flush()).outcome).toBe('written');
@@ -310,16 +301,16 @@ describe('usage history tab written by the flush (emulator, real googleapis clie
     const perFlush: { reads: number; writes: number }[] = [];
     for (let i = 0; i < 3; i++) {
       keys.forEach((k) => use(flusher, k, i + 1, DAY1_LATE));
-      emulator.resetStats();
+      suite.emulator.resetStats();
       expect((await flusher.flush()).outcome).toBe('written');
-      perFlush.push({ reads: emulator.stats.reads, writes: emulator.stats.writes });
+      perFlush.push({ reads: suite.emulator.stats.reads, writes: suite.emulator.stats.writes });
     }
     expect(perFlush).toEqual([
       { reads: 1, writes: 2 }, // the window: the grid's last rows (its size came with the zone); batchUpdate + append
       { reads: 1, writes: 1 }, // the rows are in the window: batchGet + batchUpdate
       { reads: 1, writes: 1 },
     ]);
-    const rows = emulator.getValues(id, HISTORY);
+    const rows = suite.emulator.getValues(id, HISTORY);
     expect(rows).toHaveLength(100_004);
     expect(rows.slice(-3).map((r) => r[3])).toEqual([6, 6, 6]);
   });

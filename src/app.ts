@@ -15,8 +15,6 @@ export interface AppDeps {
   readonly logger: Logger;
   /** Express `trust proxy` (TRUST_PROXY). */
   readonly trustProxy?: boolean | number | string;
-  /** Called first for every request, before any route (e.g. the metrics' request timer). */
-  readonly onRequest?: (req: Request, res: Response) => void;
   /** Public `GET` routes on exact paths, served before auth (e.g. `/metrics`), beside /health, /ready, /auth/status. */
   readonly publicPaths?: Readonly<Record<string, RequestHandler>>;
   /** Extra public middleware mounted before auth, in order, after `publicPaths`. */
@@ -105,7 +103,6 @@ export function createApp(deps: AppDeps): Express {
     { path: '/auth/status', method: 'GET', handler: statusHandler(gate, deps.statusSections, deps.now) },
     ...Object.entries(deps.publicPaths ?? {}).map(([path, handler]): PathRoute => ({ path, method: 'GET', handler })),
   ]);
-  const { onRequest } = deps;
   const publicRoutes = deps.publicRoutes ?? [];
   // sheetgate's own protected routes.
   const ownRoutes: PathRoute[] = [
@@ -113,24 +110,24 @@ export function createApp(deps: AppDeps): Express {
     { path: '/auth/verify', method: 'ALL', handler: verifyHandler },
     ...((deps.demoApi ?? true) ? [{ path: '/api/hello', method: 'GET' as const, handler: helloHandler }] : []),
   ];
-  // One router layer for what every request needs before its route: the security headers, the request hook, the
-  // public routes, auth, and sheetgate's own protected routes once auth passes the request on — unless extra public
-  // middleware must run between the public routes and auth. Each layer Express walks costs every request a path match
-  // and a dispatch.
+  // One router layer for what every request needs before its route: the security headers, the public routes, auth, and
+  // sheetgate's own protected routes once auth passes the request on — unless extra public middleware must run between
+  // the public routes and auth. Each layer Express walks costs every request a path match and a dispatch.
   const authAfter = publicRoutes.length === 0;
   const ownLookup = pathLookup(ownRoutes);
   app.use(function sheetgateFront(req: Request, res: Response, next: NextFunction): unknown {
     for (const [name, value] of SECURITY_HEADERS) {
       res.setHeader(name, value);
     }
-    onRequest?.(req, res);
-    const route = publicLookup(req);
+    // Read once for both lookups: auth never changes the request's URL.
+    const { path, method } = req;
+    const route = publicLookup(path, method);
     if (route !== undefined) {
       return route(req, res, next);
     }
     if (authAfter) {
       return gate(req, res, (err?: unknown) => {
-        const own = err === undefined ? ownLookup(req) : undefined;
+        const own = err === undefined ? ownLookup(path, method) : undefined;
         if (own === undefined) {
           next(err);
           return;

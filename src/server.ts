@@ -179,7 +179,6 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     gate,
     logger,
     ...(config.trustProxy === undefined ? {} : { trustProxy: config.trustProxy }),
-    onRequest: metrics.timeRequest,
     publicPaths: { '/metrics': metricsHandler(metrics.registry, { token: config.metricsToken }) },
     demoApi: config.upstreamUrl === undefined,
     protectedRoutes: [
@@ -193,7 +192,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     },
   });
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = createHttpServer(app);
+    const s = createHttpServer(app, { onResponse: metrics.observeResponse });
     s.once('error', reject);
     s.listen(config.port, '0.0.0.0', () => {
       s.off('error', reject);

@@ -46,10 +46,16 @@ export interface Metrics {
   readonly onDriveCall: (outcome: 'ok' | 'refused' | 'unavailable') => void;
   /** Where the change-detection mode is read at each scrape. */
   readonly changeDetectionMode: (source: () => 'drive' | 'off') => void;
-  /** Times every request it sees and passes it on: mount it before the routes to time (first of `publicRoutes`). */
+  /**
+   * For `createHttpServer(app, { onResponse })`: counts one response in the latency histogram. The server times every
+   * response of the app without a middleware or a listener per request; this is how the service times its own.
+   */
+  readonly observeResponse: (statusCode: number, seconds: number) => void;
+  /**
+   * The same count for an app that another server serves: a middleware that times every request it sees until its
+   * response is finished, and passes it on. Mount it before the routes to time (first of `publicRoutes`).
+   */
   readonly requestTimer: RequestHandler;
-  /** The same timer as a hook, for `createApp({ onRequest })`: times the request until its response is finished. */
-  readonly timeRequest: (req: Request, res: Response) => void;
 }
 
 const OTHER_CLIENT = '_other';
@@ -247,12 +253,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       latency.record(this.statusCode, (performance.now() - start) / 1000);
     }
   };
-  const timeRequest = (_req: Request, res: Response): void => {
+  const requestTimer = function sheetgateRequestTimer(_req: Request, res: Response, next: NextFunction): void {
     res.locals[STARTED_AT] = performance.now();
     res.on('finish', observeLatency);
-  };
-  const requestTimer = function sheetgateRequestTimer(req: Request, res: Response, next: NextFunction): void {
-    timeRequest(req, res);
     next();
   };
 
@@ -304,7 +307,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     changeDetectionMode: (source) => {
       detectionMode = source;
     },
+    observeResponse: (statusCode, seconds) => {
+      latency.record(statusCode, seconds);
+    },
     requestTimer,
-    timeRequest,
   };
 }

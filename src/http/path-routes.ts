@@ -10,8 +10,8 @@ export interface PathRoute {
   readonly handler: RequestHandler;
 }
 
-/** The handler of one request, or undefined when no route takes it. */
-export type PathLookup = (req: Request) => RequestHandler | undefined;
+/** The handler of a request for `path` (Express's `req.path`) with `method`, or undefined when no route takes it. */
+export type PathLookup = (path: string, method: string) => RequestHandler | undefined;
 
 /**
  * Finds the route of a request among fixed paths in one `Map` lookup, where Express would try one route layer after
@@ -36,8 +36,7 @@ export function pathLookup(routes: readonly PathRoute[]): PathLookup {
     const lower = path.toLowerCase();
     return lower.length > 1 && lower.endsWith('/') ? lower.slice(0, -1) : lower;
   };
-  return (req) => {
-    const path = req.path;
+  return (path, method) => {
     let route = byPath.get(path);
     if (route === undefined && path.length >= shortest && path.length <= longest && UNNORMALISED.test(path)) {
       route = byPath.get(normalised(path));
@@ -45,7 +44,6 @@ export function pathLookup(routes: readonly PathRoute[]): PathLookup {
     if (route === undefined) {
       return undefined;
     }
-    const { method } = req;
     return route.method === 'ALL' || method === 'GET' || method === 'HEAD' ? route.handler : undefined;
   };
 }
@@ -54,7 +52,7 @@ export function pathLookup(routes: readonly PathRoute[]): PathLookup {
 export function pathRoutes(routes: readonly PathRoute[]): RequestHandler {
   const lookup = pathLookup(routes);
   return function sheetgateRoutes(req: Request, res: Response, next: NextFunction): unknown {
-    const handler = lookup(req);
+    const handler = lookup(req.path, req.method);
     if (handler === undefined) {
       next();
       return undefined;

@@ -9,6 +9,7 @@ import helmet from 'helmet';
 import { Histogram, Registry } from 'prom-client';
 import request from 'supertest';
 import { createApp, fixedHeaders } from '../../src/app';
+import { createHttpServer } from '../../src/http/http-server';
 import { LatencyHistogram } from '../../src/http/latency-histogram';
 import { createMetrics } from '../../src/http/metrics';
 import { metricsHandler } from '../../src/http/metrics-route';
@@ -176,30 +177,30 @@ describe('a limiter with only the promise form of the port', () => {
   });
 });
 
-describe('request metrics through createApp’s hooks', () => {
+describe('request metrics through the http server', () => {
   const { logger } = captureLogger();
 
-  it('times every request through onRequest and serves /metrics as a public path', async () => {
+  it('times every response of the app and serves /metrics as a public path', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     const gate = sheetgate({ source: new FixedSource([HEADER, [KEY, 'Acme', '', '', true, '']]), logger });
     await gate.ready();
     const app = createApp({
       gate,
       logger,
-      onRequest: metrics.timeRequest,
       publicPaths: { '/metrics': metricsHandler(metrics.registry, { token: 'scrape-token' }) },
     });
-    await request(app).get('/api/hello').set('Authorization', `Bearer ${KEY}`).expect(200);
-    await request(app).get('/api/hello').set('Authorization', `Bearer ${KEY}`).expect(200);
-    await request(app).get('/api/hello').expect(401);
-    await request(app).get('/metrics').expect(401);
-    const text = (await request(app).get('/metrics').set('Authorization', 'Bearer scrape-token').expect(200)).text;
+    const server = createHttpServer(app, { onResponse: metrics.observeResponse });
+    await request(server).get('/api/hello').set('Authorization', `Bearer ${KEY}`).expect(200);
+    await request(server).get('/api/hello').set('Authorization', `Bearer ${KEY}`).expect(200);
+    await request(server).get('/api/hello').expect(401);
+    await request(server).get('/metrics').expect(401);
+    const text = (await request(server).get('/metrics').set('Authorization', 'Bearer scrape-token').expect(200)).text;
     expect(text).toContain('sheetgate_http_request_duration_seconds_count{status_class="2xx"} 2\n');
     expect(text).toContain('sheetgate_http_request_duration_seconds_count{status_class="4xx"} 2\n');
     await gate.close();
   });
 
-  it('counts each response in the metrics that timed it, and no other', async () => {
+  it('counts each response in the metrics of the server that timed it, and no other', async () => {
     const timed = createMetrics({ defaultMetrics: false });
     const other = createMetrics({ defaultMetrics: false });
     const gate = sheetgate({ source: new FixedSource([HEADER, [KEY, 'Acme', '', '', true, '']]), logger });
@@ -208,11 +209,14 @@ describe('request metrics through createApp’s hooks', () => {
       res.end();
     });
     const key = `Bearer ${KEY}`;
-    const untimed = createApp({ gate, logger, protectedRoutes: [probe] });
+    // One app behind two servers: timing one of them leaves the app, and so the other, untouched.
+    const app = createApp({ gate, logger, protectedRoutes: [probe] });
+    const untimed = createHttpServer(app);
+    const server = createHttpServer(app, { onResponse: timed.observeResponse });
     await request(untimed).get('/api/probe').set('Authorization', key).expect(200);
-    const app = createApp({ gate, logger, onRequest: timed.timeRequest, protectedRoutes: [probe] });
-    await request(app).get('/api/probe').set('Authorization', key).expect(200);
-    await request(app).get('/api/hello').set('Authorization', key).expect(200);
+    await request(server).get('/api/probe').set('Authorization', key).expect(200);
+    await request(server).get('/api/hello').set('Authorization', key).expect(200);
+    await request(untimed).get('/api/hello').set('Authorization', key).expect(200);
     const count = async (metrics: typeof timed): Promise<string> => {
       const text = await metrics.registry.metrics();
       return /sheetgate_http_request_duration_seconds_count\{status_class="2xx"\} (\d+)/.exec(text)?.[1] ?? '0';

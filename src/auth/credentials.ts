@@ -39,7 +39,19 @@ function checkKey(key: string): Credentials {
   return { kind: 'key', key };
 }
 
+/** `Bearer ` as browsers, SDKs and curl send it. */
+const BEARER = 'Bearer ';
+
 function fromAuthorization(value: string): Credentials {
+  // What nearly every request sends, `Bearer <key>` and nothing else, found without trimming, searching or lower-casing
+  // anything: the key then starts right after the one space and must be printable to its end, so the general reading
+  // below would find the same key. Anything else, including a refusal, takes the general reading and its reason.
+  if (value.startsWith(BEARER)) {
+    const key = value.slice(BEARER.length);
+    if (key.length <= MAX_KEY_LENGTH && KEY_CHARS.test(key)) {
+      return { kind: 'key', key };
+    }
+  }
   const text = value.trim();
   const space = text.search(/\s/);
   const scheme = (space === -1 ? text : text.slice(0, space)).toLowerCase();

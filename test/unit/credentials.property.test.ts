@@ -58,6 +58,30 @@ describe('parseCredentials properties', () => {
     );
   });
 
+  it('reads `Bearer <key>` exactly as the general reading does, whatever follows the scheme', () => {
+    // The general reading, spelled out: trim, split at the first whitespace, scheme in any case, the rest trimmed.
+    const general = (value: string): string | undefined => {
+      const text = value.trim();
+      const space = text.search(/\s/);
+      const scheme = (space === -1 ? text : text.slice(0, space)).toLowerCase();
+      const key = space === -1 ? '' : text.slice(space).trim();
+      const accepted = (scheme === 'bearer' || scheme === 'apikey') && key.length <= MAX_KEY_LENGTH;
+      return accepted && /^[\x21-\x7e]+$/.test(key) ? key : undefined;
+    };
+    const rest = fc.oneof(
+      anyHeader,
+      printableKey,
+      fc.string({ maxLength: MAX_KEY_LENGTH + 2, unit: 'grapheme-ascii' }),
+    );
+    fc.assert(
+      fc.property(fc.constantFrom('Bearer ', 'Bearer  ', 'Bearer\t', 'bearer ', ' Bearer '), rest, (scheme, tail) => {
+        const result = parseCredentials({ authorization: [scheme + tail], apiKey: [] });
+        expect(result.kind === 'key' ? result.key : undefined).toBe(general(scheme + tail));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it('credentialHeaders never throws on odd rawHeaders arrays', () => {
     fc.assert(
       fc.property(fc.array(fc.string(), { maxLength: 21 }), (raw) => {

@@ -17,8 +17,9 @@ export type PathLookup = (path: string, method: string) => RequestHandler | unde
  * Finds the route of a request among fixed paths in one `Map` lookup, where Express would try one route layer after
  * another (each a regular expression and a dispatch of its own, for every request that walks past). Paths match as
  * Express matches them by default: letters in any case, one trailing slash allowed. The exact spelling is looked up
- * first; only a path that missed, is of a route's length (plus a slash) and has a capital or a trailing slash is
- * lower-cased and looked up again, so a request for any other path costs one lookup and a few comparisons.
+ * first; only a path that missed, is as long as a route's (or one longer, for the slash) and has a capital or a
+ * trailing slash is lower-cased and looked up again, so a request for any other path costs two lookups, one by path
+ * and one by its length.
  * @throws Error when a path is not lower-case or does not start with `/`, or two routes share a path
  */
 export function pathLookup(routes: readonly PathRoute[]): PathLookup {
@@ -29,16 +30,15 @@ export function pathLookup(routes: readonly PathRoute[]): PathLookup {
     }
     byPath.set(route.path, route);
   }
-  const lengths = [...byPath.keys()].map((path) => path.length);
-  const shortest = Math.min(...lengths);
-  const longest = Math.max(...lengths) + 1;
+  // The lengths a path that only differs by case or a trailing slash can have: a route's own, and one more.
+  const lengths = new Set([...byPath.keys()].flatMap((path) => [path.length, path.length + 1]));
   const normalised = (path: string): string => {
     const lower = path.toLowerCase();
     return lower.length > 1 && lower.endsWith('/') ? lower.slice(0, -1) : lower;
   };
   return (path, method) => {
     let route = byPath.get(path);
-    if (route === undefined && path.length >= shortest && path.length <= longest && UNNORMALISED.test(path)) {
+    if (route === undefined && lengths.has(path.length) && UNNORMALISED.test(path)) {
       route = byPath.get(normalised(path));
     }
     if (route === undefined) {

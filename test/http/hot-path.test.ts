@@ -84,6 +84,8 @@ describe('the app’s front layer and own routes', () => {
     await request(app).get('/health//').expect(401);
     const key = `Bearer ${KEY}`;
     await request(app).get('/Auth/WhoAmI/').set('Authorization', key).expect(200);
+    // A length no public route has, but one of sheetgate's own routes has.
+    await request(app).get('/API/Hello/').set('Authorization', key).expect(200, { message: 'hello, Acme' });
     await request(app).post('/auth/verify').set('Authorization', key).expect(200);
     await request(app).post('/api/hello').set('Authorization', key).expect(404);
     await gate.close();

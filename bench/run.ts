@@ -6,8 +6,10 @@
  * 10,000; BENCH_BIG_KEYS, default 100,000, a case with that many keys in the sheet, 0 to leave it out). Prints req/s,
  * p50, p99 and ratios to bare Express with its defaults and to bare Express *alike*: ETag off and served through
  * sheetgate's `createHttpServer`, as sheetgate is (the like-for-like baseline), plus two floors (bench/floor-server.ts:
- * what DESIGN obliges every accepted response to carry, hand-written, served the same way). On a machine
+ * what the contract obliges every accepted response to carry, hand-written, served the same way). On a machine
  * with 2+ cores and taskset, the servers share CPU 1 and the load generator has CPU 0 (BENCH_PIN=0 turns this off).
+ * Only the server under load runs: the others are stopped (SIGSTOP) while it is measured, so that what idle servers
+ * do on their own (timers, a reload, garbage collection) lands on no case's figures.
  * The rotating keys (and the floor's) expire in 2099, so their answers carry X-Sheetgate-Key-Expiration; the one key
  * does not expire. Ratios to the hand-written floor are per round, like the others; the BENCH_BIG_KEYS case is
  * compared with the hand-written floor serving as many keys, and the last line says what going from BENCH_KEYS to
@@ -89,6 +91,17 @@ async function load(name: string, server: Proc, keyList: readonly string[]): Pro
 }
 
 /**
+ * Lets `server` alone of `servers` run: the others are stopped (SIGSTOP), so that no idle server's timers (prom-client's
+ * event-loop monitor wakes every 10 ms), reloads or garbage collection take the shared core from it. With `undefined`,
+ * every server runs again.
+ */
+function runOnly(servers: readonly Proc[], server: Proc | undefined): void {
+  for (const s of servers) {
+    s.child.kill(server === undefined || s === server ? 'SIGCONT' : 'SIGSTOP');
+  }
+}
+
+/**
  * BENCH_MODE=reload: the same sheet served by a process that reloads it every 4 s and by one that never reloads during
  * the run, alternating rounds; only the process under load runs (the other is stopped with SIGSTOP).
  */
@@ -116,28 +129,22 @@ async function reloadRuns(env: Record<string, string>, keyList: readonly string[
     if (PIN) {
       pinSelf(0);
     }
-    const only = (server: Proc): void => {
-      for (const c of cases) {
-        c.server.child.kill(c.server === server ? 'SIGCONT' : 'SIGSTOP');
-      }
-    };
+    const servers = [steady, reloading];
     for (const c of cases) {
-      only(c.server);
+      runOnly(servers, c.server);
       await load('warm-up', c.server, keyList);
     }
     for (let round = 0; round < ROUNDS; round++) {
       for (const [n, c] of cases.entries()) {
-        only(c.server);
+        runOnly(servers, c.server);
         runs[n]?.push(await load(c.name, c.server, keyList));
       }
     }
-    only(reloading);
+    runOnly(servers, reloading);
     const status: unknown = await (await fetch(`http://127.0.0.1:${reloading.port}/auth/status`)).json();
     console.log('\nthe reloading process at the end:', JSON.stringify(status));
   } finally {
-    for (const c of cases) {
-      c.server.child.kill('SIGCONT');
-    }
+    runOnly([steady, reloading], undefined);
     await Promise.all([steady, reloading].map((server) => server.stop()));
   }
   const [still = [], moving = []] = runs;
@@ -269,16 +276,20 @@ async function main(): Promise<void> {
   ];
   const runs = new Map<string, Row[]>(cases.map((c) => [c.name, []]));
   try {
+    const servers = [...new Set(cases.map((c) => c.server))];
     for (const c of cases) {
+      runOnly(servers, c.server);
       await load('warm-up', c.server, c.keys);
     }
     // Rounds alternate the cases, so drift on a noisy machine hits every case alike; ratios are per round.
     for (let round = 0; round < ROUNDS; round++) {
       for (const c of cases) {
+        runOnly(servers, c.server);
         runs.get(c.name)?.push(await load(c.name, c.server, c.keys));
       }
     }
   } finally {
+    runOnly([...new Set(cases.map((c) => c.server))], undefined);
     const servers = [
       bare,
       bareNoEtag,

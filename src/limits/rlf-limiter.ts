@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Logger } from '../log';
 import type { LimitDecision, Limiter } from './limiter';
+import { createWindowCounter } from './window-counter';
 
 const WINDOW_SEC = 60;
 
@@ -23,41 +23,36 @@ export interface RlfLimiter extends Limiter {
   insurance(): boolean;
 }
 
-interface Pair {
-  readonly shared: RateLimiterAbstract | undefined;
-  readonly memory: RateLimiterMemory;
-}
-
 /**
- * rate-limiter-flexible behind the {@link Limiter} port: `limit` points per 60 s per key id.
- * rlf limiters have a fixed number of points, so one limiter is built per distinct limit value (a sheet holds a
- * handful) and cached. With Redis each one has an in-memory insurance limiter that answers while Redis
- * fails: the same role as rlf's `insuranceLimiter` option, done here so that the switch is observable — logged once
- * when it starts and once when Redis answers again, and counted per failed command. While insured, limits hold per
- * instance (N instances allow up to N × limit); docs/scaling.md explains the choice.
+ * The {@link Limiter} behind sheetgate's per-minute limits: `limit` points per 60 s per key id.
+ * In memory (no Redis), a {@link createWindowCounter} counts and decides each request synchronously. With Redis,
+ * rate-limiter-flexible's `RateLimiterRedis` shares the count between instances (one per distinct limit value: rlf
+ * limiters have a fixed number of points, and a sheet holds a handful), and the in-memory counter is the insurance that
+ * answers while Redis fails: the same role as rlf's `insuranceLimiter` option, done here so that the switch is
+ * observable — logged once when it starts and once when Redis answers again, and counted per failed command. While
+ * insured, limits hold per instance (N instances allow up to N × limit); docs/scaling.md explains the choice.
  */
 export function createRlfLimiter(options: RlfLimiterOptions = {}): RlfLimiter {
   const prefix = options.prefix ?? 'sheetgate:rl';
-  const byLimit = new Map<number, Pair>();
+  const memory = createWindowCounter(WINDOW_SEC * 1000);
+  const { redis } = options;
+  const shared = new Map<number, RateLimiterRedis>();
   let insured = false;
 
-  function pairFor(limit: number): Pair {
-    let pair = byLimit.get(limit);
-    if (pair === undefined) {
-      const common = { points: limit, duration: WINDOW_SEC, keyPrefix: `${prefix}:${limit}` };
-      pair = {
-        // Each limit has a store of its own, so in memory the key id alone is the key: no prefix joined to it on every
-        // request, and the same string every time, whose hash V8 keeps.
-        memory: new RateLimiterMemory({ ...common, keyPrefix: '' }),
-        shared:
-          options.redis === undefined
-            ? undefined
-            : // Not ready → reject at once (insurance) rather than wait on a connection that is not there.
-              new RateLimiterRedis({ ...common, storeClient: options.redis, rejectIfRedisNotReady: true }),
-      };
-      byLimit.set(limit, pair);
+  function sharedFor(client: Redis, limit: number): RateLimiterRedis {
+    let limiter = shared.get(limit);
+    if (limiter === undefined) {
+      limiter = new RateLimiterRedis({
+        points: limit,
+        duration: WINDOW_SEC,
+        keyPrefix: `${prefix}:${limit}`,
+        storeClient: client,
+        // Not ready → reject at once (insurance) rather than wait on a connection that is not there.
+        rejectIfRedisNotReady: true,
+      });
+      shared.set(limit, limiter);
     }
-    return pair;
+    return limiter;
   }
 
   function switchTo(next: boolean, err?: unknown): void {
@@ -73,58 +68,43 @@ export function createRlfLimiter(options: RlfLimiterOptions = {}): RlfLimiter {
     }
   }
 
-  function consumeIn(pair: Pair, keyId: string): Promise<RateLimiterRes> {
-    return pair.shared === undefined ? pair.memory.consume(keyId) : consumeShared(pair, pair.shared, keyId);
-  }
-
-  async function consumeShared(pair: Pair, shared: RateLimiterAbstract, keyId: string): Promise<RateLimiterRes> {
-    try {
-      const res = await shared.consume(keyId);
-      switchTo(false);
-      return res;
-    } catch (err: unknown) {
-      if (err instanceof RateLimiterRes) {
-        switchTo(false);
-        throw err;
-      }
-      options.onRedisError?.('limiter');
-      switchTo(true, err);
-      return pair.memory.consume(keyId);
+  function consumeInto(keyId: string, limit: number, decided: (decision: LimitDecision) => void): void {
+    // Never `failed`: memory counting cannot fail, and a Redis failure is answered by the insurance counter.
+    if (redis === undefined) {
+      decided(memory.consume(keyId, limit));
+      return;
     }
-  }
-
-  function consumeInto(
-    keyId: string,
-    limit: number,
-    decided: (decision: LimitDecision) => void,
-    failed: (err: unknown) => void,
-  ): void {
-    // The caller's callbacks run in the reaction to rlf's own promise: no promise of ours in between, on every
-    // accepted request.
-    consumeIn(pairFor(limit), keyId).then(
-      (res) => {
-        decided({ allowed: true, limit, remaining: res.remainingPoints, resetMs: res.msBeforeNext });
-      },
-      (err: unknown) => {
-        // rlf rejects with a RateLimiterRes (not an Error) when the budget is spent.
-        if (err instanceof RateLimiterRes) {
-          decided({ allowed: false, limit, remaining: 0, resetMs: err.msBeforeNext });
-        } else {
-          failed(err);
-        }
-      },
-    );
+    sharedFor(redis, limit)
+      .consume(keyId)
+      .then(
+        (res) => {
+          switchTo(false);
+          decided({ allowed: true, limit, remaining: res.remainingPoints, resetMs: res.msBeforeNext });
+        },
+        (err: unknown) => {
+          // rlf rejects with a RateLimiterRes (not an Error) when the budget is spent.
+          if (err instanceof RateLimiterRes) {
+            switchTo(false);
+            decided({ allowed: false, limit, remaining: 0, resetMs: err.msBeforeNext });
+            return;
+          }
+          options.onRedisError?.('limiter');
+          switchTo(true, err);
+          decided(memory.consume(keyId, limit));
+        },
+      );
   }
 
   return {
     consume: (keyId, limit) =>
-      new Promise((resolve, reject) => {
-        consumeInto(keyId, limit, resolve, reject);
+      new Promise((resolve) => {
+        consumeInto(keyId, limit, resolve);
       }),
     consumeInto,
     insurance: () => insured,
     async close(): Promise<void> {
-      byLimit.clear();
+      memory.close();
+      shared.clear();
       return Promise.resolve();
     },
   };

@@ -290,9 +290,9 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
     if (key.quota !== undefined && quotas !== undefined) {
       return limitAndQuota(req, res, next, key, answer, key.quota, snapshot.timeZone);
     }
-    // The limiter's own promise reaction admits the request (through `consumeInto` when the limiter has it): its
-    // failure, and anything thrown while admitting, goes to Express's error handlers here, so nothing is returned for
-    // the router to chain a handler of its own to.
+    // The request is admitted when the limiter decides (through `consumeInto` when the limiter has it: at once when it
+    // counts in memory, in its own promise reaction with Redis): its failure, and anything thrown while admitting,
+    // goes to Express's error handlers here, so nothing is returned for the router to chain a handler of its own to.
     const decided = (decision: LimitDecision): void => {
       try {
         admit(req, res, next, key, answer, decision, at);

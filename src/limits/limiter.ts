@@ -14,8 +14,8 @@ export interface Limiter {
   /**
    * The same charge, answered through callbacks: `decided` with the decision (allowed or not), or `failed` with the
    * reason there is none (e.g. the store is unreachable) — exactly one of them, once, now or later. Optional: when a
-   * limiter has it, the auth middleware admits an accepted request in the limiter's own promise reaction instead of
-   * in one more chained to `consume`'s promise.
+   * limiter has it, the auth middleware admits an accepted request as soon as the limiter decides (at once, or in the
+   * limiter's own promise reaction) instead of in one more chained to `consume`'s promise.
    */
   consumeInto?(
     keyId: string,

@@ -61,6 +61,18 @@ export async function loadSnapshot(
       builder =
         timeZone === undefined ? undefined : new SnapshotBuilder(timeZone, ctx, options.expectedKeys, options.previous);
     },
+    bodyMemory: () =>
+      builder === undefined
+        ? undefined
+        : {
+            previous: builder.previousBody(),
+            same: () => {
+              started(builder).adoptPrevious();
+            },
+            remember: (body) => {
+              started(builder).keepBody(body);
+            },
+          },
   };
   await source.streamTable(sink);
   if (builder === undefined) {

@@ -14,6 +14,8 @@ export interface RowMemory {
   readonly defaultRateLimit: number;
   readonly table: KeyTable;
   readonly rows: RememberedRows;
+  /** The body the rows were read from, byte for byte, when they came from one (a `values.get` response). */
+  readonly body: Uint8Array | undefined;
 }
 
 /** Per data row (sheet row − 2): the text of a row that became a key, its index in the table, its key's length. */

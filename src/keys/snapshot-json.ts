@@ -13,9 +13,9 @@ import { SliceBudget } from '../slicing';
 import type { SliceOptions } from '../slicing';
 import type { CellValue } from './types';
 import { ValueRangeScanner } from './value-range-scanner';
-import type { RangeFields, RangeSink, RowSink } from './value-range-scanner';
+import type { BodyMemory, RangeFields, RangeSink, RowSink } from './value-range-scanner';
 
-export type { RangeFields, RangeSink, RowSink };
+export type { BodyMemory, RangeFields, RangeSink, RowSink };
 
 export interface ValueRangeOptions extends SliceOptions {
   /** Characters of rows parsed by one `JSON.parse` (a row is never split). Defaults to `131072` (about 1 ms). */
@@ -70,7 +70,7 @@ export function rowCollector(): RowSink & { readonly rows: CellValue[][] } {
  * no table of rows alive while the body streams in.
  */
 export function streamValueRange(body: JsonBody, sink: RowSink, options: ValueRangeOptions = {}): Promise<void> {
-  return streamBody(body, new ValueRangeScanner(options.sliceChars ?? 131_072, sink), options);
+  return streamBody(body, new ValueRangeScanner(options.sliceChars ?? 131_072, sink), options, sink.bodyMemory?.());
 }
 
 /** One value range of a `values.batchGet` body: its fields as JSON.parse gives them, with `values` (rows) always set. */
@@ -115,8 +115,19 @@ export function parseBatchGet(body: string, options: ValueRangeOptions = {}): Pr
 /** A JSON body as it streams in: a web or Node stream of bytes, or text. */
 export type JsonBody = AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
 
-/** Feeds `body` to `scanner` a piece at a time, with a turn of the event loop whenever `budgetMs` of work has run. */
-async function streamBody(body: JsonBody, scanner: ValueRangeScanner, options: ValueRangeOptions): Promise<void> {
+/**
+ * Feeds `body` to `scanner` a piece at a time, with a turn of the event loop whenever `budgetMs` of work has run.
+ * With `memory`, a body that arrives as bytes is first compared with `memory.previous`: its chunks are only held while
+ * they match it byte for byte, and a body that matches to the end goes to `memory.same()` without being decoded or
+ * scanned. At the first byte that differs (or a body that ends short), what was held is fed as usual and so is the
+ * rest; such a body, read to the end, is given to `memory.remember`.
+ */
+async function streamBody(
+  body: JsonBody,
+  scanner: ValueRangeScanner,
+  options: ValueRangeOptions,
+  memory?: BodyMemory,
+): Promise<void> {
   const budget = new SliceBudget(options);
   const decoder = new TextDecoder();
   /**
@@ -144,12 +155,46 @@ async function streamBody(body: JsonBody, scanner: ValueRangeScanner, options: V
       }
     }
   };
+  const previous = memory?.previous;
+  /** Bytes of `previous` matched so far; -1 once the body differs from it (or there is nothing to compare). */
+  let matched = previous === undefined ? -1 : 0;
+  /** Chunks that matched, not fed yet. */
+  const held: Uint8Array[] = [];
+  /** Every chunk, for `memory.remember`; undefined once a chunk came as text. */
+  let bytes: Uint8Array[] | undefined = memory === undefined ? undefined : [];
+  const feedHeld = async (): Promise<void> => {
+    for (const chunk of held.splice(0)) {
+      await feed(decoder.decode(chunk, { stream: true }), false);
+    }
+  };
   for await (const chunk of body) {
     if (keep) {
       chunks.push(chunk);
     }
+    if (typeof chunk === 'string') {
+      bytes = undefined;
+    } else {
+      bytes?.push(chunk);
+    }
+    if (matched !== -1) {
+      const end = matched + chunk.length;
+      if (typeof chunk !== 'string' && previous !== undefined && end <= previous.length) {
+        if (Buffer.compare(chunk, previous.subarray(matched, end)) === 0) {
+          held.push(chunk);
+          matched = end;
+          continue;
+        }
+      }
+      matched = -1;
+      await feedHeld();
+    }
     await feed(typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }), false);
   }
+  if (matched !== -1 && matched === previous?.length) {
+    memory?.same();
+    return;
+  }
+  await feedHeld();
   await feed(decoder.decode(), true);
   scanner.finish(() => {
     if (!keep) {
@@ -158,6 +203,9 @@ async function streamBody(body: JsonBody, scanner: ValueRangeScanner, options: V
     const whole = new TextDecoder();
     return chunks.map((c) => (typeof c === 'string' ? c : whole.decode(c, { stream: true }))).join('') + whole.decode();
   });
+  if (bytes !== undefined) {
+    memory?.remember(Buffer.concat(bytes));
+  }
 }
 
 /** {@link readValueRange} of a body already in memory. */

@@ -72,6 +72,10 @@ export class SnapshotBuilder {
   private reusable: RowMemory | undefined;
   /** This build's memory of its rows, for the next build (src/keys/row-memory.ts). */
   private readonly remembered: RememberedRows;
+  /** The body this build's rows came from, kept for the next build to compare with. */
+  private body: Uint8Array | undefined;
+  /** Set when the body was byte for byte the previous build's: the previous snapshot's content is the result. */
+  private adopted: { readonly snapshot: Snapshot; readonly memory: RowMemory } | undefined;
 
   /**
    * `expectedKeys` only sizes the first allocation. `previous`: the snapshot this build replaces; rows given as texts
@@ -89,6 +93,38 @@ export class SnapshotBuilder {
     if (!isValidTimeZone(timeZone)) {
       this.fatal = `spreadsheet time zone ${JSON.stringify(timeZone)} is unknown (expected an IANA zone)`;
     }
+  }
+
+  /**
+   * The body the previous snapshot was built from, when it was read from one under this build's zone and default
+   * limit: the same bytes again would give the same snapshot (the build depends on nothing else), so the source can
+   * compare instead of pushing the rows.
+   */
+  previousBody(): Uint8Array | undefined {
+    const memory = recall(this.previous);
+    const same =
+      memory !== undefined &&
+      memory.timeZone === this.timeZone &&
+      memory.defaultRateLimit === this.parseContext.defaultRateLimit;
+    return same ? memory.body : undefined;
+  }
+
+  /**
+   * The body was byte for byte {@link previousBody}: the result is the previous snapshot's table and problems,
+   * stamped with this build's time. No row may have been added.
+   * @throws Error when there is no previous body, or rows were added
+   */
+  adoptPrevious(): void {
+    const memory = recall(this.previous);
+    if (this.previous === undefined || memory === undefined || this.previousBody() === undefined || this.row !== 1) {
+      throw new Error('SnapshotBuilder: nothing to adopt');
+    }
+    this.adopted = { snapshot: this.previous, memory };
+  }
+
+  /** The body the rows added came from, byte for byte, for the next build of the tab to compare with. */
+  keepBody(body: Uint8Array): void {
+    this.body = body;
   }
 
   /** The next row of the tab; the first one added is the header row. */
@@ -203,6 +239,12 @@ export class SnapshotBuilder {
    * themselves. No row may be added meanwhile.
    */
   *finishSteps(loadedAt: number): Generator<number, Snapshot, void> {
+    if (this.adopted !== undefined) {
+      const { snapshot: previous, memory } = this.adopted;
+      const snapshot = freeze(previous.byHash, [...previous.problems], previous.timeZone, loadedAt);
+      remember(snapshot, memory);
+      return snapshot;
+    }
     if (this.fatal !== undefined || this.header === undefined) {
       const reason = this.fatal ?? mapHeader([]).problems.join('; ');
       return freeze(emptyKeyTable(), [{ row: 1, reason }], this.timeZone, loadedAt);
@@ -230,6 +272,7 @@ export class SnapshotBuilder {
         defaultRateLimit: this.parseContext.defaultRateLimit,
         table: snapshot.byHash,
         rows: this.remembered,
+        body: this.body,
       });
     }
     return snapshot;

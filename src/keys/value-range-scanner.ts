@@ -20,6 +20,21 @@ export interface RowSink {
   pushTexts?(rows: string[]): void;
   /** Forget every row pushed so far: the body turned out to be of another shape, and all of it comes again. */
   restart(): void;
+  /**
+   * When present, asked once as the body starts: what the sink remembers of the body its current result was built
+   * from, so that the same body again is neither decoded nor scanned.
+   */
+  bodyMemory?(): BodyMemory | undefined;
+}
+
+/** A sink's memory of a body it was fed whole (see `RowSink.bodyMemory`). */
+export interface BodyMemory {
+  /** The bytes of the body the sink's current result was built from; undefined when there is none to compare. */
+  readonly previous: Uint8Array | undefined;
+  /** The body was byte for byte `previous`: none of it was pushed, and the sink keeps what it built from it. */
+  same(): void;
+  /** The whole body of a read whose rows were pushed, for the next read to compare with. */
+  remember(body: Uint8Array): void;
 }
 
 /** The fields of one value range of a batch other than its rows (`range`, `majorDimension`), as JSON.parse gives them. */

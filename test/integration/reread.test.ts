@@ -10,19 +10,28 @@ import type { SheetSource } from '../../src/keys/sheet-source';
 import { buildSnapshot } from '../../src/keys/snapshot';
 import { parseValueRange, streamValueRange } from '../../src/keys/snapshot-json';
 import type { CellValue, SheetTable, Snapshot } from '../../src/keys/types';
+import { ValueRangeScanner } from '../../src/keys/value-range-scanner';
 import { cell, chunked, stream } from '../helpers/json-body';
 import { table } from '../helpers/sheet-tables';
 
 const NOW = Date.UTC(2026, 0, 1);
 const TARGET = { spreadsheetId: 'reread', sheetName: 'API_Keys', clientEmail: 'test@example.iam' };
 
-/** A source that streams `t` as Google sends it: one `values.get` body, in UTF-8 chunks cut at `cuts`. */
-function bodySource(t: SheetTable, sliceChars: number, cuts: readonly number[] = []): SheetSource {
+/**
+ * A source that streams `t` as Google sends it: one `values.get` body, in UTF-8 chunks cut at `cuts`, its `range`
+ * as given (another range is another body for the same rows).
+ */
+function bodySource(
+  t: SheetTable,
+  sliceChars: number,
+  cuts: readonly number[] = [],
+  range = 'API_Keys!A1:Z',
+): SheetSource {
   return {
     target: TARGET,
     streamTable: async (sink) => {
       sink.start(t.timeZone);
-      const body = JSON.stringify({ range: 'API_Keys!A1:Z', majorDimension: 'ROWS', values: t.rows });
+      const body = JSON.stringify({ range, majorDimension: 'ROWS', values: t.rows });
       await streamValueRange(stream(chunked(body, cuts)), sink, { sliceChars, budgetMs: 0, otherShapes: 'refuse' });
     },
   };
@@ -34,8 +43,10 @@ function read(
   defaultRateLimit = 60,
   sliceChars = 64,
   cuts: readonly number[] = [],
+  range?: string,
 ): Promise<Snapshot> {
-  return loadSnapshot(bodySource(t, sliceChars, cuts), { defaultRateLimit }, () => NOW, previous ? { previous } : {});
+  const source = bodySource(t, sliceChars, cuts, range);
+  return loadSnapshot(source, { defaultRateLimit }, () => NOW, previous ? { previous } : {});
 }
 
 function plain(s: Snapshot): unknown {
@@ -163,12 +174,65 @@ describe('a sheet read again', () => {
     expect(lastDropped.byHash.size).toBe(rows.length - 1);
     expect(record(lastDropped, keys[5] ?? '')).toBeUndefined();
     expect(lastChanged.byHash.get(hashKey('sk-convergence-last'))?.clientName).toBe('Last');
-    // A table that dropped a duplicate is not shared: the next build must drop it again itself.
+    // A table that dropped a duplicate is not shared row by row (another body, the same rows): the next build must
+    // drop it again itself. The same body byte for byte gives the previous result whole, duplicate dropped.
     const duplicated = { ...t, rows: [header, ...rows, [keys[0] ?? '', 'again', true]] };
     const withDuplicate = await read(duplicated, undefined);
-    const again = await read(duplicated, withDuplicate);
+    const again = await read(duplicated, withDuplicate, 60, 64, [], 'API_Keys!A1:Z1000');
     expect(again.byHash).not.toBe(withDuplicate.byHash);
     expect(plain(again)).toEqual(plain(withDuplicate));
+    const sameBody = await read(duplicated, withDuplicate);
+    expect(sameBody.byHash).toBe(withDuplicate.byHash);
+    expect(plain(sameBody)).toEqual(plain(withDuplicate));
+  });
+
+  it('neither decodes nor scans a body byte for byte the one before: its content is the previous, stamped anew', async () => {
+    const t = {
+      timeZone: 'Europe/Paris',
+      rows: [header, ...rows, ['sk-convergence-refused-0000', 'refused', true, 'lots']],
+    };
+    const first = await read(t, undefined, 60, 64, [5, 17, 40]);
+    const scanned = jest.spyOn(ValueRangeScanner.prototype, 'push');
+    try {
+      // the same bytes cut elsewhere, read an hour later
+      const source = bodySource(t, 64, [3, 90]);
+      const later = await loadSnapshot(source, { defaultRateLimit: 60 }, () => NOW + 3_600_000, { previous: first });
+      expect(scanned).not.toHaveBeenCalled();
+      expect(later).not.toBe(first);
+      expect(later.byHash).toBe(first.byHash);
+      expect(later.problems).toEqual(first.problems);
+      expect(later.problems).toHaveLength(1);
+      expect(later.loadedAt).toBe(NOW + 3_600_000);
+      await read(t, later); // the memory goes on to the next snapshot
+      expect(scanned).not.toHaveBeenCalled();
+
+      // One byte changed, the length the same, near the end or in the middle: the body is read again.
+      const refusedRow = rows.length + 1;
+      for (const [at, column, text] of [
+        [refusedRow, 1, 'refuser'],
+        [2, 1, 'client X'],
+      ] as const) {
+        scanned.mockClear();
+        const changedRows = t.rows.map((row, n) => (n === at ? row.map((c, i) => (i === column ? text : c)) : row));
+        const changedTable = { ...t, rows: changedRows };
+        expect(JSON.stringify(changedRows)).toHaveLength(JSON.stringify(t.rows).length);
+        const changed = await read(changedTable, later);
+        expect(scanned).toHaveBeenCalled();
+        expect(plain(changed)).toEqual(plain(buildSnapshot(changedTable, { defaultRateLimit: 60 }, NOW)));
+      }
+      // The same bytes under another default limit or zone are another sheet.
+      for (const [table, limit] of [
+        [t, 61],
+        [{ ...t, timeZone: 'Asia/Tokyo' }, 60],
+      ] as const) {
+        scanned.mockClear();
+        const next = await read(table, later, limit);
+        expect(scanned).toHaveBeenCalled();
+        expect(plain(next)).toEqual(plain(buildSnapshot(table, { defaultRateLimit: limit }, NOW)));
+      }
+    } finally {
+      scanned.mockRestore();
+    }
   });
 
   it('reads every row again after a row moved, a header, zone or default limit changed', async () => {

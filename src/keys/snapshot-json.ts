@@ -119,8 +119,8 @@ export type JsonBody = AsyncIterable<Uint8Array | string> | Iterable<Uint8Array 
  * Feeds `body` to `scanner` a piece at a time, with a turn of the event loop whenever `budgetMs` of work has run.
  * With `memory`, a body that arrives as bytes is first compared with `memory.previous`: its chunks are only held while
  * they match it byte for byte, and a body that matches to the end goes to `memory.same()` without being decoded or
- * scanned. At the first byte that differs (or a body that ends short), what was held is fed as usual and so is the
- * rest; such a body, read to the end, is given to `memory.remember`.
+ * scanned. At the first byte that differs (or a body that ends short or runs long), what was held is fed as usual and
+ * so is the rest; such a body, read to the end, is given to `memory.remember`.
  */
 async function streamBody(
   body: JsonBody,
@@ -178,12 +178,15 @@ async function streamBody(
     }
     if (matched !== -1) {
       const end = matched + chunk.length;
-      if (typeof chunk !== 'string' && previous !== undefined && end <= previous.length) {
-        if (Buffer.compare(chunk, previous.subarray(matched, end)) === 0) {
-          held.push(chunk);
-          matched = end;
-          continue;
-        }
+      if (
+        typeof chunk !== 'string' &&
+        previous !== undefined &&
+        end <= previous.length &&
+        Buffer.compare(chunk, previous.subarray(matched, end)) === 0
+      ) {
+        held.push(chunk);
+        matched = end;
+        continue;
       }
       matched = -1;
       await feedHeld();

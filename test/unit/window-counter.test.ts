@@ -26,13 +26,19 @@ describe('createWindowCounter', () => {
     counter.close();
   });
 
-  it('forgets the windows that have ended once per window, and nothing else', () => {
+  it('forgets, once per window, the windows that ended a whole window ago, and nothing else', () => {
     const counter = createWindowCounter(WINDOW_MS);
     counter.consume('old', 10);
     jest.advanceTimersByTime(30_000);
     counter.consume('new', 10);
     expect(counter.size()).toBe(2);
-    jest.advanceTimersByTime(30_000); // the sweep: `old` has just ended, `new` has 30 s left
+    jest.advanceTimersByTime(30_000); // the first sweep: `old` has just ended, `new` has 30 s left
+    expect(counter.size()).toBe(2);
+    jest.advanceTimersByTime(60_000); // `old` ended a window ago, `new` 30 s ago
+    expect(counter.size()).toBe(1);
+    // A key back within two windows starts a new window in its kept entry.
+    expect(counter.consume('new', 10)).toEqual({ allowed: true, limit: 10, remaining: 9, resetMs: 60_000 });
+    jest.advanceTimersByTime(60_000);
     expect(counter.size()).toBe(1);
     jest.advanceTimersByTime(60_000);
     expect(counter.size()).toBe(0);

@@ -36,6 +36,7 @@ import { createLogger } from '../src/log';
 import { sheetgate } from '../src/sheetgate';
 import { UsageFlusher } from '../src/usage/flusher';
 import { makeCredentials } from '../emulator/credentials';
+import { flagList, startFlags } from './processes';
 
 const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
 const SIZES = (process.env['BIG_SHEET_SIZES'] ?? '1000,10000,100000').split(',').map(Number);
@@ -64,19 +65,8 @@ const PIN_PROCESS = process.env['BIG_SHEET_PIN'] === 'process';
  * Node flags for the sheetgate process: by default those `npm start` (and the Dockerfile) run the service with
  * (`--single-threaded-gc`, docs/performance.md); BIG_SHEET_NODE_FLAGS (space-separated, `none` for no flags) replaces them.
  */
-const NODE_FLAGS = (process.env['BIG_SHEET_NODE_FLAGS'] ?? startFlags())
-  .split(' ')
-  .filter((f) => f !== '' && f !== 'none');
-
-function startFlags(): string {
-  const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as {
-    scripts?: { start?: string };
-  };
-  return (pkg.scripts?.start ?? '')
-    .split(' ')
-    .filter((word) => word.startsWith('--'))
-    .join(' ');
-}
+const NODE_FLAGS =
+  process.env['BIG_SHEET_NODE_FLAGS'] === undefined ? startFlags() : flagList(process.env['BIG_SHEET_NODE_FLAGS']);
 const ZONE = 'Europe/Paris';
 const HEADER = ['api_key', 'client_name', 'created_at', 'expires_at', 'is_active', 'rate_limit', 'usage_count'];
 

@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import type autocannon from 'autocannon';
 
 export interface Proc {
@@ -30,12 +31,29 @@ export function pinSelf(cpu: number): void {
   spawnSync('taskset', ['-a', '-pc', String(cpu), String(process.pid)], { stdio: 'ignore' });
 }
 
-/** Extra node flags for every server a benchmark starts (BENCH_NODE_FLAGS, space-separated): `--single-threaded-gc`, say. */
-const SERVER_NODE_FLAGS = (process.env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
+/** Space-separated node flags as a list; `none` (or nothing) is no flags. */
+export function flagList(flags: string): string[] {
+  return flags.split(' ').filter((f) => f !== '' && f !== 'none');
+}
+
+/** The node flags `npm start` and the Dockerfile run the service with (`--single-threaded-gc`, docs/decisions.md). */
+export function startFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as {
+    scripts?: { start?: string };
+  };
+  return flagList(pkg.scripts?.start ?? '').filter((word) => word.startsWith('--'));
+}
 
 /**
- * Starts `node [BENCH_NODE_FLAGS] --import tsx <script>` (a `.js` script without tsx) on 127.0.0.1 with PORT=0 and resolves with the port it prints
- * (`listening on port N`); on `cpu` when given (taskset), with `nodeFlags` after BENCH_NODE_FLAGS. Killed after
+ * Node flags for every server a benchmark starts, bare Express and the floors included: by default those `npm start`
+ * runs the service with, so that sheetgate is measured as it runs and every server alike; BENCH_NODE_FLAGS
+ * (space-separated, `none` for no flags) replaces them.
+ */
+export const SERVER_NODE_FLAGS = flagList(process.env['BENCH_NODE_FLAGS'] ?? startFlags().join(' '));
+
+/**
+ * Starts `node [SERVER_NODE_FLAGS] --import tsx <script>` (a `.js` script without tsx) on 127.0.0.1 with PORT=0 and resolves with the port it prints
+ * (`listening on port N`); on `cpu` when given (taskset), with `nodeFlags` after SERVER_NODE_FLAGS. Killed after
  * `maxLifeMs` whatever happens, so a benchmark never leaves a server behind.
  */
 export function startProcess(

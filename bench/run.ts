@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: sheetgate's protected route vs the same route on bare Express 5, in one run, on 127.0.0.1.
  * Every server is a real listening process, run from the compiled build as production runs it (`npm run build` is
- * done first; BENCH_SOURCE=tsx runs the TypeScript sources through tsx instead); autocannon drives them from this process, 50 connections, for a bounded
+ * done first; BENCH_SOURCE=tsx runs the TypeScript sources through tsx instead) and with the node flags `npm start`
+ * runs the service with, every server alike (BENCH_NODE_FLAGS replaces them); autocannon drives them from this process, 50 connections, for a bounded
  * time each (BENCH_SECONDS, default 3; BENCH_ROUNDS alternating rounds, default 7; BENCH_KEYS rotating keys, default
  * 10,000; BENCH_BIG_KEYS, default 100,000, a case with that many keys in the sheet, 0 to leave it out). Prints req/s,
  * p50, p99 and ratios to bare Express with its defaults and to bare Express *alike*: ETag off and served through
@@ -9,7 +10,9 @@
  * what the contract obliges every accepted response to carry, hand-written, served the same way). On a machine
  * with 2+ cores and taskset, the servers share CPU 1 and the load generator has CPU 0 (BENCH_PIN=0 turns this off).
  * Only the server under load runs: the others are stopped (SIGSTOP) while it is measured, so that what idle servers
- * do on their own (timers, a reload, garbage collection) lands on no case's figures.
+ * do on their own (timers, a reload, garbage collection) lands on no case's figures; a resumed server gets
+ * BENCH_SETTLE_SECONDS (default 1) of load, not measured, before its round. Keys rotate across rounds (each round goes
+ * on where the last stopped), and the warm-up presents every key at least once.
  * The rotating keys (and the floor's) expire in 2099, so their answers carry X-Sheetgate-Key-Expiration; the one key
  * does not expire. Ratios to the hand-written floor are per round, like the others; the BENCH_BIG_KEYS case is
  * compared with the hand-written floor serving as many keys, and the last line says what going from BENCH_KEYS to
@@ -27,12 +30,28 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { startEmulator } from '../emulator/server';
 import { makeCredentials } from '../emulator/credentials';
-import { CAN_PIN, buildServers, pinSelf, serverScript, serviceEnv, startProcess, untilReady } from './processes';
+import {
+  CAN_PIN,
+  SERVER_NODE_FLAGS,
+  buildServers,
+  pinSelf,
+  serverScript,
+  serviceEnv,
+  startProcess,
+  untilReady,
+} from './processes';
 import type { Proc } from './processes';
 
 const RELOAD_MODE = process.env['BENCH_MODE'] === 'reload';
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? (RELOAD_MODE ? 8 : 3));
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 7);
+/**
+ * Seconds of load, not measured, that a server gets each round after being resumed: what a process does first when it
+ * runs again (timers that fell due while it was stopped, a young generation V8 shrank while it allocated nothing) is
+ * the harness's doing, not the server's steady state. Not used in reload mode, where a reload due while stopped is
+ * part of what is measured.
+ */
+const SETTLE_SECONDS = Number(process.env['BENCH_SETTLE_SECONDS'] ?? 1);
 const CONNECTIONS = 50;
 const ROTATING_KEYS = Number(process.env['BENCH_KEYS'] ?? 10_000);
 const BIG_KEYS = Number(process.env['BENCH_BIG_KEYS'] ?? 100_000);
@@ -62,18 +81,30 @@ function median(xs: readonly number[]): number {
   return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
-async function load(name: string, server: Proc, keyList: readonly string[]): Promise<Row> {
-  let i = 0;
+/** Where each key list's rotation stands: a round goes on from the key the one before it stopped at. */
+const rotations = new Map<readonly string[], { next: number }>();
+
+function rotation(keyList: readonly string[]): { next: number } {
+  let at = rotations.get(keyList);
+  if (at === undefined) {
+    at = { next: 0 };
+    rotations.set(keyList, at);
+  }
+  return at;
+}
+
+async function load(name: string, server: Proc, keyList: readonly string[], seconds = SECONDS): Promise<Row> {
+  const at = rotation(keyList);
   const port = server.port;
   const cpuBefore = server.cpuMs();
   const result = await autocannon({
     url: `http://127.0.0.1:${port}/api/hello`,
     connections: CONNECTIONS,
-    duration: SECONDS,
+    duration: seconds,
     requests: [
       {
         setupRequest: (req) => {
-          const key = keyList[i++ % Math.max(1, keyList.length)];
+          const key = keyList[at.next++ % Math.max(1, keyList.length)];
           return key === undefined ? req : { ...req, headers: { ...req.headers, authorization: `Bearer ${key}` } };
         },
       },
@@ -150,7 +181,7 @@ async function reloadRuns(env: Record<string, string>, keyList: readonly string[
   const [still = [], moving = []] = runs;
   const perRound = (of: (r: Row) => number): number => median(moving.map((r, i) => of(r) / of(still[i] ?? r)));
   console.log(
-    `\n${CONNECTIONS} connections, ${ROUNDS} rounds × ${SECONDS} s per case, node ${process.version}, ` +
+    `\n${CONNECTIONS} connections, ${ROUNDS} rounds × ${SECONDS} s per case, node ${process.version} ${SERVER_NODE_FLAGS.join(' ') || '(no flags)'}, ` +
       `${PIN ? 'servers on CPU 1, load generator on CPU 0' : 'not pinned'}\n`,
   );
   console.log('| case | req/s (median) | server CPU µs/req | p50 ms | p99 ms | non-2xx |');
@@ -277,14 +308,20 @@ async function main(): Promise<void> {
   const runs = new Map<string, Row[]>(cases.map((c) => [c.name, []]));
   try {
     const servers = [...new Set(cases.map((c) => c.server))];
+    // Every key is presented before the rounds: what a key costs the first time it is seen is not the steady state.
     for (const c of cases) {
       runOnly(servers, c.server);
-      await load('warm-up', c.server, c.keys);
+      do {
+        await load('warm-up', c.server, c.keys);
+      } while (rotation(c.keys).next < c.keys.length);
     }
     // Rounds alternate the cases, so drift on a noisy machine hits every case alike; ratios are per round.
     for (let round = 0; round < ROUNDS; round++) {
       for (const c of cases) {
         runOnly(servers, c.server);
+        if (SETTLE_SECONDS > 0) {
+          await load('settle', c.server, c.keys, SETTLE_SECONDS);
+        }
         runs.get(c.name)?.push(await load(c.name, c.server, c.keys));
       }
     }
@@ -311,7 +348,7 @@ async function main(): Promise<void> {
   const ratio = (rs: readonly Row[], base: readonly Row[], of: (r: Row) => number): number =>
     median(rs.map((r, i) => of(r) / of(base[i] ?? r)));
   console.log(
-    `\n${CONNECTIONS} connections, ${ROUNDS} rounds × ${SECONDS} s per case, 127.0.0.1, node ${process.version}, ` +
+    `\n${CONNECTIONS} connections, ${ROUNDS} rounds × ${SECONDS} s per case, 127.0.0.1, node ${process.version} ${SERVER_NODE_FLAGS.join(' ') || '(no flags)'}, ` +
       `${PIN ? 'servers on CPU 1, load generator on CPU 0' : 'not pinned'}\n`,
   );
   console.log(

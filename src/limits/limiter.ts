@@ -7,6 +7,12 @@ export interface LimitDecision {
   readonly resetMs: number;
 }
 
+/** One key's per-minute budget, decided at once: what {@link Limiter.deciderFor} hands out. */
+export interface KeyDecider {
+  /** Charges one request to the key and decides it, as `consume` would. */
+  decide(): LimitDecision;
+}
+
 /** Per-key rate limiter port. Keyed by key id, never by the raw key. */
 export interface Limiter {
   /** Charges one request to `keyId` whose budget is `limit` requests per 60 s. */
@@ -23,6 +29,13 @@ export interface Limiter {
     decided: (decision: LimitDecision) => void,
     failed: (err: unknown) => void,
   ): void;
+  /**
+   * One key's charge as an object to keep beside the key, from a limiter that decides synchronously (in memory): its
+   * `decide()` charges one request and decides it, as `consume(keyId, limit)` would, with no lookup per request.
+   * Optional; undefined from a limiter that cannot decide at once (a shared store), and the middleware then charges
+   * through `consumeInto` or `consume`.
+   */
+  deciderFor?(keyId: string, limit: number): KeyDecider | undefined;
   /** Releases connections/timers. */
   close(): Promise<void>;
 }

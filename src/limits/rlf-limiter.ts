@@ -101,6 +101,8 @@ export function createRlfLimiter(options: RlfLimiterOptions = {}): RlfLimiter {
         consumeInto(keyId, limit, resolve);
       }),
     consumeInto,
+    // In memory a key's window is handed out to be kept beside the key; with Redis every request asks the shared count.
+    deciderFor: (keyId, limit) => (redis === undefined ? memory.windowFor(keyId, limit) : undefined),
     insurance: () => insured,
     async close(): Promise<void> {
       memory.close();

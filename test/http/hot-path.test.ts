@@ -14,7 +14,7 @@ import { LatencyHistogram } from '../../src/http/latency-histogram';
 import { createMetrics } from '../../src/http/metrics';
 import { metricsHandler } from '../../src/http/metrics-route';
 import { pathLookup } from '../../src/http/path-routes';
-import type { Limiter } from '../../src/limits/limiter';
+import type { LimitDecision, Limiter } from '../../src/limits/limiter';
 import { sheetgate } from '../../src/sheetgate';
 import { captureLogger } from '../helpers/log-capture';
 import { FixedSource, HEADER } from '../helpers/fixed-source';
@@ -175,6 +175,67 @@ describe('a limiter with only the promise form of the port', () => {
       .set('Authorization', `Bearer ${KEY}`)
       .expect(status);
     expect(res.headers['ratelimit-remaining']).toBe(remaining);
+    await gate.close();
+  });
+});
+
+describe('a limiter that hands out per-key deciders', () => {
+  const { logger } = captureLogger();
+  /** Decides through `deciderFor` when `decides`, through `consume` otherwise; counts both. */
+  const withDeciders = (decision: (limit: number) => LimitDecision, decides = true) => {
+    const calls = { deciderFor: 0, decide: 0, consume: 0 };
+    const limiter: Limiter = {
+      consume: (_keyId, limit) => {
+        calls.consume += 1;
+        return Promise.resolve(decision(limit));
+      },
+      deciderFor: (_keyId, limit) => {
+        calls.deciderFor += 1;
+        return decides
+          ? {
+              decide: () => {
+                calls.decide += 1;
+                return decision(limit);
+              },
+            }
+          : undefined;
+      },
+      close: () => Promise.resolve(),
+    };
+    return { limiter, calls };
+  };
+  const allowed = (limit: number): LimitDecision => ({ allowed: true, limit, remaining: limit - 1, resetMs: 30_000 });
+  const refused = (limit: number): LimitDecision => ({ allowed: false, limit, remaining: 0, resetMs: 30_000 });
+  const broken = (): LimitDecision => {
+    throw new Error('decider broke');
+  };
+
+  it.each([
+    ['admits a request its decider allows', allowed, 200, '4'],
+    ['refuses one it does not with 429', refused, 429, '0'],
+    ['sends what the decider throws to the error handler (500)', broken, 500, undefined],
+  ])('%s', async (_name, decision, status, remaining) => {
+    const { limiter, calls } = withDeciders(decision);
+    const gate = sheetgate({ source: new FixedSource([HEADER, [KEY, 'Acme', '', '', true, 5]]), logger, limiter });
+    await gate.ready();
+    const app = createApp({ gate, logger });
+    for (let i = 0; i < 3; i++) {
+      const res = await request(app).get('/api/hello').set('Authorization', `Bearer ${KEY}`).expect(status);
+      expect(res.headers['ratelimit-remaining']).toBe(remaining);
+    }
+    // One decider for the key, kept with its answer; every request decided through it, none through `consume`.
+    expect(calls).toEqual({ deciderFor: 1, decide: 3, consume: 0 });
+    await gate.close();
+  });
+
+  it('charges through `consume` for a key it hands no decider for', async () => {
+    const { limiter, calls } = withDeciders(allowed, false);
+    const gate = sheetgate({ source: new FixedSource([HEADER, [KEY, 'Acme', '', '', true, 5]]), logger, limiter });
+    await gate.ready();
+    const app = createApp({ gate, logger });
+    await request(app).get('/api/hello').set('Authorization', `Bearer ${KEY}`).expect(200);
+    await request(app).get('/api/hello').set('Authorization', `Bearer ${KEY}`).expect(200);
+    expect(calls).toEqual({ deciderFor: 1, decide: 0, consume: 2 });
     await gate.close();
   });
 });

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { KeyDecider } from '../../src/limits/limiter';
 import { createWindowCounter } from '../../src/limits/window-counter';
 
 const WINDOW_MS = 60_000;
@@ -48,19 +49,54 @@ describe('createWindowCounter', () => {
     expect(jest.getTimerCount()).toBe(0);
   });
 
-  it('decides every request as rate-limiter-flexible’s RateLimiterMemory does', async () => {
+  it('counts a kept window and `consume` in one window, across the sweep', () => {
+    const counter = createWindowCounter(WINDOW_MS);
+    const kept = counter.windowFor('k', 3);
+    expect(counter.size()).toBe(1);
+    expect(kept.decide()).toEqual({ allowed: true, limit: 3, remaining: 2, resetMs: 60_000 });
+    expect(counter.consume('k', 3)).toMatchObject({ allowed: true, remaining: 1 });
+    // Idle for three windows: the sweep forgets the window; `consume` then makes the key a new one, and the kept
+    // window counts in it.
+    jest.advanceTimersByTime(180_000);
+    expect(counter.size()).toBe(0);
+    expect(counter.consume('k', 3)).toMatchObject({ allowed: true, remaining: 2 });
+    expect(kept.decide()).toMatchObject({ allowed: true, remaining: 1 });
+    expect(counter.consume('k', 3)).toMatchObject({ allowed: true, remaining: 0 });
+    expect(kept.decide()).toMatchObject({ allowed: false, remaining: 0 });
+    counter.close();
+  });
+
+  it('puts a kept window forgotten by the sweep back on its next request', () => {
+    const counter = createWindowCounter(WINDOW_MS);
+    const kept = counter.windowFor('k', 2);
+    kept.decide();
+    jest.advanceTimersByTime(180_000);
+    expect(counter.size()).toBe(0);
+    expect(kept.decide()).toMatchObject({ allowed: true, remaining: 1 });
+    expect(counter.size()).toBe(1);
+    expect(counter.consume('k', 2)).toMatchObject({ allowed: true, remaining: 0 });
+    expect(kept.decide()).toMatchObject({ allowed: false, remaining: 0 });
+    counter.close();
+  });
+
+  it('decides every request as rate-limiter-flexible’s RateLimiterMemory does, through `consume` or a kept window', async () => {
     const step = fc.record({
-      key: fc.constantFrom('a', 'b', 'c'),
-      limit: fc.constantFrom(1, 2, 3),
-      // Window ends exactly, a millisecond either side, and anywhere.
-      waitMs: fc.oneof(fc.constantFrom(0, 1, 30_000, 59_999, 60_000), fc.integer({ min: 0, max: 70_000 })),
+      key: fc.constantFrom('a', 'b'),
+      limit: fc.constantFrom(1, 2),
+      // Window ends exactly, a millisecond either side, anywhere, and idle long enough for the sweep to forget.
+      waitMs: fc.oneof(
+        fc.constantFrom(0, 1, 30_000, 59_999, 60_000, 120_000, 180_000),
+        fc.integer({ min: 0, max: 70_000 }),
+      ),
+      kept: fc.boolean(),
     });
     await fc.assert(
-      fc.asyncProperty(fc.array(step, { maxLength: 60 }), async (steps) => {
+      fc.asyncProperty(fc.array(step, { minLength: 10, maxLength: 60 }), async (steps) => {
         const counter = createWindowCounter(WINDOW_MS);
         const theirs = new Map<number, RateLimiterMemory>();
+        const keptWindows = new Map<string, KeyDecider>();
         try {
-          for (const { key, limit, waitMs } of steps) {
+          for (const { key, limit, waitMs, kept } of steps) {
             jest.advanceTimersByTime(waitMs);
             let rlf = theirs.get(limit);
             if (rlf === undefined) {
@@ -76,7 +112,13 @@ describe('createWindowCounter', () => {
                 return { allowed: false, remaining: 0, resetMs: res.msBeforeNext };
               },
             );
-            expect(counter.consume(key, limit)).toEqual({ ...expected, limit });
+            let window = keptWindows.get(`${key}/${limit}`);
+            if (kept && window === undefined) {
+              window = counter.windowFor(key, limit);
+              keptWindows.set(`${key}/${limit}`, window);
+            }
+            const decision = kept && window !== undefined ? window.decide() : counter.consume(key, limit);
+            expect(decision).toEqual({ ...expected, limit });
           }
         } finally {
           counter.close();

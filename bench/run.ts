@@ -10,9 +10,10 @@
  * what the contract obliges every accepted response to carry, hand-written, served the same way). On a machine
  * with 2+ cores and taskset, the servers share CPU 1 and the load generator has CPU 0 (BENCH_PIN=0 turns this off).
  * Only the server under load runs: the others are stopped (SIGSTOP) while it is measured, so that what idle servers
- * do on their own (timers, a reload, garbage collection) lands on no case's figures; a resumed server gets
- * BENCH_SETTLE_SECONDS (default 1) of load, not measured, before its round. Keys rotate across rounds (each round goes
- * on where the last stopped), and the warm-up presents every key at least once.
+ * do on their own (timers, a reload, garbage collection) lands on no case's figures; a resumed server gets load that
+ * is not measured before its round, BENCH_SETTLE_SECONDS (default 1) and until it has been sent each of its keys once.
+ * Keys rotate across rounds (each round goes on where the last stopped), and the warm-up presents every key at least
+ * once.
  * The rotating keys (and the floor's) expire in 2099, so their answers carry X-Sheetgate-Key-Expiration; the one key
  * does not expire. Ratios to the hand-written floor are per round, like the others; the BENCH_BIG_KEYS case is
  * compared with the hand-written floor serving as many keys, and the last line says what going from BENCH_KEYS to
@@ -46,10 +47,11 @@ const RELOAD_MODE = process.env['BENCH_MODE'] === 'reload';
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? (RELOAD_MODE ? 8 : 3));
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 7);
 /**
- * Seconds of load, not measured, that a server gets each round after being resumed: what a process does first when it
- * runs again (timers that fell due while it was stopped, a young generation V8 shrank while it allocated nothing) is
- * the harness's doing, not the server's steady state. Not used in reload mode, where a reload due while stopped is
- * part of what is measured.
+ * Seconds of load, not measured, that a server gets each round after being resumed, and more until it has been sent
+ * every one of its keys (see `settle`): what a process does first when it runs again (timers that fell due while it
+ * was stopped, a young generation V8 shrank while it allocated nothing, key data gone from the caches) is the
+ * harness's doing, not the server's steady state. 0 turns it off. Not used in reload mode, where a reload due while
+ * stopped is part of what is measured.
  */
 const SETTLE_SECONDS = Number(process.env['BENCH_SETTLE_SECONDS'] ?? 1);
 const CONNECTIONS = 50;
@@ -119,6 +121,22 @@ async function load(name: string, server: Proc, keyList: readonly string[], seco
     p99: result.latency.p99,
     non2xx: result.non2xx + result.errors,
   };
+}
+
+/**
+ * Unmeasured load for a server just resumed: BENCH_SETTLE_SECONDS at least, and until it has been sent every key of
+ * `keyList` once since the resume, so that its round finds the keys' data where serving them all the time leaves it
+ * (a 100,000-key server stopped for the other cases' rounds comes back with its keys out of the caches).
+ */
+async function settle(server: Proc, keyList: readonly string[]): Promise<void> {
+  if (SETTLE_SECONDS <= 0) {
+    return;
+  }
+  const at = rotation(keyList);
+  const from = at.next;
+  do {
+    await load('settle', server, keyList, SETTLE_SECONDS);
+  } while (at.next - from < keyList.length);
 }
 
 /**
@@ -319,10 +337,13 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       for (const c of cases) {
         runOnly(servers, c.server);
-        if (SETTLE_SECONDS > 0) {
-          await load('settle', c.server, c.keys, SETTLE_SECONDS);
-        }
-        runs.get(c.name)?.push(await load(c.name, c.server, c.keys));
+        await settle(c.server, c.keys);
+        const row = await load(c.name, c.server, c.keys);
+        runs.get(c.name)?.push(row);
+        // Progress, and each round's figures for a reader who wants more than the medians.
+        console.error(
+          `round ${round + 1}: ${c.name}: ${Math.round(row.rps)} req/s, ${row.cpuUs.toFixed(1)} µs CPU/req`,
+        );
       }
     }
   } finally {

@@ -14,7 +14,7 @@ export type { AuthContext, AuthMode, AuthDecision, UsageRecorder } from './auth/
 export { AUTH_ERROR_CODES } from './auth/errors';
 export type { AuthErrorCode } from './auth/errors';
 export type { ServiceAccount, TableReader, TableSink } from './keys/sheet-source';
-export type { Limiter, LimitDecision } from './limits/limiter';
+export type { KeyDecider, Limiter, LimitDecision } from './limits/limiter';
 export type { KeyRecord, KeyTable, Snapshot, SheetTable } from './keys/types';
 export { createMetrics } from './http/metrics';
 export type { Metrics, MetricsOptions } from './http/metrics';

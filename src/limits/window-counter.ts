@@ -32,30 +32,11 @@ export interface WindowCounter {
 export function createWindowCounter(windowMs: number, now: () => number = Date.now): WindowCounter {
   const byLimit = new Map<number, Map<string, Window>>();
 
-  function windowsOf(limit: number): Map<string, Window> {
-    let windows = byLimit.get(limit);
-    if (windows === undefined) {
-      windows = new Map();
-      byLimit.set(limit, windows);
-    }
-    return windows;
-  }
-
-  function entryOf(keyId: string, limit: number): Window {
-    const windows = windowsOf(limit);
-    let window = windows.get(keyId);
-    if (window === undefined) {
-      window = new Window(keyId, limit);
-      windows.set(keyId, window);
-    }
-    return window;
-  }
-
   class Window implements KeyDecider {
     /** -Infinity until the first request: the window starts there. */
     startedAt = -Infinity;
     used = 0;
-    /** Set by the sweep when it drops this entry. */
+    /** Set when the sweep (or `close`) drops this entry. */
     forgotten = false;
 
     constructor(
@@ -94,6 +75,25 @@ export function createWindowCounter(windowMs: number, now: () => number = Date.n
       const allowed = this.used <= limit;
       return { allowed, limit, remaining: allowed ? limit - this.used : 0, resetMs };
     }
+  }
+
+  function windowsOf(limit: number): Map<string, Window> {
+    let windows = byLimit.get(limit);
+    if (windows === undefined) {
+      windows = new Map();
+      byLimit.set(limit, windows);
+    }
+    return windows;
+  }
+
+  function entryOf(keyId: string, limit: number): Window {
+    const windows = windowsOf(limit);
+    let window = windows.get(keyId);
+    if (window === undefined) {
+      window = new Window(keyId, limit);
+      windows.set(keyId, window);
+    }
+    return window;
   }
 
   const sweep = setInterval(() => {

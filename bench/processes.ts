@@ -102,6 +102,17 @@ export function startProcess(
   });
 }
 
+/**
+ * Lets `server` alone of `servers` run: the others are stopped (SIGSTOP), so that no idle server's timers (prom-client's
+ * event-loop monitor wakes every 10 ms), reloads or garbage collection take the shared core from it. With `undefined`,
+ * every server runs again.
+ */
+export function runOnly(servers: readonly Proc[], server: Proc | undefined): void {
+  for (const s of servers) {
+    s.child.kill(server === undefined || s === server ? 'SIGCONT' : 'SIGSTOP');
+  }
+}
+
 /** Resolves once `server` answers `GET /ready` with 200 (its first snapshot loaded), at most 60 s. */
 export async function untilReady(server: Proc): Promise<void> {
   const deadline = Date.now() + 60_000;

@@ -1,8 +1,9 @@
 /**
  * `npx tsx bench/profile.ts`: where sheetgate's protected route spends its time per request, next to the hand-written
  * floor (bench/floor-server.ts, FLOOR=auth) under the same load in the same run. Both servers run with `--cpu-prof`,
- * pinned as `npm run bench` pins them (servers on CPU 1, this process on CPU 0), and get PROFILE_ROUNDS alternating
- * rounds of PROFILE_SECONDS (defaults 4 × 4 s) over PROFILE_KEYS rotating keys (default 10,000). Only the samples taken
+ * pinned as `npm run bench` pins them (servers on CPU 1, this process on CPU 0; the server not under load stopped), and
+ * get PROFILE_ROUNDS alternating rounds of PROFILE_SECONDS (defaults 4 × 4 s) over PROFILE_KEYS rotating keys (default
+ * 10,000). Only the samples taken
  * during the load rounds count. Printed: each server's self time per request by package (express, router, helmet,
  * prom-client, rate-limiter-flexible, sheetgate's own src/, node internals, GC, native), then the functions whose self
  * time per request differs most between the two. Servers run from the compiled build, as `npm run bench` runs them
@@ -24,6 +25,7 @@ import {
   CAN_PIN,
   pinSelf,
   rotatingKeys,
+  runOnly,
   serverScript,
   serviceEnv,
   startProcess,
@@ -152,17 +154,21 @@ async function main(): Promise<void> {
     if (CAN_PIN) {
       pinSelf(0);
     }
+    // Only the server under load runs, as in `npm run bench`: the other's idle work would take the shared core.
     for (const p of procs) {
+      runOnly(procs, p);
       await load(p, keys); // warm-up, not counted
     }
     for (let round = 0; round < ROUNDS; round++) {
       for (const [n, p] of procs.entries()) {
+        runOnly(procs, p);
         const from = nowUs();
         requests[n] = (requests[n] ?? 0) + (await load(p, keys));
         windows[n]?.push({ from, to: nowUs() });
       }
     }
   } finally {
+    runOnly(procs, undefined);
     await Promise.all(procs.map((p) => p.stop()));
     await emulator.close();
   }

@@ -36,6 +36,7 @@ import {
   SERVER_NODE_FLAGS,
   buildServers,
   pinSelf,
+  runOnly,
   serverScript,
   serviceEnv,
   startProcess,
@@ -137,17 +138,6 @@ async function settle(server: Proc, keyList: readonly string[]): Promise<void> {
   do {
     await load('settle', server, keyList, SETTLE_SECONDS);
   } while (at.next - from < keyList.length);
-}
-
-/**
- * Lets `server` alone of `servers` run: the others are stopped (SIGSTOP), so that no idle server's timers (prom-client's
- * event-loop monitor wakes every 10 ms), reloads or garbage collection take the shared core from it. With `undefined`,
- * every server runs again.
- */
-function runOnly(servers: readonly Proc[], server: Proc | undefined): void {
-  for (const s of servers) {
-    s.child.kill(server === undefined || s === server ? 'SIGCONT' : 'SIGSTOP');
-  }
 }
 
 /**
